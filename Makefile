@@ -1,0 +1,66 @@
+# robbench set-up, build, run and test. `make run` and `make test` work on a fresh machine:
+# they install libtorch (from the PyPI torch wheel) and the test venv on first use, and are
+# fast when nothing changed. Heavy, reusable things live outside the clone, under
+# ROBBENCH_CACHE, so fresh clones (CI) build incrementally.
+SHELL := /bin/bash
+ROBBENCH_CACHE ?= $(HOME)/.cache/robbench
+LIBTORCH_CPU := $(ROBBENCH_CACHE)/libtorch-2.11.0-cpu
+LIBTORCH_CUDA := $(ROBBENCH_CACHE)/libtorch-2.11.0-cu130
+VENV := $(ROBBENCH_CACHE)/venv
+export ROBBENCH_CACHE
+export CARGO_TARGET_DIR ?= $(ROBBENCH_CACHE)/target
+export LIBTORCH ?= $(LIBTORCH_CPU)
+export ROBBENCH_PYTHON := $(VENV)/bin/python
+BIN := target/release/robbench
+BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js
+
+.PHONY: build run test bench libtorch venv build-gpu clean-bench
+
+build: libtorch
+	cargo build --release --workspace --bins
+	@mkdir -p target/release
+	@cp -fp $(CARGO_TARGET_DIR)/release/robbench $(BIN)
+	@$(MAKE) --no-print-directory bench/robbench.json
+
+run: build
+	$(BIN)
+
+test: build venv
+	cargo test --release --workspace -- --test-threads=2
+
+bench: build venv
+	cargo bench --workspace
+
+# The project-local libtorch is a link to the shared copy, so every clone builds against one
+# path and the C++ part of tch is compiled once.
+libtorch: $(LIBTORCH)/.complete
+	@ln -sfn $(LIBTORCH) .libtorch
+
+$(LIBTORCH_CPU)/.complete:
+	scripts/install-libtorch.sh cpu $(LIBTORCH_CPU)
+
+$(LIBTORCH_CUDA)/.complete:
+	scripts/install-libtorch.sh cuda $(LIBTORCH_CUDA)
+
+# A binary for a GPU machine: links the wheel's libtorch_cuda (its own target folder, since
+# libtorch differs). Run it there with LD_LIBRARY_PATH naming the torch install's lib folder.
+build-gpu: $(LIBTORCH_CUDA)/.complete
+	LIBTORCH=$(LIBTORCH_CUDA) CARGO_TARGET_DIR=$(ROBBENCH_CACHE)/target-gpu cargo build --release --bins
+	@mkdir -p target/gpu && cp -f $(ROBBENCH_CACHE)/target-gpu/release/robbench target/gpu/robbench && strip target/gpu/robbench
+
+# Reference implementations for the parity tests: PyTorch, torchattacks, scipy.
+venv: $(VENV)/.complete
+$(VENV)/.complete: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+# The bundled benchmark: the architectures table and the published NAS-RobBench-201 table,
+# built by robbench's own importer into a temporary folder that replaces bench/ only when done.
+bench/robbench.json: $(BENCH_INPUTS)
+	@rm -rf bench.partial
+	$(BIN) --bench bench.partial sql/bundle.sql
+	@rm -rf bench && mv bench.partial bench
+
+clean-bench:
+	rm -rf bench bench.partial

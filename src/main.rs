@@ -1,0 +1,151 @@
+//! The `robbench` command: parses arguments and hands over to the shell.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+use robbench::shell::print::Mode;
+use robbench::shell::{self, Flow, Session};
+
+#[derive(Parser, Debug)]
+#[command(name = "robbench", version, about = "NAS-RobBench-201 as an embedded analytical database (DuckDB SQL over Parquet tables)")]
+struct Args {
+    /// Benchmark folder (default: $ROBBENCH_BENCH, else the bundled benchmark); created if missing
+    #[arg(long, value_name = "DIR")]
+    bench: Option<PathBuf>,
+    /// Output mode (default: table on a terminal, csv otherwise)
+    #[arg(long, value_parser = parse_mode)]
+    mode: Option<Mode>,
+    /// Device for train/evaluate/scores: auto, cpu, cuda, cuda:N
+    #[arg(long, value_parser = parse_device)]
+    device: Option<String>,
+    /// Threads DuckDB may use
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+    /// Do only this process's share (I of N) of every train/evaluate/scores call
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(u32, u32)>,
+    /// Never write to the benchmark folder
+    #[arg(long)]
+    read_only: bool,
+    /// Run SQL (repeatable; runs in order with the FILEs)
+    #[arg(short = 'c', value_name = "SQL")]
+    command: Vec<String>,
+    /// SQL files to run
+    #[arg(value_name = "FILE.sql")]
+    files: Vec<PathBuf>,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+}
+
+fn parse_device(s: &str) -> Result<String, String> {
+    let ok = matches!(s, "auto" | "cpu" | "cuda") || s.strip_prefix("cuda:").is_some_and(|n| n.parse::<u32>().is_ok());
+    if ok { Ok(s.to_string()) } else { Err(format!("'{s}' is not a device (auto, cpu, cuda, cuda:N)")) }
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let err = || format!("'{s}' is not a shard I/N with 0 <= I < N");
+    let (i, n) = s.split_once('/').ok_or_else(err)?;
+    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
+    if n == 0 || i >= n {
+        return Err(err());
+    }
+    Ok((i, n))
+}
+
+enum Source {
+    Command(String, usize),
+    File(PathBuf),
+}
+
+fn main() -> ExitCode {
+    let matches = Args::command().get_matches();
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(a) => a,
+        Err(e) => e.exit(),
+    };
+    // -c and FILEs run in the order they were given.
+    let mut sources: Vec<(usize, Source)> = Vec::new();
+    if let Some(idx) = matches.indices_of("command") {
+        for (k, (i, c)) in idx.zip(&args.command).enumerate() {
+            sources.push((i, Source::Command(c.clone(), k + 1)));
+        }
+    }
+    if let Some(idx) = matches.indices_of("files") {
+        for (i, f) in idx.zip(&args.files) {
+            sources.push((i, Source::File(f.clone())));
+        }
+    }
+    sources.sort_by_key(|s| s.0);
+
+    if args.shard.is_some() || args.device.is_some() {
+        eprintln!("robbench: --shard and --device apply to train/evaluate/scores, which this build does not have yet");
+        return ExitCode::from(2);
+    }
+    let stdout_tty = std::io::stdout().is_terminal();
+    let mode = args.mode.unwrap_or(if stdout_tty { Mode::Table } else { Mode::Csv });
+    let dir = args.bench.clone().unwrap_or_else(robbench::default_bench);
+    let mut session = match Session::open(&dir, args.read_only, mode) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("robbench: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(n) = args.threads {
+        if let Err(e) = session.conn.execute_batch(&format!("SET threads = {n}")) {
+            eprintln!("robbench: --threads {n}: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let interactive = sources.is_empty() && std::io::stdin().is_terminal();
+    shell::install_ctrl_c(!interactive);
+    if interactive {
+        return match shell::repl::run(&mut session) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("robbench: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if sources.is_empty() {
+        let mut text = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            eprintln!("robbench: cannot read stdin: {e}");
+            return ExitCode::from(1);
+        }
+        return finish(session.run_source(&text, "<stdin>"));
+    }
+    for (_, src) in sources {
+        let result = match src {
+            Source::Command(sql, k) => session.run_source(&sql, &format!("-c #{k}")),
+            Source::File(path) => match std::fs::read_to_string(&path) {
+                Ok(text) => session.run_source(&text, &path.display().to_string()),
+                Err(e) => {
+                    eprintln!("robbench: cannot read {}: {e}", path.display());
+                    return ExitCode::from(1);
+                }
+            },
+        };
+        match result {
+            Ok(Flow::Quit) => return ExitCode::SUCCESS,
+            Ok(Flow::Continue) => {}
+            Err(e) => return finish(Err(e)),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn finish(result: Result<Flow, shell::StatementError>) -> ExitCode {
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

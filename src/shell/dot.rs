@@ -1,0 +1,103 @@
+//! Dot commands, as the DuckDB shell has them.
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::print::Mode;
+use super::{Flow, Session};
+
+pub const HELP: &str = "\
+.bench              Show the benchmark folder and its tables' row counts
+.exit, .quit        Leave robbench
+.help               Show this message
+.mode MODE          Set the output mode: table, csv, json, jsonl, markdown, line
+.output [FILE]      Send results to FILE, or back to stdout without FILE
+.read FILE          Run the statements and dot commands of FILE
+.schema [TABLE]     Show the CREATE statements of all tables and views, or of TABLE
+.tables             List the tables and views
+.timer on|off       Show the time each statement takes";
+
+pub const COMMANDS: [&str; 10] = [".bench", ".exit", ".help", ".mode", ".output", ".quit", ".read", ".schema", ".tables", ".timer"];
+
+pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
+    let mut words = line.split_whitespace();
+    let cmd = words.next().unwrap_or("");
+    let args: Vec<&str> = words.collect();
+    let arity = |n: usize| -> Result<()> {
+        if args.len() > n {
+            bail!("{cmd}: too many arguments (see .help)");
+        }
+        Ok(())
+    };
+    match cmd {
+        ".quit" | ".exit" => return Ok(Flow::Quit),
+        ".help" => println!("{HELP}"),
+        ".mode" => {
+            arity(1)?;
+            match args.first() {
+                Some(m) => s.mode = m.parse::<Mode>().map_err(|e| anyhow!(e))?,
+                None => println!("current mode: {:?}", s.mode),
+            }
+        }
+        ".timer" => {
+            arity(1)?;
+            s.timer = match args.first().copied() {
+                Some("on") => true,
+                Some("off") => false,
+                other => bail!(".timer: expected on or off, got {}", other.unwrap_or("nothing")),
+            };
+        }
+        ".output" => {
+            arity(1)?;
+            match args.first() {
+                Some(path) => {
+                    let f = std::fs::File::create(path).with_context(|| format!(".output: cannot create {path}"))?;
+                    s.set_output(Box::new(f));
+                }
+                None => s.set_output(Box::new(std::io::stdout())),
+            }
+        }
+        ".read" => {
+            arity(1)?;
+            let path = args.first().ok_or_else(|| anyhow!(".read: which file?"))?;
+            let text = std::fs::read_to_string(path).with_context(|| format!(".read: cannot read {path}"))?;
+            return s.run_source(&text, path).map_err(|e| anyhow!(e));
+        }
+        ".tables" => {
+            arity(0)?;
+            let names: Vec<String> = s
+                .conn
+                .prepare("SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            println!("{}", names.join("  "));
+        }
+        ".schema" => {
+            arity(1)?;
+            let filter = args.first().map(|t| t.to_string());
+            let mut stmt = s.conn.prepare(
+                "SELECT sql FROM (SELECT table_name AS name, sql FROM duckdb_tables()
+                                  UNION ALL SELECT view_name, sql FROM duckdb_views() WHERE NOT internal)
+                 WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
+            )?;
+            let sqls: Vec<String> = stmt.query_map([filter.clone()], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            if sqls.is_empty() {
+                if let Some(t) = filter {
+                    bail!(".schema: no table or view named '{t}'");
+                }
+            }
+            for sql in sqls {
+                println!("{sql}");
+            }
+        }
+        ".bench" => {
+            arity(0)?;
+            println!("{}{}", s.bench.dir().display(), if s.bench.read_only() { " (read-only)" } else { "" });
+            for t in crate::store::TABLES {
+                let n: i64 = s.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+                println!("  {t:<14} {n:>8} rows");
+            }
+        }
+        other => bail!("unknown command '{other}' (see .help)"),
+    }
+    Ok(Flow::Continue)
+}

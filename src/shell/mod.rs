@@ -1,0 +1,194 @@
+//! A session: one DuckDB connection over one benchmark folder, running statements and dot
+//! commands from the REPL, from -c, from files or from stdin, and printing their results.
+
+pub mod dot;
+pub mod helper;
+pub mod print;
+pub mod repl;
+pub mod split;
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use duckdb::{Connection, InterruptHandle};
+
+use crate::store::Bench;
+use print::Mode;
+use split::Item;
+
+/// A failed statement: where it came from and DuckDB's (or robbench's) message.
+#[derive(Debug)]
+pub struct StatementError {
+    pub origin: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for StatementError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.origin, self.line, self.message)
+    }
+}
+
+impl std::error::Error for StatementError {}
+
+/// What a dot command asks of the caller.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+pub struct Session {
+    pub conn: Connection,
+    pub bench: Bench,
+    pub mode: Mode,
+    pub timer: bool,
+    out: Box<dyn Write>,
+}
+
+/// The statement being run, so Ctrl-C can interrupt it (and only it).
+static RUNNING: AtomicBool = AtomicBool::new(false);
+static INTERRUPT: OnceLock<Mutex<Option<Arc<InterruptHandle>>>> = OnceLock::new();
+
+/// Installs the Ctrl-C handler: a running statement is interrupted and the caller gets its
+/// error back; with nothing running, `exit_when_idle` decides (batch runs exit, the REPL
+/// ignores it: rustyline reads Ctrl-C at the prompt itself).
+pub fn install_ctrl_c(exit_when_idle: bool) {
+    let _ = ctrlc::set_handler(move || {
+        if RUNNING.load(Ordering::SeqCst) {
+            if let Some(h) = INTERRUPT.get().and_then(|m| m.lock().ok()).and_then(|g| g.clone()) {
+                h.interrupt();
+            }
+        } else if exit_when_idle {
+            std::process::exit(130);
+        }
+    });
+}
+
+/// Statements that cannot change a table need no check of the tables afterwards.
+fn may_modify(sql: &str) -> bool {
+    let first = first_keyword(sql);
+    !matches!(
+        first.as_str(),
+        "SELECT" | "FROM" | "DESCRIBE" | "SHOW" | "EXPLAIN" | "SUMMARIZE" | "PRAGMA" | "VALUES" | "TABLE" | "SET" | "RESET"
+    )
+}
+
+/// Statements whose result is a row count or nothing: printed as nothing, as in the DuckDB shell.
+fn prints_result(sql: &str) -> bool {
+    !matches!(
+        first_keyword(sql).as_str(),
+        "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "COPY" | "SET" | "RESET" | "ATTACH" | "DETACH"
+            | "BEGIN" | "COMMIT" | "ROLLBACK" | "ABORT" | "END" | "CHECKPOINT" | "INSTALL" | "LOAD" | "USE" | "TRUNCATE"
+    )
+}
+
+fn first_keyword(sql: &str) -> String {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r.split_once('\n').map(|x| x.1).unwrap_or("");
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/").map(|x| x.1).unwrap_or("");
+        } else if let Some(r) = rest.strip_prefix('(') {
+            rest = r;
+        } else {
+            break;
+        }
+    }
+    rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase()
+}
+
+impl Session {
+    pub fn open(dir: &Path, read_only: bool, mode: Mode) -> Result<Session> {
+        let conn = Connection::open_in_memory().context("cannot start DuckDB")?;
+        crate::sql::register_core(&conn)?;
+        let bench = Bench::open(&conn, dir, read_only).with_context(|| format!("cannot open the benchmark {}", dir.display()))?;
+        crate::sql::register_bench(&conn, &bench.catalog())?;
+        let handle = conn.interrupt_handle();
+        let slot = INTERRUPT.get_or_init(|| Mutex::new(None));
+        *slot.lock().unwrap() = Some(handle);
+        Ok(Session { conn, bench, mode, timer: false, out: Box::new(std::io::stdout()) })
+    }
+
+    pub fn set_output(&mut self, out: Box<dyn Write>) {
+        let _ = self.out.flush();
+        self.out = out;
+    }
+
+    /// Runs every statement and dot command of `text`, stopping at the first failure.
+    pub fn run_source(&mut self, text: &str, origin: &str) -> Result<Flow, StatementError> {
+        for item in split::split(text) {
+            let (line, result) = match item {
+                Item::Sql { text, line } => (line, self.run_statement(&text).map(|_| Flow::Continue)),
+                Item::Dot { text, line } => (line, dot::run(self, &text)),
+            };
+            match result {
+                Ok(Flow::Quit) => return Ok(Flow::Quit),
+                Ok(Flow::Continue) => {}
+                Err(e) => return Err(StatementError { origin: origin.to_string(), line, message: format!("{e:#}") }),
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Runs one statement, prints its result, and makes what it changed durable.
+    pub fn run_statement(&mut self, sql: &str) -> Result<()> {
+        let started = Instant::now();
+        RUNNING.store(true, Ordering::SeqCst);
+        let result = self.execute(sql);
+        RUNNING.store(false, Ordering::SeqCst);
+        // Whatever happened, the tables are brought back in line with the disk.
+        let synced = self.bench.sync(&self.conn, may_modify(sql));
+        let (schema, batches) = result?;
+        synced?;
+        if prints_result(sql) {
+            print::print(&mut *self.out, self.mode, &schema, &batches)?;
+            self.out.flush()?;
+        }
+        if self.timer {
+            eprintln!("Run Time (s): real {:.3}", started.elapsed().as_secs_f64());
+        }
+        Ok(())
+    }
+
+    fn execute(&self, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::record_batch::RecordBatch>)> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let arrow = stmt.query_arrow([])?;
+        let schema = arrow.get_schema();
+        let batches = arrow.collect();
+        Ok((schema, batches))
+    }
+
+    /// Names the completer offers: tables, views, their columns, and functions.
+    pub fn names(&self) -> Vec<String> {
+        let sql = "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() WHERE NOT internal
+                   UNION SELECT column_name FROM duckdb_columns() UNION SELECT DISTINCT function_name FROM duckdb_functions()";
+        self.conn
+            .prepare(sql)
+            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0)).and_then(|rows| rows.collect()))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_classification() {
+        assert!(!may_modify("  -- c\n select 1"));
+        assert!(!may_modify("(SELECT 1)"));
+        assert!(may_modify("insert into metrics from t"));
+        assert!(may_modify("WITH x AS (SELECT 1) DELETE FROM runs"));
+        assert!(!prints_result("INSERT INTO t VALUES (1)"));
+        assert!(prints_result("select 1"));
+    }
+}

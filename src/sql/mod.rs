@@ -1,0 +1,32 @@
+//! robbench's SQL functions, registered on a DuckDB connection.
+
+pub mod arch;
+pub mod import;
+pub mod stats;
+pub mod table_fn;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use duckdb::Connection;
+
+use crate::store::Catalog;
+
+/// Functions that need no benchmark (the architectures table is built from one of them).
+pub fn register_core(conn: &Connection) -> Result<()> {
+    conn.register_scalar_function::<arch::ArchStr>("arch_str")?;
+    conn.register_scalar_function::<arch::ArchId>("arch_id")?;
+    conn.register_scalar_function::<arch::ArchUid>("arch_uid")?;
+    conn.register_scalar_function::<stats::SpearmanPairs>("robbench_spearman_pairs")?;
+    conn.register_scalar_function::<stats::KendallPairs>("robbench_kendall_pairs")?;
+    conn.execute_batch(stats::MACROS).context("cannot define spearman and kendall_tau")?;
+    conn.register_table_function::<arch::Architectures>("nb201_architectures")?;
+    Ok(())
+}
+
+/// Functions that produce rows of the benchmark's tables, and so need their schemas.
+pub fn register_bench(conn: &Connection, catalog: &Arc<Catalog>) -> Result<()> {
+    conn.register_table_function_with_extra_info::<import::ReadNasRobBench201, _>("read_nasrobbench201", catalog)?;
+    conn.register_table_function_with_extra_info::<import::ReadRobustnessDataset, _>("read_robustness_dataset", catalog)?;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! Shared by the integration tests: the robbench binary, fresh benchmarks, the reference venv.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_robbench"));
+    c.current_dir(root()).env_remove("ROBBENCH_BENCH").stdin(Stdio::null());
+    c
+}
+
+/// Runs robbench with `args` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("robbench runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A benchmark built the way `make` builds the bundled one (sql/bundle.sql), in `dir`.
+pub fn bundled_bench(dir: &Path) -> PathBuf {
+    let bench = dir.join("bench");
+    let o = run(&["--bench", bench.to_str().unwrap(), "sql/bundle.sql"]);
+    assert!(o.status.success(), "bundle failed: {}", stderr(&o));
+    bench
+}
+
+/// The Python with the reference packages (PyTorch, torchattacks, scipy), set up by `make test`.
+pub fn python() -> Command {
+    let py = std::env::var("ROBBENCH_PYTHON").expect(
+        "ROBBENCH_PYTHON is not set: run the tests through `make test`, which creates the reference venv",
+    );
+    let mut c = Command::new(py);
+    c.current_dir(root());
+    c
+}
+
+/// Runs a script from tests/python with arguments; panics with its stderr on failure.
+pub fn python_script(script: &str, args: &[&str]) -> String {
+    let o = python().arg(root().join("tests/python").join(script)).args(args).output().expect("python runs");
+    assert!(o.status.success(), "{script} failed:\n{}", stderr(&o));
+    stdout(&o)
+}
+
+/// Parses CSV output (header then rows) into rows of strings.
+pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines().skip(1).map(|l| l.split(',').map(|s| s.trim_matches('"').to_string()).collect()).collect()
+}

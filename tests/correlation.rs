@@ -1,0 +1,76 @@
+//! spearman() and kendall_tau() against scipy.stats on the same columns.
+
+mod common;
+use common::*;
+use std::collections::HashMap;
+
+fn reference(csv: &std::path::Path) -> HashMap<String, (f64, f64)> {
+    python_script("rank_corr.py", &[csv.to_str().unwrap()])
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), (f[1].parse().unwrap(), f[2].parse().unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn published_table_clean_vs_pgd8_matches_scipy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = bundled_bench(tmp.path());
+    let data = tmp.path().join("pairs.csv");
+    let o = run(&[
+        "--bench", bench.to_str().unwrap(),
+        "-c", &format!("COPY (SELECT dataset AS g, clean AS x, pgd8 AS y FROM metrics_mean) TO '{}' (HEADER)", data.display()),
+        "-c", "SELECT dataset, spearman(clean, pgd8), kendall_tau(clean, pgd8) FROM metrics_mean GROUP BY dataset ORDER BY dataset",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours = csv_rows(&stdout(&o));
+    let scipy = reference(&data);
+    assert_eq!(ours.len(), 3);
+    for row in &ours {
+        let (rho, tau) = scipy[&row[0]];
+        let (our_rho, our_tau): (f64, f64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+        assert!((our_rho - rho).abs() < 1e-12, "{}: spearman {our_rho} vs scipy {rho}", row[0]);
+        assert!((our_tau - tau).abs() < 1e-12, "{}: kendall {our_tau} vs scipy {tau}", row[0]);
+    }
+    let cifar10: f64 = ours.iter().find(|r| r[0] == "cifar10").unwrap()[1].parse().unwrap();
+    assert!((cifar10 - 0.985).abs() < 0.01, "the paper's clean/PGD rank agreement, got {cifar10}");
+}
+
+#[test]
+fn ties_nulls_and_groups_match_scipy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = tmp.path().join("b");
+    let data = tmp.path().join("ties.csv");
+    // Few distinct values, so most pairs are tied; some NULLs dropped pairwise.
+    let make = "CREATE TABLE t AS SELECT (i % 4)::VARCHAR AS g,
+                CASE WHEN i % 11 = 0 THEN NULL ELSE (hash(i) % 5)::DOUBLE END AS x,
+                ((hash(i * 7 + 1) % 6) + (hash(i) % 5) * 0.5)::DOUBLE AS y FROM range(400) r(i)";
+    let o = run(&[
+        "--bench", bench.to_str().unwrap(),
+        "-c", make,
+        "-c", &format!("COPY t TO '{}' (HEADER)", data.display()),
+        "-c", "SELECT g, spearman(x, y), kendall_tau(x, y) FROM t GROUP BY g ORDER BY g",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let scipy = reference(&data);
+    let ours = csv_rows(&stdout(&o));
+    assert_eq!(ours.len(), 4);
+    for row in &ours {
+        let (rho, tau) = scipy[&row[0]];
+        assert!((row[1].parse::<f64>().unwrap() - rho).abs() < 1e-12, "group {}: {} vs {rho}", row[0], row[1]);
+        assert!((row[2].parse::<f64>().unwrap() - tau).abs() < 1e-12, "group {}: {} vs {tau}", row[0], row[2]);
+    }
+}
+
+#[test]
+fn nan_is_an_error_and_constant_input_is_null() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = tmp.path().join("b");
+    let o = run(&["--bench", bench.to_str().unwrap(), "-c", "SELECT spearman(x, y) FROM (VALUES (1.0, 'nan'::DOUBLE), (2.0, 1.0)) v(x, y)"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("NaN"), "{}", stderr(&o));
+    let o = run(&["--bench", bench.to_str().unwrap(), "-c", "SELECT spearman(x, y) IS NULL, kendall_tau(x, y) IS NULL FROM (VALUES (1.0, 2.0), (1.0, 3.0)) v(x, y)"]);
+    assert_eq!(csv_rows(&stdout(&o)), vec![vec!["true", "true"]], "{}", stderr(&o));
+}
