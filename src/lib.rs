@@ -5,15 +5,16 @@
 //! - `import`: readers of the published releases;
 //! - `shell`: sessions, the REPL, dot commands and output modes.
 //!
-//! The search space, network, trainer, attacks and scores live in `robbench-core`, which has no
-//! database in it.
+//! The search space is the `robbench-space` crate. The network, trainer and attacks live in
+//! `robbench-core` and its `robbench-worker` binary, which has no database in it; the SQL
+//! functions that train run that binary, so this one starts without loading libtorch.
 
 pub mod import;
 pub mod shell;
 pub mod sql;
 pub mod store;
 
-pub use robbench_core as core;
+pub use robbench_space as space;
 
 /// The benchmark `make run` opens: `$ROBBENCH_BENCH`, else the one built beside the sources.
 pub fn default_bench() -> std::path::PathBuf {

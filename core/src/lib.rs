@@ -1,1 +1,13 @@
-pub mod space;
+//! robbench-core: the NAS-Bench-201 network, the data sets, the attacks and the trainer, on
+//! libtorch. No database in here, so a small binary built on
+//! it carries to a GPU machine and the numerics are tested on their own.
+
+pub mod attack;
+pub mod checkpoint;
+pub mod cifar;
+pub mod data;
+pub mod model;
+pub mod pickle;
+pub mod rng;
+pub use robbench_space as space;
+pub mod train;

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use robbench_core::space::Space;
+use robbench_space::Space;
 use serde_json::{Map, Value};
 
 use super::{dataset_name, protocol_row, provenance, Imported, ProtocolDefaults};

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use robbench_core::space::Space;
+use robbench_space::Space;
 use serde_json::Value;
 
 use super::{dataset_name, protocol_row, provenance, Imported, ProtocolDefaults};

@@ -75,18 +75,19 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
             arity(1)?;
             let filter = args.first().map(|t| t.to_string());
             let mut stmt = s.conn.prepare(
-                "SELECT sql FROM (SELECT table_name AS name, sql FROM duckdb_tables()
-                                  UNION ALL SELECT view_name, sql FROM duckdb_views() WHERE NOT internal)
+                "SELECT name, sql FROM (SELECT table_name AS name, sql FROM duckdb_tables()
+                                        UNION ALL SELECT view_name, sql FROM duckdb_views() WHERE NOT internal)
                  WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
             )?;
-            let sqls: Vec<String> = stmt.query_map([filter.clone()], |r| r.get(0))?.collect::<Result<_, _>>()?;
-            if sqls.is_empty() {
+            let rows: Vec<(String, String)> = stmt.query_map([filter.clone()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            if rows.is_empty() {
                 if let Some(t) = filter {
                     bail!(".schema: no table or view named '{t}'");
                 }
             }
-            for sql in sqls {
-                println!("{sql}");
+            for (name, sql) in rows {
+                // A benchmark table may be a view over its Parquet files just now; show what it is.
+                println!("{}", s.bench.ddl(&name).unwrap_or(&sql));
             }
         }
         ".bench" => {

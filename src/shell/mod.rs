@@ -142,11 +142,15 @@ impl Session {
     /// Runs one statement, prints its result, and makes what it changed durable.
     pub fn run_statement(&mut self, sql: &str) -> Result<()> {
         let started = Instant::now();
+        let modifies = may_modify(sql);
+        if modifies && self.conn.is_autocommit() {
+            self.bench.prepare(&self.conn)?;
+        }
         RUNNING.store(true, Ordering::SeqCst);
         let result = self.execute(sql);
         RUNNING.store(false, Ordering::SeqCst);
         // Whatever happened, the tables are brought back in line with the disk.
-        let synced = self.bench.sync(&self.conn, may_modify(sql));
+        let synced = self.bench.sync(&self.conn, modifies);
         let (schema, batches) = result?;
         synced?;
         if prints_result(sql) {

@@ -140,21 +140,6 @@ fn scan(text: &str) -> Scan {
     Scan { items, pending, open_quote }
 }
 
-/// True when `s` holds nothing but whitespace, comments and semicolons.
-fn is_blank_sql(s: &str) -> bool {
-    let mut rest = s;
-    loop {
-        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
-        if let Some(r) = rest.strip_prefix("--") {
-            rest = r.split_once('\n').map(|x| x.1).unwrap_or("");
-        } else if let Some(r) = rest.strip_prefix("/*") {
-            rest = r.split_once("*/").map(|x| x.1).unwrap_or("");
-        } else {
-            return rest.is_empty();
-        }
-    }
-}
-
 /// All items of a script; a final statement without ';' counts as complete.
 pub fn split(text: &str) -> Vec<Item> {
     let s = scan(text);

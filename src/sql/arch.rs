@@ -9,7 +9,7 @@ use arrow::record_batch::RecordBatch;
 use duckdb::core::DataChunkHandle;
 use duckdb::vscalar::{ArrowFunctionSignature, VArrowScalar};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use robbench_core::space::{self, Op, Space};
+use robbench_space::{self as space, Op, Space};
 
 use super::table_fn::{declare, emit, BoxError, Cursor};
 

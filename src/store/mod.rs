@@ -56,9 +56,17 @@ struct Snapshot {
 
 struct TableState {
     name: &'static str,
+    /// The table's CREATE statement, and its columns as a typed select list over Parquet.
+    ddl: String,
+    select: String,
     generation: u64,
     loaded: BTreeSet<String>,
-    on_disk: Snapshot,
+    /// Until a statement may change it, a table is a view over its Parquet files: a query then
+    /// reads only what it needs, and start-up copies nothing.
+    materialized: bool,
+    /// The table's snapshot while it equals the files on disk; taken only before a statement
+    /// that may change it.
+    on_disk: Option<Snapshot>,
 }
 
 pub struct Bench {
@@ -86,20 +94,20 @@ impl Bench {
         }
         conn.execute_batch(TABLES_SQL).context("cannot create the benchmark tables")?;
         let mut schemas = HashMap::new();
-        for t in TABLES {
-            let schema = conn.prepare(&format!("SELECT * FROM {t} LIMIT 0"))?.query_arrow([])?.get_schema();
-            schemas.insert(t.to_string(), schema);
+        let mut tables = Vec::new();
+        for name in TABLES {
+            let schema = conn.prepare(&format!("SELECT * FROM {name} LIMIT 0"))?.query_arrow([])?.get_schema();
+            schemas.insert(name.to_string(), schema);
+            let ddl: String = conn.query_row("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [name], |r| r.get(0))?;
+            let select = conn
+                .prepare("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index")?
+                .query_map([name], |r| Ok(format!("CAST(\"{}\" AS {}) AS \"{}\"", r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(0)?)))?
+                .collect::<Result<Vec<_>, _>>()?
+                .join(", ");
+            tables.push(TableState { name, ddl, select, generation: 0, loaded: BTreeSet::new(), materialized: true, on_disk: None });
         }
         let catalog = Arc::new(Catalog { dir: dir.to_path_buf(), read_only, schemas });
-        let mut bench = Bench {
-            dir: dir.to_path_buf(),
-            read_only,
-            tables: TABLES
-                .iter()
-                .map(|&name| TableState { name, generation: 0, loaded: BTreeSet::new(), on_disk: Snapshot::default() })
-                .collect(),
-            catalog,
-        };
+        let mut bench = Bench { dir: dir.to_path_buf(), read_only, tables, catalog };
         if !exists {
             bench.create(conn)?;
         }
@@ -135,17 +143,38 @@ impl Bench {
         self.catalog.clone()
     }
 
+    /// The CREATE TABLE statement of a benchmark table (it may currently be a view).
+    pub fn ddl(&self, table: &str) -> Option<&str> {
+        self.tables.iter().find(|t| t.name == table).map(|t| t.ddl.as_str())
+    }
+
     fn table_dir(&self, i: usize) -> PathBuf {
         self.dir.join(self.tables[i].name)
     }
 
-    /// Replaces the in-memory table with what is on disk.
+    /// Makes the table (or its view) show what is on disk.
     fn reload(&mut self, conn: &Connection, i: usize) -> Result<()> {
         let dir = self.table_dir(i);
-        let name = self.tables[i].name;
         let (gen, current) = parts::current(&dir)?;
-        conn.execute_batch(&format!("DELETE FROM {name}"))?;
-        load_parts(conn, name, &parts::paths(&dir, &current))?;
+        let files = parts::paths(&dir, &current);
+        let t = &self.tables[i];
+        if t.materialized && !files.is_empty() {
+            conn.execute_batch(&format!("DROP TABLE {}", t.name))?;
+        } else if !t.materialized {
+            conn.execute_batch(&format!("DROP VIEW {}", t.name))?;
+        }
+        let materialized = if files.is_empty() {
+            if !t.materialized {
+                conn.execute_batch(&t.ddl)?;
+            } else {
+                conn.execute_batch(&format!("DELETE FROM {}", t.name))?;
+            }
+            true
+        } else {
+            conn.execute_batch(&format!("CREATE VIEW {} AS SELECT {} FROM {}", t.name, t.select, parquet_list(&files)))
+                .with_context(|| format!("cannot read table {} from {}", t.name, dir.display()))?;
+            false
+        };
         if !self.read_only {
             parts::remove_older(&dir, gen)?;
             parts::remove_stale_temporaries(&dir);
@@ -153,13 +182,41 @@ impl Bench {
         let t = &mut self.tables[i];
         t.generation = gen;
         t.loaded = current.into_iter().map(|p| p.name).collect();
-        t.on_disk = snapshot(conn, name, None)?;
+        t.materialized = materialized;
+        t.on_disk = None;
+        Ok(())
+    }
+
+    /// Turns a view over Parquet into a table that statements can change.
+    fn materialize(&mut self, conn: &Connection, i: usize) -> Result<()> {
+        let t = &self.tables[i];
+        if t.materialized {
+            return Ok(());
+        }
+        let dir = self.table_dir(i);
+        let files: Vec<PathBuf> = t.loaded.iter().map(|n| dir.join(n)).collect();
+        conn.execute_batch(&format!("DROP VIEW {}; {}", t.name, t.ddl))?;
+        conn.execute_batch(&format!("INSERT INTO {} SELECT {} FROM {}", t.name, t.select, parquet_list(&files)))
+            .with_context(|| format!("cannot load table {} from {}", t.name, dir.display()))?;
+        self.tables[i].materialized = true;
+        Ok(())
+    }
+
+    /// Called before a statement that may change tables: makes them tables and records what
+    /// they hold, to tell afterwards what changed.
+    pub fn prepare(&mut self, conn: &Connection) -> Result<()> {
+        for i in 0..self.tables.len() {
+            self.materialize(conn, i)?;
+            if self.tables[i].on_disk.is_none() {
+                self.tables[i].on_disk = Some(snapshot(conn, self.tables[i].name, None)?);
+            }
+        }
         Ok(())
     }
 
     /// Called after every statement: writes what the statement changed and loads what other
     /// processes (or a running `train`) appended. `may_have_changed` is false for statements
-    /// that cannot modify a table, which skips hashing the tables.
+    /// that cannot modify a table.
     pub fn sync(&mut self, conn: &Connection, may_have_changed: bool) -> Result<()> {
         if !conn.is_autocommit() {
             return Ok(()); // inside BEGIN ... COMMIT: persist at COMMIT
@@ -187,8 +244,13 @@ impl Bench {
 
     fn persist(&mut self, conn: &Connection, i: usize) -> Result<()> {
         let name = self.tables[i].name;
+        if !self.tables[i].materialized {
+            return Ok(()); // a view over the files cannot have changed
+        }
+        let Some(before) = self.tables[i].on_disk.clone() else {
+            bail!("internal: {name} was not snapshotted before the statement");
+        };
         let now = snapshot(conn, name, None)?;
-        let before = self.tables[i].on_disk.clone();
         if now == before {
             return Ok(());
         }
@@ -215,7 +277,7 @@ impl Bench {
             t.generation = gen;
             t.loaded = BTreeSet::from([part]);
         }
-        self.tables[i].on_disk = now;
+        self.tables[i].on_disk = Some(now);
         Ok(())
     }
 
@@ -223,35 +285,31 @@ impl Bench {
         let dir = self.table_dir(i);
         let (gen, current) = parts::current(&dir)?;
         let t = &self.tables[i];
-        if gen > t.generation || (gen == t.generation && current.iter().filter(|p| t.loaded.contains(&p.name)).count() < t.loaded.len()) {
-            return self.reload(conn, i); // another process rewrote the table
-        }
+        let vanished = current.iter().filter(|p| t.loaded.contains(&p.name)).count() < t.loaded.len();
         let new: Vec<_> = current.into_iter().filter(|p| !t.loaded.contains(&p.name)).collect();
+        if gen > t.generation || vanished || (!t.materialized && !new.is_empty()) {
+            return self.reload(conn, i); // rewritten elsewhere, or a view to widen
+        }
         if new.is_empty() {
             return Ok(());
         }
-        load_parts(conn, t.name, &parts::paths(&dir, &new))?;
-        let name = t.name;
+        let files = parts::paths(&dir, &new);
+        conn.execute_batch(&format!("INSERT INTO {} SELECT {} FROM {}", t.name, t.select, parquet_list(&files)))
+            .with_context(|| format!("cannot load new rows of {} from {}", t.name, dir.display()))?;
         let t = &mut self.tables[i];
         t.loaded.extend(new.into_iter().map(|p| p.name));
-        t.on_disk = snapshot(conn, name, None)?;
+        t.on_disk = None;
         Ok(())
     }
 }
 
-fn load_parts(conn: &Connection, table: &str, files: &[PathBuf]) -> Result<()> {
-    if files.is_empty() {
-        return Ok(());
-    }
+fn parquet_list(files: &[PathBuf]) -> String {
     let list = files
         .iter()
         .map(|p| format!("'{}'", p.display().to_string().replace('\'', "''")))
         .collect::<Vec<_>>()
         .join(", ");
-    conn.execute_batch(&format!(
-        "INSERT INTO {table} BY NAME SELECT * FROM read_parquet([{list}], union_by_name = true)"
-    ))
-    .with_context(|| format!("cannot load table {table} from {list}"))
+    format!("read_parquet([{list}], union_by_name = true)")
 }
 
 /// Row count, an order-independent content hash and the highest rowid, optionally of the rows up

@@ -1,0 +1,59 @@
+//! L-infinity attacks on a network that takes images in [0, 1] and returns logits, with the
+//! update rules of torchattacks (the reference the tests compare against): FGSM, and PGD with
+//! an optional uniform random start, each step x + alpha * sign(grad) projected to the eps-ball
+//! and to [0, 1]. The loss is the mean cross-entropy; the network is used as given (callers put
+//! it in eval mode, as the paper's protocol does).
+
+use tch::nn::ModuleT;
+use tch::{Kind, Tensor};
+
+fn input_grad(net: &dyn ModuleT, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
+    let x = x.detach().set_requires_grad(true);
+    let loss = net.forward_t(&x, train).cross_entropy_for_logits(y);
+    let g = Tensor::run_backward(&[loss], &[&x], false, false);
+    g.into_iter().next().unwrap()
+}
+
+/// FGSM: one signed-gradient step of size eps.
+pub fn fgsm(net: &dyn ModuleT, x: &Tensor, y: &Tensor, eps: f64) -> Tensor {
+    let g = input_grad(net, x, y, false);
+    (x + g.sign() * eps).clamp(0.0, 1.0).detach()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pgd {
+    pub eps: f64,
+    pub alpha: f64,
+    pub steps: usize,
+    pub random_start: bool,
+}
+
+impl Pgd {
+    /// The paper's evaluation PGD at radius eps: 20 steps of 2.5 * eps / 20, random start.
+    pub fn eval(eps: f64) -> Pgd {
+        Pgd { eps, alpha: 2.5 * eps / 20.0, steps: 20, random_start: true }
+    }
+
+    /// Adversarial examples; `train` selects the network's mode during the attack (the paper
+    /// attacks in eval mode, also while training).
+    pub fn run(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Tensor {
+        let x0 = x.detach();
+        let mut adv = x0.shallow_clone();
+        if self.random_start {
+            let noise = Tensor::empty_like(&x0).uniform_(-self.eps, self.eps);
+            adv = (adv + noise).clamp(0.0, 1.0);
+        }
+        for _ in 0..self.steps {
+            let g = input_grad(net, &adv, y, false);
+            let stepped = adv.detach() + g.sign() * self.alpha;
+            let delta = (stepped - &x0).clamp(-self.eps, self.eps);
+            adv = (&x0 + delta).clamp(0.0, 1.0).detach();
+        }
+        adv
+    }
+}
+
+/// How many of `x` the network classifies correctly (eval mode, no gradients).
+pub fn correct(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> i64 {
+    tch::no_grad(|| net.forward_t(x, false).argmax(-1, false).eq_tensor(y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]))
+}

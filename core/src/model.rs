@@ -1,0 +1,187 @@
+//! NAS-Bench-201's cell network (C=16, N=5) in tch, with the input normalisation as its first
+//! step so attacks work on images in [0, 1].
+//!
+//! Variable names are those of the PyTorch state_dict of NAS-Bench-201's `TinyNetwork`
+//! (`stem.0.weight`, `cells.0.layers.1.op.1.weight`, `cells.5.downsample.1.weight`, ...,
+//! `classifier.bias`), and variables are created in PyTorch's construction order with PyTorch's
+//! default initialisation (conv and linear: kaiming-uniform with a = sqrt(5), i.e. U(-b, b),
+//! b = 1/sqrt(fan_in), likewise the linear bias; BatchNorm weight 1, bias 0), so the same seed
+//! gives the same initial weights as PyTorch.
+
+use tch::nn::{self, ModuleT};
+use tch::{Kind, Tensor};
+
+use crate::space::{Cell, Op, CELLS_PER_STAGE, EDGES, STAGE_CHANNELS};
+
+/// Per-channel input normalisation of a data set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Normalization {
+    pub mean: [f64; 3],
+    pub std: [f64; 3],
+}
+
+fn pytorch_uniform(fan_in: i64) -> nn::Init {
+    let b = 1.0 / (fan_in as f64).sqrt();
+    nn::Init::Uniform { lo: -b, up: b }
+}
+
+fn conv(p: nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64, padding: i64) -> nn::Conv2D {
+    let cfg = nn::ConvConfig {
+        stride,
+        padding,
+        bias: false,
+        ws_init: pytorch_uniform(c_in * k * k),
+        ..Default::default()
+    };
+    nn::conv2d(p, c_in, c_out, k, cfg)
+}
+
+fn batch_norm(p: nn::Path, c: i64) -> nn::BatchNorm {
+    let cfg = nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), bs_init: nn::Init::Const(0.0), ..Default::default() };
+    nn::batch_norm2d(p, c, cfg)
+}
+
+/// ReLU, convolution (no bias), BatchNorm: NAS-Bench-201's `ReLUConvBN`, whose `op` holds them
+/// at indices 0, 1, 2.
+#[derive(Debug)]
+struct ReluConvBn {
+    conv: nn::Conv2D,
+    bn: nn::BatchNorm,
+}
+
+impl ReluConvBn {
+    fn new(p: nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64, padding: i64) -> Self {
+        let op = &p / "op";
+        ReluConvBn { conv: conv(&op / 1, c_in, c_out, k, stride, padding), bn: batch_norm(&op / 2, c_out) }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        x.relu().apply(&self.conv).apply_t(&self.bn, train)
+    }
+}
+
+#[derive(Debug)]
+enum Edge {
+    Zero,
+    Skip,
+    AvgPool,
+    Conv(ReluConvBn),
+}
+
+impl Edge {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Option<Tensor> {
+        match self {
+            // The reference multiplies by zero; a zero edge adds nothing, so it is skipped.
+            Edge::Zero => None,
+            Edge::Skip => Some(x.shallow_clone()),
+            Edge::AvgPool => Some(x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>)),
+            Edge::Conv(c) => Some(c.forward_t(x, train)),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Block {
+    /// NAS-Bench-201's `InferCell`: one layer per edge, in cell-string order.
+    Cell([Edge; 6]),
+    /// `ResNetBasicblock` with stride 2: conv_a, conv_b, and an AvgPool + 1x1 conv shortcut.
+    Reduction { conv_a: ReluConvBn, conv_b: ReluConvBn, shortcut: nn::Conv2D },
+}
+
+#[derive(Debug)]
+pub struct Network {
+    stem_conv: nn::Conv2D,
+    stem_bn: nn::BatchNorm,
+    blocks: Vec<Block>,
+    last_bn: nn::BatchNorm,
+    classifier: nn::Linear,
+    mean: Tensor,
+    std: Tensor,
+}
+
+/// Builds the network's variables under `p` (normally the VarStore root).
+pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization) -> Network {
+    let c0 = STAGE_CHANNELS[0] as i64;
+    let stem = p / "stem";
+    let stem_conv = conv(&stem / 0, 3, c0, 3, 1, 1);
+    let stem_bn = batch_norm(&stem / 1, c0);
+    let cells = p / "cells";
+    let mut blocks = Vec::new();
+    let mut c_prev = c0;
+    for (stage, &c) in STAGE_CHANNELS.iter().enumerate() {
+        let c = c as i64;
+        if stage > 0 {
+            let b = &cells / blocks.len();
+            blocks.push(Block::Reduction {
+                conv_a: ReluConvBn::new(&b / "conv_a", c_prev, c, 3, 2, 1),
+                conv_b: ReluConvBn::new(&b / "conv_b", c, c, 3, 1, 1),
+                shortcut: conv(&b / "downsample" / 1, c_prev, c, 1, 1, 0),
+            });
+            c_prev = c;
+        }
+        for _ in 0..CELLS_PER_STAGE {
+            let layers = &cells / blocks.len() / "layers";
+            let edges = std::array::from_fn(|e| {
+                let op = cell.ops()[e];
+                match op {
+                    Op::None => Edge::Zero,
+                    Op::SkipConnect => Edge::Skip,
+                    Op::AvgPool3x3 => Edge::AvgPool,
+                    Op::Conv1x1 | Op::Conv3x3 => {
+                        let k = op.kernel().unwrap() as i64;
+                        Edge::Conv(ReluConvBn::new(&layers / e, c, c, k, 1, (k - 1) / 2))
+                    }
+                }
+            });
+            blocks.push(Block::Cell(edges));
+        }
+    }
+    let last_bn = batch_norm(p / "lastact" / 0, c_prev);
+    let cfg = nn::LinearConfig { ws_init: pytorch_uniform(c_prev), bs_init: Some(pytorch_uniform(c_prev)), bias: true };
+    let classifier = nn::linear(p / "classifier", c_prev, num_classes, cfg);
+    let device = p.device();
+    let to = |v: [f64; 3]| Tensor::from_slice(&v.map(|x| x as f32)).view([1, 3, 1, 1]).to_device(device);
+    Network { stem_conv, stem_bn, blocks, last_bn, classifier, mean: to(norm.mean), std: to(norm.std) }
+}
+
+impl ModuleT for Network {
+    /// Images in [0, 1], NCHW; returns logits.
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let x = (xs.to_kind(Kind::Float) - &self.mean) / &self.std;
+        let mut x = x.apply(&self.stem_conv).apply_t(&self.stem_bn, train);
+        for block in &self.blocks {
+            x = match block {
+                Block::Cell(edges) => {
+                    let mut nodes: Vec<Tensor> = vec![x];
+                    for node in 1..=3 {
+                        let mut sum: Option<Tensor> = None;
+                        for (e, &(to, from)) in EDGES.iter().enumerate() {
+                            if to != node {
+                                continue;
+                            }
+                            if let Some(y) = edges[e].forward_t(&nodes[from], train) {
+                                sum = Some(match sum {
+                                    Some(s) => s + y,
+                                    None => y,
+                                });
+                            }
+                        }
+                        // A node with only zero edges is zero, of the input's shape.
+                        nodes.push(sum.unwrap_or_else(|| nodes[0].zeros_like()));
+                    }
+                    nodes.pop().unwrap()
+                }
+                Block::Reduction { conv_a, conv_b, shortcut } => {
+                    let main = conv_b.forward_t(&conv_a.forward_t(&x, train), train);
+                    let short = x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>).apply(shortcut);
+                    short + main
+                }
+            };
+        }
+        x.apply_t(&self.last_bn, train)
+            .relu()
+            .adaptive_avg_pool2d([1, 1])
+            .flatten(1, -1)
+            .apply(&self.classifier)
+    }
+}
