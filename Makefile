@@ -26,7 +26,7 @@ run: build
 	$(BIN)
 
 test: build venv
-	cargo test --release --workspace -- --test-threads=2
+	cargo test --release --workspace --no-fail-fast -- --test-threads=2
 
 bench: build venv
 	cargo bench --workspace

@@ -102,8 +102,8 @@ fn main() -> ExitCode {
         }
     }
     let interactive = sources.is_empty() && std::io::stdin().is_terminal();
-    shell::install_ctrl_c(!interactive);
     if interactive {
+        // The REPL installs the Ctrl-C handler itself, after its line editor (which takes SIGINT).
         return match shell::repl::run(&mut session) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -112,6 +112,7 @@ fn main() -> ExitCode {
             }
         };
     }
+    shell::install_ctrl_c(true);
     if sources.is_empty() {
         let mut text = String::new();
         if let Err(e) = std::io::stdin().read_to_string(&mut text) {

@@ -1,12 +1,11 @@
 //! The REPL driven through a pseudo-terminal: a multi-line statement, dot commands, Ctrl-C on a
 //! running statement and on a half-typed line, history kept between runs, and Ctrl-D.
 
-mod common;
-use common::*;
 use rexpect::session::spawn_command;
 
 fn repl(bench: &str, history: &std::path::Path) -> rexpect::session::PtySession {
-    let mut cmd = bin();
+    // Not common::bin(): its stdin is /dev/null, and the REPL needs the terminal.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_robbench"));
     cmd.args(["--bench", bench]).env("ROBBENCH_HISTORY", history).env("TERM", "xterm");
     spawn_command(cmd, Some(30_000)).expect("spawn robbench in a pty")
 }

@@ -20,6 +20,9 @@ fn history_path() -> Option<PathBuf> {
 pub fn run(session: &mut Session) -> Result<()> {
     let config = Config::builder().auto_add_history(true).max_history_size(10_000)?.build();
     let mut rl: Editor<ReplHelper, DefaultHistory> = Editor::with_config(config)?;
+    // After the editor: it sets its own SIGINT action, which would keep Ctrl-C from reaching a
+    // running statement. At the prompt the terminal is raw, so Ctrl-C arrives as a key instead.
+    super::install_ctrl_c(false);
     rl.set_helper(Some(ReplHelper { names: session.names() }));
     let history = history_path();
     if let Some(h) = &history {

@@ -19,4 +19,4 @@ for g in sorted(groups):
     x, y = groups[g]
     rho = stats.spearmanr(x, y).statistic
     tau = stats.kendalltau(x, y).statistic
-    print(f"{g},{rho!r},{tau!r}")
+    print(f"{g},{float(rho)!r},{float(tau)!r}")
