@@ -22,3 +22,13 @@ pub fn default_bench() -> std::path::PathBuf {
         .map(Into::into)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench"))
 }
+
+/// Checks a device name: auto, cpu, cuda or cuda:N.
+pub fn parse_device(s: &str) -> Result<String, String> {
+    let ok = matches!(s, "auto" | "cpu" | "cuda") || s.strip_prefix("cuda:").is_some_and(|n| n.parse::<u32>().is_ok());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("'{s}' is not a device (auto, cpu, cuda, cuda:N)"))
+    }
+}

@@ -18,9 +18,9 @@ struct Args {
     #[arg(long, value_parser = parse_mode)]
     mode: Option<Mode>,
     /// Device for train/evaluate/scores: auto, cpu, cuda, cuda:N
-    #[arg(long, value_parser = parse_device)]
+    #[arg(long, value_parser = robbench::parse_device)]
     device: Option<String>,
-    /// Threads DuckDB may use
+    /// Threads DuckDB and libtorch may use
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     threads: Option<u32>,
     /// Do only this process's share (I of N) of every train/evaluate/scores call
@@ -39,11 +39,6 @@ struct Args {
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
     s.parse()
-}
-
-fn parse_device(s: &str) -> Result<String, String> {
-    let ok = matches!(s, "auto" | "cpu" | "cuda") || s.strip_prefix("cuda:").is_some_and(|n| n.parse::<u32>().is_ok());
-    if ok { Ok(s.to_string()) } else { Err(format!("'{s}' is not a device (auto, cpu, cuda, cuda:N)")) }
 }
 
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
@@ -81,14 +76,11 @@ fn main() -> ExitCode {
     }
     sources.sort_by_key(|s| s.0);
 
-    if args.shard.is_some() || args.device.is_some() {
-        eprintln!("robbench: --shard and --device apply to train/evaluate/scores, which this build does not have yet");
-        return ExitCode::from(2);
-    }
     let stdout_tty = std::io::stdout().is_terminal();
     let mode = args.mode.unwrap_or(if stdout_tty { Mode::Table } else { Mode::Csv });
     let dir = args.bench.clone().unwrap_or_else(robbench::default_bench);
-    let mut session = match Session::open(&dir, args.read_only, mode) {
+    let settings = robbench::sql::train::Settings { device: args.device.clone(), threads: args.threads, shard: args.shard };
+    let mut session = match Session::open(&dir, args.read_only, mode, &settings) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("robbench: {e:#}");

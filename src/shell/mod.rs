@@ -107,11 +107,11 @@ fn first_keyword(sql: &str) -> String {
 }
 
 impl Session {
-    pub fn open(dir: &Path, read_only: bool, mode: Mode) -> Result<Session> {
+    pub fn open(dir: &Path, read_only: bool, mode: Mode, settings: &crate::sql::train::Settings) -> Result<Session> {
         let conn = Connection::open_in_memory().context("cannot start DuckDB")?;
         crate::sql::register_core(&conn)?;
         let bench = Bench::open(&conn, dir, read_only).with_context(|| format!("cannot open the benchmark {}", dir.display()))?;
-        crate::sql::register_bench(&conn, &bench.catalog())?;
+        crate::sql::register_bench(&conn, &bench.catalog(), settings)?;
         let handle = conn.interrupt_handle();
         let slot = INTERRUPT.get_or_init(|| Mutex::new(None));
         *slot.lock().unwrap() = Some(handle);
@@ -133,7 +133,11 @@ impl Session {
             match result {
                 Ok(Flow::Quit) => return Ok(Flow::Quit),
                 Ok(Flow::Continue) => {}
-                Err(e) => return Err(StatementError { origin: origin.to_string(), line, message: format!("{e:#}") }),
+                Err(e) => {
+                    // duckdb-rs appends the C API's generic code to every message; it says nothing.
+                    let message = format!("{e:#}").replace(": Error code 1: Unknown error code", "");
+                    return Err(StatementError { origin: origin.to_string(), line, message });
+                }
             }
         }
         Ok(Flow::Continue)

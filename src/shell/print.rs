@@ -5,6 +5,7 @@ use std::io::Write;
 use std::str::FromStr;
 
 use anyhow::Result;
+use arrow::array::Array;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -49,10 +50,10 @@ pub fn print(out: &mut dyn Write, mode: Mode, schema: &SchemaRef, batches: &[Rec
         Mode::Csv => {
             let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
             if batches.is_empty() {
-                w.write(&RecordBatch::new_empty(schema.clone()))?;
+                w.write(&flat(&RecordBatch::new_empty(schema.clone()))?)?;
             }
             for b in batches {
-                w.write(b)?;
+                w.write(&flat(b)?)?;
             }
             Ok(())
         }
@@ -78,6 +79,29 @@ pub fn print(out: &mut dyn Write, mode: Mode, schema: &SchemaRef, batches: &[Rec
         }
         Mode::Line => line(out, schema, batches),
     }
+}
+
+/// CSV has no nested values: lists and structs are written as their text, as DuckDB does.
+fn flat(batch: &RecordBatch) -> Result<RecordBatch> {
+    if !batch.schema().fields().iter().any(|f| f.data_type().is_nested()) {
+        return Ok(batch.clone());
+    }
+    let opts = FormatOptions::default();
+    let mut fields = Vec::new();
+    let mut cols: Vec<arrow::array::ArrayRef> = Vec::new();
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        if f.data_type().is_nested() {
+            let fmt = ArrayFormatter::try_new(c.as_ref(), &opts)?;
+            let text: arrow::array::StringArray =
+                (0..c.len()).map(|i| c.is_valid(i).then(|| fmt.value(i).to_string())).collect();
+            fields.push(arrow::datatypes::Field::new(f.name(), DataType::Utf8, true));
+            cols.push(std::sync::Arc::new(text));
+        } else {
+            fields.push(f.as_ref().clone());
+            cols.push(c.clone());
+        }
+    }
+    Ok(RecordBatch::try_new(std::sync::Arc::new(arrow::datatypes::Schema::new(fields)), cols)?)
 }
 
 /// SQL type names for the header, as a DuckDB user reads them.

@@ -4,6 +4,7 @@ pub mod arch;
 pub mod import;
 pub mod stats;
 pub mod table_fn;
+pub mod train;
 
 use std::sync::Arc;
 
@@ -25,8 +26,11 @@ pub fn register_core(conn: &Connection) -> Result<()> {
 }
 
 /// Functions that produce rows of the benchmark's tables, and so need their schemas.
-pub fn register_bench(conn: &Connection, catalog: &Arc<Catalog>) -> Result<()> {
+pub fn register_bench(conn: &Connection, catalog: &Arc<Catalog>, settings: &train::Settings) -> Result<()> {
     conn.register_table_function_with_extra_info::<import::ReadNasRobBench201, _>("read_nasrobbench201", catalog)?;
     conn.register_table_function_with_extra_info::<import::ReadRobustnessDataset, _>("read_robustness_dataset", catalog)?;
+    let ctx = train::TrainContext { catalog: catalog.clone(), settings: settings.clone() };
+    conn.register_table_function_with_extra_info::<train::Train, _>("robbench_train", &ctx)?;
+    conn.execute_batch(&train::macro_sql()).context("cannot define train()")?;
     Ok(())
 }

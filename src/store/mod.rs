@@ -46,6 +46,31 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// Whether any row of `table` on disk has `value` in the VARCHAR column `column`.
+    pub fn contains(&self, table: &str, column: &str, value: &str) -> Result<bool> {
+        use arrow::array::{Array, AsArray};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use parquet::arrow::ProjectionMask;
+        let dir = self.dir.join(table);
+        for path in parts::paths(&dir, &parts::current(&dir)?.1) {
+            let file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file).with_context(|| format!("{}: not Parquet", path.display()))?;
+            let Some(idx) = builder.schema().fields().iter().position(|f| f.name() == column) else { continue };
+            let mask = ProjectionMask::roots(builder.parquet_schema(), [idx]);
+            for batch in builder.with_projection(mask).build()? {
+                let batch = batch?;
+                let col = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
+                let strings = col.as_string::<i32>();
+                if (0..strings.len()).any(|i| strings.is_valid(i) && strings.value(i) == value) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
 /// What a table holds as far as the files on disk are concerned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Snapshot {

@@ -1,0 +1,166 @@
+//! robbench-worker: trains and evaluates one network, with no database in the process. The SQL
+//! function `train(...)` runs it for each run; it also carries alone to a GPU machine.
+//!
+//! It resumes from the run folder's last epoch checkpoint, and on success writes
+//! `result.json` there (metrics, curves, timings) atomically. Exit status 130 means it was
+//! stopped by Ctrl-C at a step boundary, its checkpoint kept.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use robbench_core::data::{self, Dataset};
+use robbench_core::space::Space;
+use robbench_core::train::{self, Protocol, TrainSpec};
+use tch::Device;
+
+#[derive(Parser, Debug)]
+#[command(name = "robbench-worker", about = "Train and evaluate one NAS-Bench-201 network (used by robbench's train())")]
+struct Args {
+    #[arg(long)]
+    arch: i64,
+    #[arg(long)]
+    dataset: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Folder of this run: checkpoints, weights and result.json
+    #[arg(long)]
+    run_dir: PathBuf,
+    #[arg(long, default_value_t = 50)]
+    epochs: usize,
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 0.1)]
+    lr_max: f64,
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f64,
+    #[arg(long, default_value_t = 5e-4)]
+    weight_decay: f64,
+    #[arg(long, default_value = "pgd")]
+    train_attack: String,
+    #[arg(long, default_value_t = 8.0 / 255.0)]
+    train_eps: f64,
+    #[arg(long, default_value_t = 2.0 / 255.0)]
+    train_alpha: f64,
+    #[arg(long, default_value_t = 7)]
+    train_steps: usize,
+    #[arg(long)]
+    n_train: Option<usize>,
+    #[arg(long)]
+    n_eval: Option<i64>,
+    /// Comma-separated metrics columns
+    #[arg(long, default_value = "clean,fgsm3,fgsm8,pgd3,pgd8")]
+    attacks: String,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    device: String,
+    #[arg(long)]
+    threads: Option<i32>,
+    /// Shown before the progress bar, e.g. "run 2/5 arch 2581"
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+pub fn parse_device(s: &str) -> Result<Device> {
+    Ok(match s {
+        "auto" => Device::cuda_if_available(),
+        "cpu" => Device::Cpu,
+        "cuda" | "cuda:0" if tch::Cuda::is_available() => Device::Cuda(0),
+        _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(n)) if n < tch::Cuda::device_count() as usize => Device::Cuda(n),
+            Some(Ok(_)) | None if s.starts_with("cuda") => {
+                bail!("device '{s}': CUDA is not available here ({} GPU(s) visible to libtorch)", tch::Cuda::device_count())
+            }
+            _ => bail!("unknown device '{s}' (auto, cpu, cuda, cuda:N)"),
+        },
+    })
+}
+
+fn micros() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+fn run(a: Args) -> Result<bool> {
+    let cell = Space::get().cell(a.arch)?;
+    let dataset = Dataset::parse(&a.dataset)?;
+    let device = parse_device(&a.device)?;
+    if let Some(t) = a.threads {
+        tch::set_num_threads(t);
+    }
+    let attacks: Vec<String> = a.attacks.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let protocol = Protocol {
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        lr_max: a.lr_max,
+        momentum: a.momentum,
+        weight_decay: a.weight_decay,
+        train_attack: a.train_attack.clone(),
+        train_eps: a.train_eps,
+        train_alpha: a.train_alpha,
+        train_steps: a.train_steps,
+        n_train: a.n_train,
+    };
+    protocol.validate()?;
+    let train_split = data::load(dataset, a.data_dir.as_deref(), true)?;
+    let eval_split = data::load(dataset, a.data_dir.as_deref(), false)?;
+    let n_train = a.n_train.map(|k| (k as i64).min(train_split.len())).unwrap_or(train_split.len());
+    let steps = (n_train as usize).div_ceil(a.batch_size) * a.epochs;
+    let started_at = micros();
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:25}] epoch {msg} eta {eta}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(a.label.clone());
+    let spec = TrainSpec { cell, dataset, seed: a.seed, protocol: &protocol, device, dir: &a.run_dir };
+    let trained = train::train(&spec, &train_split, |p| {
+        bar.set_position((p.epoch * p.steps + p.step) as u64);
+        bar.set_message(format!("{}/{} {:.0} img/s", p.epoch + 1, p.epochs, p.images_per_second));
+    })?;
+    bar.finish_and_clear();
+    let Some(t) = trained else { return Ok(false) };
+    let e0 = Instant::now();
+    let metrics = train::evaluate(&t.net, &eval_split, &attacks, a.n_eval, device, 500, a.seed)?;
+    let eval_seconds = e0.elapsed().as_secs_f64();
+    let n_eval = a.n_eval.map(|k| k.min(eval_split.len())).unwrap_or(eval_split.len());
+    let result = serde_json::json!({
+        "metrics": metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+        "n_eval": n_eval,
+        "n_eval_requested": a.n_eval,
+        "n_train": n_train,
+        "curves": t.curves.iter().map(|c| serde_json::json!([c.epoch, c.lr, c.train_loss, c.train_adv_acc, c.seconds])).collect::<Vec<_>>(),
+        "train_seconds": t.train_seconds,
+        "eval_seconds": eval_seconds,
+        "device": format!("{device:?}").to_lowercase(),
+        "started_at": started_at,
+        "finished_at": micros(),
+        "checkpoint": t.weights.display().to_string(),
+    });
+    let tmp = a.run_dir.join(".result.json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&result)?).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, a.run_dir.join("result.json"))?;
+    Ok(true)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let _ = ctrlc::set_handler(|| train::STOP.store(true, Ordering::SeqCst));
+    match run(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("robbench-worker: stopped; the last epoch checkpoint is kept");
+            ExitCode::from(130)
+        }
+        Err(e) => {
+            eprintln!("robbench-worker: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
