@@ -20,6 +20,7 @@ build: libtorch
 	cargo build --release --workspace --bins
 	@mkdir -p target/release
 	@cp -fp $(CARGO_TARGET_DIR)/release/robbench $(BIN)
+	@cp -fp $(CARGO_TARGET_DIR)/release/robbench-worker target/release/robbench-worker
 	@$(MAKE) --no-print-directory bench/robbench.json
 
 run: build
@@ -42,11 +43,15 @@ $(LIBTORCH_CPU)/.complete:
 $(LIBTORCH_CUDA)/.complete:
 	scripts/install-libtorch.sh cuda $(LIBTORCH_CUDA)
 
-# A binary for a GPU machine: links the wheel's libtorch_cuda (its own target folder, since
-# libtorch differs). Run it there with LD_LIBRARY_PATH naming the torch install's lib folder.
+# The worker for a GPU machine: links the wheel's libtorch_cuda (its own target folder, since
+# libtorch differs). robbench itself has no libtorch in it, so the CPU build serves there too:
+# put target/gpu/robbench-worker next to it (or name it in ROBBENCH_WORKER) and run with
+# LD_LIBRARY_PATH naming the torch install's lib folder.
 build-gpu: $(LIBTORCH_CUDA)/.complete
-	LIBTORCH=$(LIBTORCH_CUDA) CARGO_TARGET_DIR=$(ROBBENCH_CACHE)/target-gpu cargo build --release --bins
-	@mkdir -p target/gpu && cp -f $(ROBBENCH_CACHE)/target-gpu/release/robbench target/gpu/robbench && strip target/gpu/robbench
+	LIBTORCH=$(LIBTORCH_CUDA) CARGO_TARGET_DIR=$(ROBBENCH_CACHE)/target-gpu cargo build --release -p robbench-core --bins
+	@mkdir -p target/gpu
+	cp -f $(ROBBENCH_CACHE)/target-gpu/release/robbench-worker target/gpu/
+	strip target/gpu/robbench-worker
 
 # Reference implementations for the parity tests: PyTorch, torchattacks, scipy.
 venv: $(VENV)/.complete

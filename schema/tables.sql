@@ -46,7 +46,8 @@ CREATE TABLE runs (
     eval_seconds  DOUBLE,
     checkpoint    VARCHAR,           -- safetensors file of the trained weights
     mean_of       INTEGER,           -- a published mean: how many seeds it averages
-    provenance    VARCHAR            -- imported rows: the file and its sha256
+    provenance    VARCHAR,           -- imported rows: the file and its sha256
+    PRIMARY KEY (run_id)
 );
 
 CREATE TABLE metrics (
@@ -71,7 +72,10 @@ CREATE TABLE metrics (
     pgd32   DOUBLE CHECK (pgd32 BETWEEN 0 AND 1),
     pgd64   DOUBLE CHECK (pgd64 BETWEEN 0 AND 1),
     pgd128  DOUBLE CHECK (pgd128 BETWEEN 0 AND 1),
-    pgd255  DOUBLE CHECK (pgd255 BETWEEN 0 AND 1)
+    pgd255  DOUBLE CHECK (pgd255 BETWEEN 0 AND 1),
+    -- One evaluation per run and split: a repeated INSERT is refused rather than duplicated
+    -- (INSERT OR IGNORE / INSERT OR REPLACE say which is meant).
+    PRIMARY KEY (run_id, split)
 );
 
 CREATE TABLE curves (
@@ -80,7 +84,8 @@ CREATE TABLE curves (
     lr            DOUBLE,
     train_loss    DOUBLE,
     train_adv_acc DOUBLE CHECK (train_adv_acc BETWEEN 0 AND 1),
-    seconds       DOUBLE
+    seconds       DOUBLE,
+    PRIMARY KEY (run_id, epoch)
 );
 
 CREATE TABLE corruptions (

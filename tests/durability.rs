@@ -27,11 +27,14 @@ fn twenty_kills_during_imports_and_rewrites() {
     let bench = tmp.path().join("b");
     let b = bench.to_str().unwrap();
     let page = root().join("data/nasrobbench201_page.js");
-    let import = format!("INSERT INTO metrics FROM read_nasrobbench201('{}')", page.display());
+    // Each import gets run ids of its own (metrics is keyed by run_id and split).
+    let import = |k: usize| {
+        format!("INSERT INTO metrics SELECT * REPLACE (run_id || '/copy{k}' AS run_id) FROM read_nasrobbench201('{}')", page.display())
+    };
     let rewrite = "DELETE FROM metrics WHERE dataset = 'cifar100'";
     // How long an uninterrupted import takes, to spread the kills over it.
     let t0 = Instant::now();
-    assert!(run(&["--bench", b, "-c", &import]).status.success());
+    assert!(run(&["--bench", b, "-c", &import(100)]).status.success());
     let span = t0.elapsed();
     let per_import = count(&bench, "metrics");
     assert_eq!(per_import, 38_796);
@@ -44,7 +47,7 @@ fn twenty_kills_during_imports_and_rewrites() {
             let o = run(&["--bench", b, "-c", "SELECT count(*) FROM metrics WHERE dataset = 'cifar100'"]);
             stdout(&o).lines().nth(1).unwrap().parse::<i64>().unwrap()
         };
-        let (sql, after) = if k % 3 == 2 { (rewrite.to_string(), before - cifar100) } else { (import.clone(), before + per_import) };
+        let (sql, after) = if k % 3 == 2 { (rewrite.to_string(), before - cifar100) } else { (import(k), before + per_import) };
         let mut child = bin().args(["--bench", b, "-c", &sql]).spawn().unwrap();
         std::thread::sleep(Duration::from_secs_f64(span.as_secs_f64() * 1.2 * rng.next()));
         let _ = child.kill();

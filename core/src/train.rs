@@ -147,7 +147,7 @@ pub fn init(cell: &Cell, dataset: Dataset, seed: u64, device: Device) -> (nn::Va
 }
 
 /// Trainable parameters (not BatchNorm statistics) in a fixed order: sorted by name.
-fn trainables(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+pub fn trainables(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
     let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
@@ -232,9 +232,7 @@ pub fn train(spec: &TrainSpec, train: &Split, mut on_step: impl FnMut(&Progress)
         None => ((0..names.len()).map(|_| None).collect(), Vec::new(), 0),
     };
     let params = trainables(&vs);
-    let started = Instant::now();
     let mut train_seconds: f64 = curves.iter().map(|c| c.seconds).sum();
-    let pgd = Pgd { eps: p.train_eps, alpha: p.train_alpha, steps: p.train_steps, random_start: true };
     for epoch in curves.len()..p.epochs {
         let t0 = Instant::now();
         let order = Rng::derive(spec.seed, 0, epoch as u64).permutation(n as usize);
@@ -250,38 +248,13 @@ pub fn train(spec: &TrainSpec, train: &Split, mut on_step: impl FnMut(&Progress)
             let (x, y) = train.batch(&idx, Device::Cpu);
             let x = data::augment(&x, spec.dataset, &mut aug_rng).to_device(spec.device);
             let y = y.to_device(spec.device);
-            let x_adv = if p.train_attack == "pgd" { pgd.run(&net, &x, &y) } else { x };
-            let logits = net.forward_t(&x_adv, true);
-            let loss = logits.cross_entropy_for_logits(&y);
-            for (_, t) in &params {
-                let mut g = t.grad();
-                if g.defined() {
-                    let _ = g.zero_();
-                }
-            }
-            loss.backward();
             let (lr_k, m_k) = one_cycle(step, total, p.lr_max);
             lr = lr_k;
-            tch::no_grad(|| {
-                for ((_, param), buf) in params.iter().zip(buffers.iter_mut()) {
-                    let g = param.grad();
-                    if !g.defined() {
-                        continue;
-                    }
-                    let d = &g + param * p.weight_decay;
-                    let b = match buf.take() {
-                        None => d.copy(),
-                        Some(b) => b * m_k + d,
-                    };
-                    let mut param = param.shallow_clone();
-                    let _ = param.g_sub_(&(&b * lr_k));
-                    *buf = Some(b);
-                }
-            });
+            let (loss, batch_correct) = adversarial_step(&net, &params, &mut buffers, &x, &y, p, lr_k, m_k);
             step += 1;
             let bs = chunk.len() as i64;
-            loss_sum += loss.double_value(&[]) * bs as f64;
-            correct += tch::no_grad(|| logits.argmax(-1, false).eq_tensor(&y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]));
+            loss_sum += loss * bs as f64;
+            correct += batch_correct;
             seen += bs;
             let elapsed = t0.elapsed().as_secs_f64();
             on_step(&Progress { epoch, epochs: p.epochs, step: k + 1, steps: steps_per_epoch, images_per_second: seen as f64 / elapsed.max(1e-9) });
@@ -291,10 +264,45 @@ pub fn train(spec: &TrainSpec, train: &Split, mut on_step: impl FnMut(&Progress)
         curves.push(EpochStats { epoch: epoch + 1, lr, train_loss: loss_sum / seen as f64, train_adv_acc: correct as f64 / seen as f64, seconds });
         save_resume(spec.dir, &vs, &buffers, &names, &curves, step)?;
     }
-    let _ = started;
     let weights = spec.dir.join("weights.safetensors");
     crate::checkpoint::save(&vs, &weights, step as i64)?;
     Ok(Some(Trained { vs, net, curves, train_seconds, weights }))
+}
+
+/// One step of the protocol on a batch: adversarial examples with the network in eval mode
+/// (unless standard training), then train mode, cross-entropy on them, and an SGD step with
+/// momentum `momentum` and rate `lr` (PyTorch's rule: d = g + wd p; b = m b + d, or d at the
+/// first step; p -= lr b). Returns the loss and how many adversarial examples were right.
+pub fn adversarial_step(net: &Network, params: &[(String, Tensor)], buffers: &mut [Option<Tensor>], x: &Tensor, y: &Tensor, p: &Protocol, lr: f64, momentum: f64) -> (f64, i64) {
+    let pgd = Pgd { eps: p.train_eps, alpha: p.train_alpha, steps: p.train_steps, random_start: true };
+    let x_adv = if p.train_attack == "pgd" { pgd.run(net, x, y) } else { x.shallow_clone() };
+    let logits = net.forward_t(&x_adv, true);
+    let loss = logits.cross_entropy_for_logits(y);
+    for (_, t) in params {
+        let mut g = t.grad();
+        if g.defined() {
+            let _ = g.zero_();
+        }
+    }
+    loss.backward();
+    tch::no_grad(|| {
+        for ((_, param), buf) in params.iter().zip(buffers.iter_mut()) {
+            let g = param.grad();
+            if !g.defined() {
+                continue;
+            }
+            let d = &g + param * p.weight_decay;
+            let b = match buf.take() {
+                None => d.copy(),
+                Some(b) => b * momentum + d,
+            };
+            let mut param = param.shallow_clone();
+            let _ = param.g_sub_(&(&b * lr));
+            *buf = Some(b);
+        }
+    });
+    let correct = tch::no_grad(|| logits.argmax(-1, false).eq_tensor(y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]));
+    (loss.double_value(&[]), correct)
 }
 
 /// Accuracy under each named attack on the first `n_eval` evaluation images (all when None).

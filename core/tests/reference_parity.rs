@@ -1,0 +1,69 @@
+//! The trainer's schedule and the attacks against PyTorch and torchattacks.
+
+use std::process::Command;
+
+use robbench_core::attack::{self, Pgd};
+use robbench_core::checkpoint;
+use robbench_core::data::{self, Dataset};
+use robbench_core::space::Space;
+use robbench_core::train::{self, one_cycle, Protocol, TrainSpec};
+use tch::{Device, Kind, Tensor};
+
+fn python(script: &str, args: &[String]) -> String {
+    let py = std::env::var("ROBBENCH_PYTHON").expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
+    let out = Command::new(py)
+        .arg(format!("{}/../tests/python/{script}", env!("CARGO_MANIFEST_DIR")))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn one_cycle_matches_pytorch() {
+    for (lr, total) in [(0.1, 300), (0.05, 57), (0.2, 10)] {
+        let reference = python("onecycle.py", &[lr.to_string(), total.to_string()]);
+        let lines: Vec<&str> = reference.lines().collect();
+        assert_eq!(lines.len(), total);
+        for (step, line) in lines.iter().enumerate() {
+            let (l, m) = line.split_once(',').unwrap();
+            let (ours_lr, ours_m) = one_cycle(step, total, lr);
+            assert!((ours_lr - l.parse::<f64>().unwrap()).abs() < 1e-12, "step {step}/{total}: lr {ours_lr} vs {l}");
+            assert!((ours_m - m.parse::<f64>().unwrap()).abs() < 1e-12, "step {step}/{total}: momentum {ours_m} vs {m}");
+        }
+    }
+}
+
+#[test]
+fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let space = Space::get();
+    let cell = space.cell(2581).unwrap();
+    // A briefly trained network (standard training, quick), so accuracies mean something.
+    let protocol = Protocol { epochs: 6, train_attack: "none".into(), ..Protocol::default() };
+    let train_split = data::load(Dataset::Digits, None, true).unwrap();
+    let spec = TrainSpec { cell, dataset: Dataset::Digits, seed: 1, protocol: &protocol, device: Device::Cpu, dir: tmp.path() };
+    let t = train::train(&spec, &train_split, |_| {}).unwrap().unwrap();
+    let eval = data::load(Dataset::Digits, None, false).unwrap();
+    let (x, y) = eval.range(0, eval.len(), Device::Cpu);
+    let clean = attack::correct(&t.net, &x, &y);
+    let fgsm = attack::correct(&t.net, &attack::fgsm(&t.net, &x, &y, 8.0 / 255.0), &y);
+    let pgd = Pgd { eps: 8.0 / 255.0, alpha: 2.0 / 255.0, steps: 10, random_start: false };
+    let pgd_correct = attack::correct(&t.net, &pgd.run(&t.net, &x, &y), &y);
+
+    checkpoint::save(&t.vs, &tmp.path().join("weights.safetensors"), 0).unwrap();
+    Tensor::write_safetensors(&[("x", &x), ("y", &y.to_kind(Kind::Int64))], tmp.path().join("eval.safetensors")).unwrap();
+    let norm = Dataset::Digits.normalization();
+    let join = |v: [f64; 3]| v.map(|x| format!("{x:.17}")).join(",");
+    std::fs::write(tmp.path().join("arch.txt"), format!("{cell}\n10\n{}\n{}\n", join(norm.mean), join(norm.std))).unwrap();
+    let out = python("attack_parity.py", &[tmp.path().display().to_string()]);
+    let theirs: Vec<i64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
+    let total = eval.len() as f64;
+    eprintln!("digits eval ({total} images) correct: robbench clean {clean} fgsm8 {fgsm} pgd8 {pgd_correct}; torchattacks {theirs:?}");
+    assert!(clean as f64 / total > 0.5, "the network should have learned something: {clean}/{total}");
+    for (name, ours, theirs) in [("clean", clean, theirs[0]), ("fgsm", fgsm, theirs[1]), ("pgd", pgd_correct, theirs[2])] {
+        assert!(((ours - theirs).abs() as f64) / total <= 1e-3, "{name}: robbench {ours} vs torchattacks {theirs} of {total}");
+    }
+    assert!(pgd_correct < clean, "PGD should lower the accuracy");
+}

@@ -1,0 +1,121 @@
+//! train() from SQL: learning on digits, reproducibility, resumption after SIGKILL, sharding,
+//! and bad options that write nothing.
+
+mod common;
+use common::*;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
+    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
+    assert!(o.status.success(), "{sql}: {}", stderr(&o));
+    csv_rows(&stdout(&o))
+}
+
+#[test]
+fn ten_epochs_on_digits_learn_robustly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = tmp.path().join("b");
+    let rows = q(&bench, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 10); SELECT clean, pgd8, fgsm8, n_eval FROM metrics");
+    let (clean, pgd8): (f64, f64) = (rows[0][0].parse().unwrap(), rows[0][1].parse().unwrap());
+    eprintln!("digits, 10 epochs, PGD-7 adversarial training: clean {clean}, pgd8 {pgd8}, fgsm8 {}", rows[0][2]);
+    assert!(clean >= 0.9, "clean accuracy {clean}");
+    assert!(pgd8 >= 0.5, "PGD-8/255 accuracy {pgd8} should be far above chance (0.1)");
+    assert_eq!(rows[0][3], "359");
+    let runs = q(&bench, "SELECT protocol, epochs, n_train, source, device FROM runs");
+    assert_eq!(runs[0][1..], ["10", "1438", "trained", "cpu"]);
+    assert_eq!(q(&bench, "SELECT count(*), max(epoch) FROM curves"), vec![vec!["10", "10"]]);
+}
+
+const SMALL: &str = "dataset := 'digits', epochs := 2, n_train := 256, n_eval := 64, batch_size := 128";
+/// Cheap cells (skip connections; one 1x1 convolution), so these tests take seconds.
+const CHEAP: &str = "[1835, 14075]";
+
+#[test]
+fn same_seed_same_metrics_and_repeats_are_not_retrained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sql = format!("SELECT clean, fgsm3, fgsm8, pgd3, pgd8 FROM train({CHEAP}, seed := 7, {SMALL})");
+    let a = q(&tmp.path().join("a"), &sql);
+    let b = q(&tmp.path().join("b"), &sql);
+    assert_eq!(a, b, "two runs with one seed differ");
+    let other = q(&tmp.path().join("c"), &sql.replace("seed := 7", "seed := 8"));
+    assert_ne!(a, other, "another seed gave the very same metrics");
+    // Repeated in the same benchmark: the recorded result, at once, and no second runs row.
+    let t = Instant::now();
+    assert_eq!(q(&tmp.path().join("a"), &sql), a);
+    assert!(t.elapsed() < Duration::from_secs(5), "a recorded run was trained again");
+    assert_eq!(q(&tmp.path().join("a"), "SELECT count(*), count(DISTINCT run_id) FROM runs"), vec![vec!["2", "2"]]);
+}
+
+#[test]
+fn sigkill_at_ten_moments_then_rerun_gives_the_uninterrupted_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    // OR IGNORE: a kill after the statement committed leaves the rows in; the rerun keeps them.
+    let sql = format!("INSERT OR IGNORE INTO metrics FROM train(arch := {CHEAP}, {SMALL})");
+    let reference = tmp.path().join("reference");
+    let t0 = Instant::now();
+    q(&reference, &sql);
+    let span = t0.elapsed().as_secs_f64();
+    let show = "SELECT run_id, clean, fgsm3, fgsm8, pgd3, pgd8 FROM metrics ORDER BY run_id";
+    let expected = q(&reference, show);
+
+    let bench = tmp.path().join("killed");
+    let b = bench.to_str().unwrap();
+    let mut state: u64 = 99;
+    eprintln!("uninterrupted run: {span:.1} s");
+    for k in 0..10 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let at = span * ((state >> 11) as f64 / (1u64 << 53) as f64);
+        // Its own process group, so the kill takes robbench-worker down too.
+        let mut child = bin().args(["--bench", b, "-c", &sql]).process_group(0).spawn().unwrap();
+        std::thread::sleep(Duration::from_secs_f64(at));
+        let _ = std::process::Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+        let _ = child.wait();
+        eprintln!("kill {k} at {at:.1} s");
+        // The folder opens after every kill.
+        let o = run(&["--bench", b, "-c", "SELECT count(*) FROM runs"]);
+        assert!(o.status.success(), "kill {k}: {}", stderr(&o));
+    }
+    let o = run(&["--bench", b, "-c", &sql]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(q(&bench, show), expected, "metrics after kills and a rerun differ from an uninterrupted run");
+    assert_eq!(q(&bench, "SELECT count(*), count(DISTINCT run_id) FROM runs"), vec![vec!["2", "2"]]);
+    assert_eq!(q(&bench, "SELECT count(*), count(DISTINCT (run_id, epoch)) FROM curves"), vec![vec!["4", "4"]]);
+    assert_eq!(
+        q(&bench, "SELECT run_id, epoch, lr, train_loss, train_adv_acc FROM curves ORDER BY ALL"),
+        q(&reference, "SELECT run_id, epoch, lr, train_loss, train_adv_acc FROM curves ORDER BY ALL")
+    );
+}
+
+#[test]
+fn shards_split_the_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    let small = "dataset := 'digits', epochs := 1, n_train := 64, n_eval := 20, batch_size := 64";
+    let o = run(&["--bench", b.to_str().unwrap(), "--shard", "1/2", "-c", &format!("SELECT arch FROM train([1, 2, 3, 4, 5], {small})")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(csv_rows(&stdout(&o)), vec![vec!["2"], vec!["4"]]);
+}
+
+#[test]
+fn bad_options_are_refused_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    let cases = [
+        ("train(15625, dataset := 'digits')", "unknown architecture 15625"),
+        ("train('|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|', dataset := 'digits')", "unknown operation 'bogus'"),
+        ("train(1, dataset := 'mnist')", "unknown dataset 'mnist'"),
+        ("train(1, dataset := 'digits', attacks := ['pgd9'])", "unknown attack 'pgd9'"),
+        ("train(1, dataset := 'digits', epochs := 0)", "epochs must be positive"),
+        ("train(1, dataset := 'digits', lr_max := 'nan'::DOUBLE)", "not a finite number"),
+        ("train(1, dataset := 'digits', device := 'tpu')", "not a device"),
+        ("train(1, dataset := 'cifar10', data_dir := '/no/such/folder', epochs := 1)", "/no/such/folder"),
+    ];
+    for (call, needle) in cases {
+        let o = run(&["--bench", b.to_str().unwrap(), "-c", &format!("INSERT INTO metrics FROM {call}")]);
+        assert!(!o.status.success(), "{call} succeeded");
+        assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
+    }
+    assert_eq!(q(&b, "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM metrics), (SELECT count(*) FROM curves)"), vec![vec!["0", "0", "0"]]);
+}
