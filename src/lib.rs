@@ -10,6 +10,7 @@
 //! functions that train run that binary, so this one starts without loading libtorch.
 
 pub mod import;
+pub mod protocol;
 pub mod shell;
 pub mod sql;
 pub mod store;

@@ -25,12 +25,13 @@ pub enum Value {
 }
 
 impl Value {
-    /// Dictionary lookup by a str or bytes key (Python 2 pickles use bytes keys).
+    /// Dictionary lookup by a str or bytes key (the CIFAR batches use bytes keys, which
+    /// protocol 2 writes from Python 3 as `_codecs.encode(text, 'latin1')`).
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Dict(items) => items.iter().find_map(|(k, v)| match k {
                 Value::Str(s) if s == key => Some(v),
-                Value::Bytes(b) if b == key.as_bytes() => Some(v),
+                other if bytes_of(other).as_deref() == Some(key.as_bytes()) => Some(v),
                 _ => None,
             }),
             _ => None,

@@ -35,31 +35,11 @@ pub fn provenance(path: &Path, bytes: &[u8]) -> String {
     format!("{} sha256:{hex}", path.display())
 }
 
-pub struct ProtocolDefaults {
-    pub protocol: &'static str,
-    pub epochs: i64,
-    pub batch_size: i64,
-    pub lr_max: f64,
-    pub momentum: f64,
-    pub weight_decay: f64,
-    pub train_attack: &'static str,
-    pub train_eps: f64,
-    pub train_alpha: f64,
-    pub train_steps: i64,
-    pub n_train: i64,
-}
-
-pub fn protocol_row(p: &ProtocolDefaults) -> Row {
-    Row::new()
-        .set("protocol", p.protocol)
-        .set("epochs", p.epochs)
-        .set("batch_size", p.batch_size)
-        .set("lr_max", p.lr_max)
-        .set("momentum", p.momentum)
-        .set("weight_decay", p.weight_decay)
-        .set("train_attack", p.train_attack)
-        .set("train_eps", p.train_eps)
-        .set("train_alpha", p.train_alpha)
-        .set("train_steps", p.train_steps)
-        .set("n_train", p.n_train)
+/// The full training split of a data set, which the releases trained on.
+pub fn full_train_size(dataset: &str) -> i64 {
+    if dataset == "imagenet16-120" {
+        151_700
+    } else {
+        50_000
+    }
 }

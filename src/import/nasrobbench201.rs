@@ -13,12 +13,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use robbench_space::Space;
 use serde_json::{Map, Value};
 
-use super::{dataset_name, protocol_row, provenance, Imported, ProtocolDefaults};
+use super::{dataset_name, full_train_size, provenance, Imported};
+use crate::protocol::Protocol;
 use crate::store::rows::Row;
 
 pub const SOURCE_PAGE: &str = "nasrobbench201-page";
 pub const SOURCE_RELEASE: &str = "nasrobbench201-release";
-const PROTOCOL: &str = "nasrobbench201";
 
 /// The release's metric keys (both spellings) and the benchmark column each fills.
 const METRICS: [(&str, &str, &str); 5] = [
@@ -28,22 +28,6 @@ const METRICS: [(&str, &str, &str); 5] = [
     ("val_pgd_3_acc", "val_pgd_3.0_acc", "pgd3"),
     ("val_pgd_8_acc", "val_pgd_8.0_acc", "pgd8"),
 ];
-
-fn paper_protocol(dataset: &str) -> ProtocolDefaults {
-    ProtocolDefaults {
-        protocol: PROTOCOL,
-        epochs: 50,
-        batch_size: 256,
-        lr_max: 0.1,
-        momentum: 0.9,
-        weight_decay: 5e-4,
-        train_attack: "pgd",
-        train_eps: 8.0 / 255.0,
-        train_alpha: 2.0 / 255.0,
-        train_steps: 7,
-        n_train: if dataset == "imagenet16-120" { 151_700 } else { 50_000 },
-    }
-}
 
 pub fn read(path: &Path) -> Result<Imported> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -80,13 +64,14 @@ fn parse_arch(key: &str, space: &Space) -> Result<usize> {
 }
 
 fn run_id(dataset: &str, arch: usize, what: &str) -> String {
-    format!("{PROTOCOL}/{dataset}/{arch}/{what}")
+    format!("{}/{dataset}/{arch}/{what}", Protocol::paper().name)
 }
 
 fn push_run(out: &mut Imported, dataset: &str, arch: usize, what: &str, seed: Option<i64>, mean_of: Option<i64>, source: &str, prov: &str, values: Vec<(&'static str, f64)>) {
     let id = run_id(dataset, arch, what);
     out.runs.push(
-        protocol_row(&paper_protocol(dataset))
+        Protocol { n_train: Some(full_train_size(dataset)), ..Protocol::paper() }
+            .row()
             .set("run_id", id.clone())
             .set("arch", arch)
             .set("dataset", dataset)

@@ -14,7 +14,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use robbench_space::Space;
 use serde_json::Value;
 
-use super::{dataset_name, protocol_row, provenance, Imported, ProtocolDefaults};
+use super::{dataset_name, full_train_size, provenance, Imported};
+use crate::protocol::Protocol;
 use crate::store::rows::Row;
 
 pub const SOURCE: &str = "robustness-dataset";
@@ -154,19 +155,21 @@ pub fn read(dir: &Path) -> Result<Imported> {
         for (arch, values) in acc {
             let run_id = format!("{PROTOCOL}/{dataset}/{arch}/robustness-dataset");
             out.runs.push(
-                protocol_row(&ProtocolDefaults {
-                    protocol: PROTOCOL,
+                Protocol {
+                    name: PROTOCOL.into(),
+                    // NAS-Bench-201's own training, whose weights the dataset attacked.
                     epochs: 200,
                     batch_size: 256,
                     lr_max: 0.1,
                     momentum: 0.9,
                     weight_decay: 5e-4,
-                    train_attack: "none",
+                    train_attack: "none".into(),
                     train_eps: 0.0,
                     train_alpha: 0.0,
                     train_steps: 0,
-                    n_train: if dataset == "imagenet16-120" { 151_700 } else { 50_000 },
-                })
+                    n_train: Some(full_train_size(dataset)),
+                }
+                .row()
                 .set("run_id", run_id.clone())
                 .set("arch", arch)
                 .set("dataset", dataset)

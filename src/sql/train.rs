@@ -20,6 +20,7 @@ use serde_json::Value as Json;
 
 use super::table_fn::{declare, BoxError};
 use crate::store::rows::{self, Row};
+use crate::protocol::Protocol;
 use crate::store::Catalog;
 
 /// Process-wide settings from the command line that the SQL functions honour.
@@ -46,56 +47,6 @@ pub const ATTACKS: [&str; 10] = ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8", "pgd
 fn any_type() -> LogicalTypeHandle {
     const _: () = assert!(std::mem::size_of::<LogicalTypeHandle>() == std::mem::size_of::<duckdb::ffi::duckdb_logical_type>());
     unsafe { std::mem::transmute(duckdb::ffi::duckdb_create_logical_type(duckdb::ffi::DUCKDB_TYPE_DUCKDB_TYPE_ANY)) }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct Protocol {
-    name: String,
-    epochs: i64,
-    batch_size: i64,
-    lr_max: f64,
-    momentum: f64,
-    weight_decay: f64,
-    train_attack: String,
-    train_eps: f64,
-    train_alpha: f64,
-    train_steps: i64,
-    n_train: Option<i64>,
-}
-
-impl Protocol {
-    fn paper() -> Protocol {
-        Protocol {
-            name: "nasrobbench201".into(),
-            epochs: 50,
-            batch_size: 256,
-            lr_max: 0.1,
-            momentum: 0.9,
-            weight_decay: 5e-4,
-            train_attack: "pgd".into(),
-            train_eps: 8.0 / 255.0,
-            train_alpha: 2.0 / 255.0,
-            train_steps: 7,
-            n_train: None,
-        }
-    }
-
-    /// The paper's name when every setting is the paper's, else a name derived from the
-    /// settings, so equal settings give equal run ids.
-    fn named(mut self) -> Protocol {
-        let paper = Protocol::paper();
-        self.name = paper.name.clone();
-        if self != paper {
-            let key = format!(
-                "{}|{}|{:e}|{:e}|{:e}|{}|{:e}|{:e}|{}|{:?}",
-                self.epochs, self.batch_size, self.lr_max, self.momentum, self.weight_decay, self.train_attack, self.train_eps, self.train_alpha, self.train_steps, self.n_train
-            );
-            use sha2::Digest;
-            let h = sha2::Sha256::digest(key.as_bytes());
-            self.name = format!("custom-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3]);
-        }
-        self
-    }
 }
 
 struct Job {
@@ -311,21 +262,12 @@ fn record(b: &Bind, job: &Job, r: &Json) -> Result<()> {
         .collect();
     // Curves first: a runs row is the mark of a fully recorded run.
     c.append("curves", &rows::to_batch(&c.schema("curves")?, &curves)?)?;
-    let run = Row::new()
+    let run = p
+        .row()
         .set("run_id", job.run_id.clone())
         .set("arch", job.arch)
         .set("dataset", b.dataset.clone())
         .set("seed", b.seed)
-        .set("protocol", p.name.clone())
-        .set("epochs", p.epochs)
-        .set("batch_size", p.batch_size)
-        .set("lr_max", p.lr_max)
-        .set("momentum", p.momentum)
-        .set("weight_decay", p.weight_decay)
-        .set("train_attack", p.train_attack.clone())
-        .set("train_eps", p.train_eps)
-        .set("train_alpha", p.train_alpha)
-        .set("train_steps", p.train_steps)
         .set("n_train", r["n_train"].as_i64())
         .set("source", "trained")
         .set("device", r["device"].as_str().map(str::to_string))
