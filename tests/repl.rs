@@ -42,6 +42,8 @@ fn multi_line_dot_commands_ctrl_c_and_history() {
     // Ctrl-C on a half-typed line drops it; bad input does not end the session.
     p.send("SELECT 'never").unwrap();
     p.send_control('c').unwrap();
+    // Typing ahead of a fresh prompt is discarded when the editor re-enters raw mode.
+    p.exp_string("robbench> ").unwrap();
     p.send_line("SELEC oops;").unwrap();
     p.exp_string("Error").unwrap();
     p.send_line("SELECT 6 * 7 AS still_alive;").unwrap();
