@@ -5,8 +5,8 @@
 //! (`stem.0.weight`, `cells.0.layers.1.op.1.weight`, `cells.5.downsample.1.weight`, ...,
 //! `classifier.bias`), and variables are created in PyTorch's construction order with PyTorch's
 //! default initialisation (conv and linear: kaiming-uniform with a = sqrt(5), i.e. U(-b, b),
-//! b = 1/sqrt(fan_in), likewise the linear bias; BatchNorm weight 1, bias 0), so the same seed
-//! gives the same initial weights as PyTorch.
+//! b = 1/sqrt(fan_in), likewise the linear bias; BatchNorm weight 1, bias 0). The distributions
+//! are PyTorch's; the draws for a given seed are not (yet) the same as PyTorch's.
 
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};

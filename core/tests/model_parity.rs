@@ -100,3 +100,4 @@ fn checkpoint_of_another_architecture_is_refused() {
     let err = checkpoint::load(&mut c100, &path).unwrap_err().to_string();
     assert!(err.contains("classifier") && err.contains("shape"), "{err}");
 }
+
