@@ -7,16 +7,17 @@
 use tch::nn::ModuleT;
 use tch::{Kind, Tensor};
 
-fn input_grad(net: &dyn ModuleT, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
+/// Gradient of the mean cross-entropy with respect to the images, the network in eval mode.
+fn input_grad(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Tensor {
     let x = x.detach().set_requires_grad(true);
-    let loss = net.forward_t(&x, train).cross_entropy_for_logits(y);
+    let loss = net.forward_t(&x, false).cross_entropy_for_logits(y);
     let g = Tensor::run_backward(&[loss], &[&x], false, false);
     g.into_iter().next().unwrap()
 }
 
 /// FGSM: one signed-gradient step of size eps.
 pub fn fgsm(net: &dyn ModuleT, x: &Tensor, y: &Tensor, eps: f64) -> Tensor {
-    let g = input_grad(net, x, y, false);
+    let g = input_grad(net, x, y);
     (x + g.sign() * eps).clamp(0.0, 1.0).detach()
 }
 
@@ -34,8 +35,8 @@ impl Pgd {
         Pgd { eps, alpha: 2.5 * eps / 20.0, steps: 20, random_start: true }
     }
 
-    /// Adversarial examples; `train` selects the network's mode during the attack (the paper
-    /// attacks in eval mode, also while training).
+    /// Adversarial examples, with the network in eval mode (as the paper attacks, also while
+    /// training).
     pub fn run(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Tensor {
         let x0 = x.detach();
         let mut adv = x0.shallow_clone();
@@ -44,7 +45,7 @@ impl Pgd {
             adv = (adv + noise).clamp(0.0, 1.0);
         }
         for _ in 0..self.steps {
-            let g = input_grad(net, &adv, y, false);
+            let g = input_grad(net, &adv, y);
             let stepped = adv.detach() + g.sign() * self.alpha;
             let delta = (stepped - &x0).clamp(-self.eps, self.eps);
             adv = (&x0 + delta).clamp(0.0, 1.0).detach();

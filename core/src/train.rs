@@ -41,7 +41,8 @@ pub struct Protocol {
 }
 
 impl Default for Protocol {
-    /// The paper's protocol.
+    /// The paper's protocol. robbench's `protocol::Protocol::paper()` states it again on purpose:
+    /// robbench does not link this crate (nor libtorch) and passes every setting to the worker.
     fn default() -> Protocol {
         Protocol {
             epochs: 50,
@@ -59,10 +60,6 @@ impl Default for Protocol {
 }
 
 impl Protocol {
-    pub fn is_paper(&self) -> bool {
-        *self == Protocol::default()
-    }
-
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 || self.batch_size == 0 {
             bail!("epochs and batch_size must be positive");
