@@ -7,17 +7,23 @@
 use tch::nn::ModuleT;
 use tch::{Kind, Tensor};
 
-/// Gradient of the mean cross-entropy with respect to the images, the network in eval mode.
-fn input_grad(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Tensor {
+/// Gradient of the mean cross-entropy with respect to the images, BatchNorm in the given mode.
+fn input_grad(net: &dyn ModuleT, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
     let x = x.detach().set_requires_grad(true);
-    let loss = net.forward_t(&x, false).cross_entropy_for_logits(y);
+    let loss = net.forward_t(&x, train).cross_entropy_for_logits(y);
     let g = Tensor::run_backward(&[loss], &[&x], false, false);
     g.into_iter().next().unwrap()
 }
 
 /// FGSM: one signed-gradient step of size eps.
 pub fn fgsm(net: &dyn ModuleT, x: &Tensor, y: &Tensor, eps: f64) -> Tensor {
-    let g = input_grad(net, x, y);
+    fgsm_t(net, x, y, eps, false)
+}
+
+/// FGSM with BatchNorm in the given mode (the training-free scores attack networks at
+/// initialisation in training mode).
+pub fn fgsm_t(net: &dyn ModuleT, x: &Tensor, y: &Tensor, eps: f64, train: bool) -> Tensor {
+    let g = input_grad(net, x, y, train);
     (x + g.sign() * eps).clamp(0.0, 1.0).detach()
 }
 
@@ -38,6 +44,11 @@ impl Pgd {
     /// Adversarial examples, with the network in eval mode (as the paper attacks, also while
     /// training).
     pub fn run(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Tensor {
+        self.run_t(net, x, y, false)
+    }
+
+    /// The attack with BatchNorm in the given mode.
+    pub fn run_t(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
         let x0 = x.detach();
         let mut adv = x0.shallow_clone();
         if self.random_start {
@@ -45,7 +56,7 @@ impl Pgd {
             adv = (adv + noise).clamp(0.0, 1.0);
         }
         for _ in 0..self.steps {
-            let g = input_grad(net, &adv, y);
+            let g = input_grad(net, &adv, y, train);
             let stepped = adv.detach() + g.sign() * self.alpha;
             let delta = (stepped - &x0).clamp(-self.eps, self.eps);
             adv = (&x0 + delta).clamp(0.0, 1.0).detach();

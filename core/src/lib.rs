@@ -9,5 +9,6 @@ pub mod data;
 pub mod model;
 pub mod pickle;
 pub mod rng;
+pub mod scores;
 pub use robbench_space as space;
 pub mod train;

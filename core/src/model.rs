@@ -55,8 +55,10 @@ impl ReluConvBn {
         ReluConvBn { conv: conv(&op / 1, c_in, c_out, k, stride, padding), bn: batch_norm(&op / 2, c_out) }
     }
 
-    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        x.relu().apply(&self.conv).apply_t(&self.bn, train)
+    fn forward(&self, x: &Tensor, t: &mut Taps) -> Tensor {
+        let r = x.relu_tapped(t);
+        let y = t.conv(r, &self.conv);
+        t.batch_norm(y, &self.bn)
     }
 }
 
@@ -69,13 +71,13 @@ enum Edge {
 }
 
 impl Edge {
-    fn forward_t(&self, x: &Tensor, train: bool) -> Option<Tensor> {
+    fn forward(&self, x: &Tensor, t: &mut Taps) -> Option<Tensor> {
         match self {
             // The reference multiplies by zero; a zero edge adds nothing, so it is skipped.
             Edge::Zero => None,
             Edge::Skip => Some(x.shallow_clone()),
             Edge::AvgPool => Some(x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>)),
-            Edge::Conv(c) => Some(c.forward_t(x, train)),
+            Edge::Conv(c) => Some(c.forward(x, t)),
         }
     }
 }
@@ -144,11 +146,88 @@ pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization)
     Network { stem_conv, stem_bn, blocks, last_bn, classifier, mean: to(norm.mean), std: to(norm.std) }
 }
 
+/// How a forward pass runs, and what it hands out on the way: the training-free scores need
+/// the inputs of every ReLU (NASWOT), the outputs of every convolution and linear layer
+/// (Fisher), and a pass without BatchNorm or input normalisation (SynFlow).
+#[derive(Default)]
+pub struct Taps {
+    pub train: bool,
+    pub skip_batch_norm: bool,
+    pub skip_normalization: bool,
+    /// Collects each ReLU's input, flattened to (batch, features), when set.
+    pub relu_inputs: Option<Vec<Tensor>>,
+    /// When set, each conv and linear output `a` becomes `a + z` with `z` a zero tensor that
+    /// requires grad, and is kept: the gradient with respect to `z` is the gradient with respect
+    /// to the layer's output.
+    pub layer_outputs: Option<Vec<LayerTap>>,
+}
+
+pub struct LayerTap {
+    /// The layer's output (detached).
+    pub output: Tensor,
+    /// The zero tensor added to it.
+    pub zero: Tensor,
+    /// Weights per output channel (in_channels x kernel area; in_features for linear).
+    pub fan_in: i64,
+}
+
+impl Taps {
+    pub fn mode(train: bool) -> Taps {
+        Taps { train, ..Default::default() }
+    }
+
+    fn conv(&mut self, x: Tensor, conv: &nn::Conv2D) -> Tensor {
+        let fan_in = conv.ws.size()[1..].iter().product();
+        self.layer_output(x.apply(conv), fan_in)
+    }
+
+    fn layer_output(&mut self, a: Tensor, fan_in: i64) -> Tensor {
+        match &mut self.layer_outputs {
+            None => a,
+            Some(v) => {
+                let zero = a.zeros_like().set_requires_grad(true);
+                let out = &a + &zero;
+                v.push(LayerTap { output: a.detach(), zero, fan_in });
+                out
+            }
+        }
+    }
+
+    fn batch_norm(&self, x: Tensor, bn: &nn::BatchNorm) -> Tensor {
+        if self.skip_batch_norm {
+            x
+        } else {
+            x.apply_t(bn, self.train)
+        }
+    }
+}
+
+trait ReluTapped {
+    fn relu_tapped(&self, t: &mut Taps) -> Tensor;
+}
+
+impl ReluTapped for Tensor {
+    fn relu_tapped(&self, t: &mut Taps) -> Tensor {
+        if let Some(v) = &mut t.relu_inputs {
+            v.push(self.detach().flatten(1, -1));
+        }
+        self.relu()
+    }
+}
+
 impl ModuleT for Network {
     /// Images in [0, 1], NCHW; returns logits.
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let x = (xs.to_kind(Kind::Float) - &self.mean) / &self.std;
-        let mut x = x.apply(&self.stem_conv).apply_t(&self.stem_bn, train);
+        self.forward_taps(xs, &mut Taps::mode(train))
+    }
+}
+
+impl Network {
+    /// The forward pass with taps; `forward_t` is this with none.
+    pub fn forward_taps(&self, xs: &Tensor, t: &mut Taps) -> Tensor {
+        let x = if t.skip_normalization { xs.shallow_clone() } else { (xs.to_kind(Kind::Float) - &self.mean) / &self.std };
+        let x = t.conv(x, &self.stem_conv);
+        let mut x = t.batch_norm(x, &self.stem_bn);
         for block in &self.blocks {
             x = match block {
                 Block::Cell(edges) => {
@@ -159,7 +238,7 @@ impl ModuleT for Network {
                             if to != node {
                                 continue;
                             }
-                            if let Some(y) = edges[e].forward_t(&nodes[from], train) {
+                            if let Some(y) = edges[e].forward(&nodes[from], t) {
                                 sum = Some(match sum {
                                     Some(s) => s + y,
                                     None => y,
@@ -172,16 +251,14 @@ impl ModuleT for Network {
                     nodes.pop().unwrap()
                 }
                 Block::Reduction { conv_a, conv_b, shortcut } => {
-                    let main = conv_b.forward_t(&conv_a.forward_t(&x, train), train);
-                    let short = x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>).apply(shortcut);
+                    let main = conv_b.forward(&conv_a.forward(&x, t), t);
+                    let short = t.conv(x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>), shortcut);
                     short + main
                 }
             };
         }
-        x.apply_t(&self.last_bn, train)
-            .relu()
-            .adaptive_avg_pool2d([1, 1])
-            .flatten(1, -1)
-            .apply(&self.classifier)
+        let x = t.batch_norm(x, &self.last_bn).relu_tapped(t).adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        let fan_in = self.classifier.ws.size()[1];
+        t.layer_output(x.apply(&self.classifier), fan_in)
     }
 }

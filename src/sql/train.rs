@@ -184,7 +184,7 @@ fn bind_train(bind: &BindInfo) -> Result<Bind> {
     Ok(Bind { ctx, jobs, dataset, seed, protocol, attacks, n_eval, data_dir: opt_str(bind, "data_dir"), device })
 }
 
-fn worker() -> Result<PathBuf> {
+pub fn worker() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("ROBBENCH_WORKER") {
         return Ok(p.into());
     }
@@ -209,7 +209,7 @@ fn recorded(b: &Bind, dir: &Path) -> Result<Option<Json>> {
 fn run_worker(b: &Bind, job: &Job, k: usize) -> Result<Json> {
     let p = &b.protocol;
     let mut cmd = Command::new(worker()?);
-    cmd.args(["--arch", &job.arch.to_string(), "--dataset", &b.dataset, "--seed", &b.seed.to_string()])
+    cmd.arg("train").args(["--arch", &job.arch.to_string(), "--dataset", &b.dataset, "--seed", &b.seed.to_string()])
         .arg("--run-dir")
         .arg(&job.dir)
         .args(["--epochs", &p.epochs.to_string(), "--batch-size", &p.batch_size.to_string()])

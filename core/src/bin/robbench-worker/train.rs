@@ -1,26 +1,18 @@
-//! robbench-worker: trains and evaluates one network, with no database in the process. The SQL
-//! function `train(...)` runs it for each run; it also carries alone to a GPU machine.
-//!
-//! It resumes from the run folder's last epoch checkpoint, and on success writes
-//! `result.json` there (metrics, curves, timings) atomically. Exit status 130 means it was
-//! stopped by Ctrl-C at a step boundary, its checkpoint kept.
+//! `robbench-worker train`: one run of train(), resumable, its result in `result.json`.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
-use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use clap::Parser;
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use robbench_core::data::{self, Dataset};
 use robbench_core::space::Space;
 use robbench_core::train::{self, Protocol, TrainSpec};
-use tch::Device;
 
-#[derive(Parser, Debug)]
-#[command(name = "robbench-worker", about = "Train and evaluate one NAS-Bench-201 network (used by robbench's train())")]
-struct Args {
+use crate::{micros, parse_device};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
     #[arg(long)]
     arch: i64,
     #[arg(long)]
@@ -66,26 +58,7 @@ struct Args {
     label: String,
 }
 
-pub fn parse_device(s: &str) -> Result<Device> {
-    Ok(match s {
-        "auto" => Device::cuda_if_available(),
-        "cpu" => Device::Cpu,
-        "cuda" | "cuda:0" if tch::Cuda::is_available() => Device::Cuda(0),
-        _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
-            Some(Ok(n)) if n < tch::Cuda::device_count() as usize => Device::Cuda(n),
-            Some(Ok(_)) | None if s.starts_with("cuda") => {
-                bail!("device '{s}': CUDA is not available here ({} GPU(s) visible to libtorch)", tch::Cuda::device_count())
-            }
-            _ => bail!("unknown device '{s}' (auto, cpu, cuda, cuda:N)"),
-        },
-    })
-}
-
-fn micros() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
-}
-
-fn run(a: Args) -> Result<bool> {
+pub fn run(a: Args) -> Result<bool> {
     let cell = Space::get().cell(a.arch)?;
     let dataset = Dataset::parse(&a.dataset)?;
     let device = parse_device(&a.device)?;
@@ -149,18 +122,3 @@ fn run(a: Args) -> Result<bool> {
     Ok(true)
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
-    let _ = ctrlc::set_handler(|| train::STOP.store(true, Ordering::SeqCst));
-    match run(args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("robbench-worker: stopped; the last epoch checkpoint is kept");
-            ExitCode::from(130)
-        }
-        Err(e) => {
-            eprintln!("robbench-worker: {e:#}");
-            ExitCode::from(1)
-        }
-    }
-}

@@ -1,0 +1,73 @@
+//! robbench-worker: the libtorch side of robbench's SQL functions, with no database in the
+//! process; it also carries alone to a GPU machine.
+//!
+//! `train` trains and evaluates one network: it resumes from the run folder's last epoch
+//! checkpoint, and on success writes `result.json` there (metrics, curves, timings) atomically.
+//! Exit status 130 means it was stopped by Ctrl-C at a step boundary, its checkpoint kept.
+//!
+//! `scores` computes training-free scores of networks, appending one JSON line per
+//! architecture and score to `--out` as each architecture finishes.
+
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+use tch::Device;
+
+#[derive(Parser, Debug)]
+#[command(name = "robbench-worker", about = "robbench's libtorch side: train and evaluate a NAS-Bench-201 network, or score networks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train and evaluate one network (robbench's train())
+    Train(train::Args),
+    /// Training-free scores (robbench's scores())
+    Scores(scores::Args),
+}
+
+mod scores;
+mod train;
+
+pub fn parse_device(s: &str) -> Result<Device> {
+    Ok(match s {
+        "auto" => Device::cuda_if_available(),
+        "cpu" => Device::Cpu,
+        "cuda" | "cuda:0" if tch::Cuda::is_available() => Device::Cuda(0),
+        _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(n)) if n < tch::Cuda::device_count() as usize => Device::Cuda(n),
+            Some(Ok(_)) | None if s.starts_with("cuda") => {
+                bail!("device '{s}': CUDA is not available here ({} GPU(s) visible to libtorch)", tch::Cuda::device_count())
+            }
+            _ => bail!("unknown device '{s}' (auto, cpu, cuda, cuda:N)"),
+        },
+    })
+}
+
+pub fn micros() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+fn main() -> ExitCode {
+    let _ = ctrlc::set_handler(|| robbench_core::train::STOP.store(true, Ordering::SeqCst));
+    let result = match Cli::parse().command {
+        Command::Train(args) => train::run(args),
+        Command::Scores(args) => scores::run(args),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("robbench-worker: stopped; the last epoch checkpoint is kept");
+            ExitCode::from(130)
+        }
+        Err(e) => {
+            eprintln!("robbench-worker: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
