@@ -32,7 +32,7 @@ pub fn load(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
     for (name, var) in &vars {
         let Some(src) = map.get(name) else { bail!("{}: no tensor '{name}' (is it a checkpoint of this architecture?)", path.display()) };
         if src.size() != var.size() {
-            bail!("{}: '{name}' has shape {:?}, the network expects {:?}", path.display(), src.size(), var.size());
+            bail!("{}: '{name}' has shape {:?}, the network expects {:?} (is it a checkpoint of this architecture and data set?)", path.display(), src.size(), var.size());
         }
     }
     let known: std::collections::HashSet<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();

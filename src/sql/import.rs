@@ -9,14 +9,14 @@ use arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 
-use super::table_fn::{declare, emit, named_str, BoxError, Cursor};
+use super::table_fn::{declare, emit, opt_str, BoxError, Cursor};
 use crate::import::{self, Imported};
 use crate::store::{rows, Catalog};
 
 fn bind_import(bind: &BindInfo, read: fn(&Path) -> anyhow::Result<Imported>) -> Result<RecordBatch, BoxError> {
     let catalog = unsafe { &*bind.get_extra_info::<Arc<Catalog>>() };
     let path = bind.get_parameter(0).to_string();
-    let target = named_str(bind, "target").unwrap_or_else(|| "metrics".into());
+    let target = opt_str(bind, "target").unwrap_or_else(|| "metrics".into());
     let imported = read(Path::new(&path)).map_err(|e| format!("{e:#}"))?;
     let rows = match target.as_str() {
         "metrics" => &imported.metrics,

@@ -2,6 +2,7 @@
 
 pub mod arch;
 pub mod import;
+pub mod scores;
 pub mod stats;
 pub mod table_fn;
 pub mod train;
@@ -32,5 +33,7 @@ pub fn register_bench(conn: &Connection, catalog: &Arc<Catalog>, settings: &trai
     let ctx = train::TrainContext { catalog: catalog.clone(), settings: settings.clone() };
     conn.register_table_function_with_extra_info::<train::Train, _>("robbench_train", &ctx)?;
     conn.execute_batch(&train::macro_sql()).context("cannot define train()")?;
+    conn.register_table_function_with_extra_info::<scores::Scores, _>("robbench_scores", &ctx)?;
+    conn.execute_batch(&scores::macro_sql()).context("cannot define scores()")?;
     Ok(())
 }

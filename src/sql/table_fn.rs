@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use arrow::datatypes::Schema;
 use arrow::record_batch::RecordBatch;
 use duckdb::core::DataChunkHandle;
-use duckdb::vtab::{record_batch_to_duckdb_data_chunk, to_duckdb_logical_type, BindInfo};
+use anyhow::{bail, Result};
+use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
+use duckdb::vtab::{record_batch_to_duckdb_data_chunk, to_duckdb_logical_type, BindInfo, Value};
+use robbench_space::Space;
 
 pub type BoxError = Box<dyn Error>;
 
@@ -36,7 +39,59 @@ pub fn emit(batch: &RecordBatch, cursor: &Cursor, output: &mut DataChunkHandle) 
     Ok(())
 }
 
-/// A named VARCHAR option, or its default.
-pub fn named_str(bind: &BindInfo, name: &str) -> Option<String> {
+/// duckdb-rs has no constructor for the ANY type, which `arch` needs (an id, a cell string or a
+/// list of ids); its handle is a single owned pointer, so one is made from the C API's.
+pub fn any_type() -> LogicalTypeHandle {
+    const _: () = assert!(std::mem::size_of::<LogicalTypeHandle>() == std::mem::size_of::<duckdb::ffi::duckdb_logical_type>());
+    unsafe { std::mem::transmute(duckdb::ffi::duckdb_create_logical_type(duckdb::ffi::DUCKDB_TYPE_DUCKDB_TYPE_ANY)) }
+}
+
+pub fn archs(v: &Value) -> Result<Vec<i64>> {
+    let space = Space::get();
+    match v.logical_type_id() {
+        LogicalTypeId::List => v.to_list().unwrap_or_default().iter().map(|x| archs(x).map(|a| a[0])).collect(),
+        LogicalTypeId::Varchar => Ok(vec![space.resolve(&v.to_string())? as i64]),
+        LogicalTypeId::Tinyint | LogicalTypeId::Smallint | LogicalTypeId::Integer | LogicalTypeId::Bigint | LogicalTypeId::UTinyint | LogicalTypeId::USmallint | LogicalTypeId::UInteger | LogicalTypeId::UBigint | LogicalTypeId::Hugeint => {
+            let id = v.to_int64();
+            space.check(id)?;
+            Ok(vec![id])
+        }
+        other => bail!("arch must be an id, a cell string or a list of ids, not {other:?}"),
+    }
+}
+
+pub fn opt_i64(bind: &BindInfo, name: &str) -> Option<i64> {
+    bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| v.to_int64())
+}
+
+pub fn opt_f64(bind: &BindInfo, name: &str) -> Result<Option<f64>> {
+    match bind.get_named_parameter(name).filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(v) => {
+            let x = v.to_double();
+            if !x.is_finite() {
+                bail!("{name} := {v}: not a finite number");
+            }
+            Ok(Some(x))
+        }
+    }
+}
+
+pub fn opt_str(bind: &BindInfo, name: &str) -> Option<String> {
     bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| v.to_string())
+}
+
+
+/// A table macro `name(first, opt := NULL, ...)` over the table function `inner`: a DuckDB table
+/// function takes an argument either by position or by name, and a macro parameter takes both,
+/// so `f(2581, ...)` and `f(arch := [2581, 9930], ...)` both work. NULL means the default.
+/// (Table functions registered through the C API cannot be overloaded either: a second
+/// registration under one name is silently dropped.)
+pub fn macro_over(name: &str, inner: &str, first: &str, named: &[(String, LogicalTypeHandle)]) -> String {
+    let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
+    format!(
+        "CREATE MACRO {name}({first}, {}) AS TABLE SELECT * FROM {inner}({first}, {});",
+        names.iter().map(|n| format!("{n} := NULL")).collect::<Vec<_>>().join(", "),
+        names.iter().map(|n| format!("{n} := {n}")).collect::<Vec<_>>().join(", ")
+    )
 }

@@ -14,11 +14,10 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab, Value};
-use robbench_space::Space;
+use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use serde_json::Value as Json;
 
-use super::table_fn::{declare, BoxError};
+use super::table_fn::{any_type, archs, declare, opt_f64, opt_i64, opt_str, BoxError};
 use crate::store::rows::{self, Row};
 use crate::protocol::Protocol;
 use crate::store::Catalog;
@@ -42,13 +41,6 @@ pub const DATASETS: [&str; 4] = ["cifar10", "cifar100", "imagenet16-120", "digit
 /// The metrics columns the worker can fill today; the attack suite adds the rest.
 pub const ATTACKS: [&str; 10] = ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8", "pgd16", "pgd32", "pgd64", "pgd128", "pgd255"];
 
-/// duckdb-rs has no constructor for the ANY type, which `arch` needs (an id, a cell string or a
-/// list of ids); its handle is a single owned pointer, so one is made from the C API's.
-fn any_type() -> LogicalTypeHandle {
-    const _: () = assert!(std::mem::size_of::<LogicalTypeHandle>() == std::mem::size_of::<duckdb::ffi::duckdb_logical_type>());
-    unsafe { std::mem::transmute(duckdb::ffi::duckdb_create_logical_type(duckdb::ffi::DUCKDB_TYPE_DUCKDB_TYPE_ANY)) }
-}
-
 struct Job {
     arch: i64,
     run_id: String,
@@ -65,41 +57,6 @@ pub struct Bind {
     n_eval: Option<i64>,
     data_dir: Option<String>,
     device: String,
-}
-
-fn archs(v: &Value) -> Result<Vec<i64>> {
-    let space = Space::get();
-    match v.logical_type_id() {
-        LogicalTypeId::List => v.to_list().unwrap_or_default().iter().map(|x| archs(x).map(|a| a[0])).collect(),
-        LogicalTypeId::Varchar => Ok(vec![space.resolve(&v.to_string())? as i64]),
-        LogicalTypeId::Tinyint | LogicalTypeId::Smallint | LogicalTypeId::Integer | LogicalTypeId::Bigint | LogicalTypeId::UTinyint | LogicalTypeId::USmallint | LogicalTypeId::UInteger | LogicalTypeId::UBigint | LogicalTypeId::Hugeint => {
-            let id = v.to_int64();
-            space.check(id)?;
-            Ok(vec![id])
-        }
-        other => bail!("arch must be an id, a cell string or a list of ids, not {other:?}"),
-    }
-}
-
-fn opt_i64(bind: &BindInfo, name: &str) -> Option<i64> {
-    bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| v.to_int64())
-}
-
-fn opt_f64(bind: &BindInfo, name: &str) -> Result<Option<f64>> {
-    match bind.get_named_parameter(name).filter(|v| !v.is_null()) {
-        None => Ok(None),
-        Some(v) => {
-            let x = v.to_double();
-            if !x.is_finite() {
-                bail!("{name} := {v}: not a finite number");
-            }
-            Ok(Some(x))
-        }
-    }
-}
-
-fn opt_str(bind: &BindInfo, name: &str) -> Option<String> {
-    bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| v.to_string())
 }
 
 fn bind_train(bind: &BindInfo) -> Result<Bind> {
@@ -371,14 +328,7 @@ fn named() -> Vec<(String, LogicalTypeHandle)> {
     v
 }
 
-/// `train` itself is a table macro over `robbench_train`: a DuckDB table function takes an
-/// argument either by position or by name, and a macro parameter takes both, so
-/// `train(2581, ...)` and `train(arch := [2581, 9930], ...)` both work. NULL means the default.
+/// `train` is a table macro over `robbench_train` (see `macro_over`).
 pub fn macro_sql() -> String {
-    let names: Vec<String> = named().into_iter().map(|(n, _)| n).collect();
-    format!(
-        "CREATE MACRO train(arch, {}) AS TABLE SELECT * FROM robbench_train(arch, {});",
-        names.iter().map(|n| format!("{n} := NULL")).collect::<Vec<_>>().join(", "),
-        names.iter().map(|n| format!("{n} := {n}")).collect::<Vec<_>>().join(", ")
-    )
+    super::table_fn::macro_over("train", "robbench_train", "arch", &named())
 }

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use robbench_core::data::{self, Dataset};
 use robbench_core::rng::Rng;
-use robbench_core::scores::{self, Attack, Batch, Config, Score, Subject};
+use robbench_core::scores::{self, Attack, Batch, Config, Inputs, Score, Subject};
 use robbench_core::space::Space;
 use robbench_core::{checkpoint, train};
 use tch::nn::ModuleT;
@@ -92,7 +92,10 @@ pub fn run(a: Args) -> Result<bool> {
         bail!("a checkpoint holds one architecture; {} were listed", a.archs.len());
     }
     let cells = a.archs.iter().map(|&arch| Space::get().cell(arch)).collect::<Result<Vec<_>, _>>()?;
+    // Data-free scores (params, flops, synflow, l2_norm) need no data files.
+    let needs_images = configs.iter().any(|c| c.score.inputs() != Inputs::None);
     let images = match a.source.as_str() {
+        "test" if !needs_images => None,
         "test" => {
             let split = data::load(dataset, a.data_dir.as_deref(), false)?;
             if a.batch_offset + a.batch_size > split.len() {
@@ -122,6 +125,7 @@ pub fn run(a: Args) -> Result<bool> {
         }
         let (x, y) = match &images {
             Some((x, y)) => (x.shallow_clone(), y.shallow_clone()),
+            None if !needs_images => (Tensor::zeros([0], (Kind::Float, device)), Tensor::zeros([0], (Kind::Int64, device))),
             None => {
                 let x = noise(dataset, a.batch_size, a.seed, device);
                 // Noise has no labels: the attacks and losses use the network's own predictions.

@@ -1,0 +1,337 @@
+//! `scores(arch, dataset := 'cifar10', score := 'ntk_robust', ...)`: training-free scores of each
+//! listed architecture, as rows of the `scores` table, so `INSERT INTO scores FROM scores(...)`
+//! records them.
+//!
+//! The `robbench-worker scores` process computes them and appends each architecture's values to
+//! a cache file under `<bench>/cache/scores/`, one file per configuration (everything but the
+//! architectures and score names). A repeated call returns the cached values without computing
+//! again, and an interrupted call keeps the architectures it finished.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, bail, Context, Result};
+use arrow::record_batch::RecordBatch;
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+use super::table_fn::{any_type, archs, declare, emit, macro_over, opt_f64, opt_i64, opt_str, BoxError, Cursor};
+use super::train::{worker, TrainContext, DATASETS};
+use crate::store::rows::{self, Row};
+
+/// Score names, as robbench-core defines them (the worker checks again).
+pub const SCORES: [&str; 18] = [
+    "ntk_clean", "ntk_robust", "ntk_twice", "ntk_mixed", "ntk_mixed_twice", "ntk_cond", "knas", "synflow", "snip", "grad_norm", "grasp", "fisher", "jacov", "nwot", "plain", "l2_norm", "params", "flops",
+];
+
+/// Images in each data set's evaluation split (SPEC section 6).
+fn eval_size(dataset: &str) -> i64 {
+    match dataset {
+        "digits" => 359,
+        "imagenet16-120" => 6000,
+        _ => 10_000,
+    }
+}
+
+/// One call's configuration: everything that decides a value besides the architecture and score.
+#[derive(Clone, Debug)]
+struct Setup {
+    dataset: String,
+    batch_size: i64,
+    batch_offset: i64,
+    eps: Option<f64>,
+    attack: String,
+    beta: f64,
+    seed: i64,
+    /// None = the default (true at initialisation, false for a checkpoint).
+    train_mode: Option<bool>,
+    checkpoint: Option<PathBuf>,
+    source: String,
+}
+
+impl Setup {
+    /// The cache key: the configuration, with the checkpoint's contents rather than its path.
+    fn key(&self) -> Result<String> {
+        let ckpt = match &self.checkpoint {
+            None => String::new(),
+            Some(p) => {
+                let bytes = std::fs::read(p).with_context(|| format!("scores: cannot read checkpoint {}", p.display()))?;
+                format!("{:x}", Sha256::digest(&bytes))
+            }
+        };
+        let text = format!(
+            "{}|{}|{}|{:?}|{}|{}|{}|{:?}|{}|{}",
+            self.dataset,
+            self.batch_size,
+            self.batch_offset,
+            self.eps.map(f64::to_bits),
+            self.attack,
+            self.beta.to_bits(),
+            self.seed,
+            self.train_mode,
+            ckpt,
+            self.source
+        );
+        Ok(format!("{:x}", Sha256::digest(text.as_bytes()))[..16].to_string())
+    }
+}
+
+pub struct Bind {
+    ctx: TrainContext,
+    archs: Vec<i64>,
+    scores: Vec<String>,
+    setup: Setup,
+    data_dir: Option<String>,
+    device: String,
+}
+
+fn score_names(bind: &BindInfo) -> Result<Vec<String>> {
+    let names: Vec<String> = match bind.get_named_parameter("score").filter(|v| !v.is_null()) {
+        None => vec!["ntk_robust".into()],
+        Some(v) if v.logical_type_id() == LogicalTypeId::List => v.to_list().unwrap_or_default().iter().map(|x| x.to_string()).collect(),
+        Some(v) => vec![v.to_string()],
+    };
+    if names.is_empty() {
+        bail!("scores: the score list is empty");
+    }
+    for n in &names {
+        if !SCORES.contains(&n.as_str()) {
+            bail!("scores: unknown score '{n}' (expected one of {})", SCORES.join(", "));
+        }
+    }
+    Ok(names)
+}
+
+fn bind_scores(bind: &BindInfo) -> Result<Bind> {
+    let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
+    let arch_value = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).ok_or_else(|| anyhow!("scores: which architectures? pass arch := id, cell string or list of ids"))?;
+    let mut archs = archs(&arch_value).context("scores: arch")?;
+    if archs.is_empty() {
+        bail!("scores: the arch list is empty");
+    }
+    let scores = score_names(bind)?;
+    let dataset = opt_str(bind, "dataset").unwrap_or_else(|| "cifar10".into());
+    if !DATASETS.contains(&dataset.as_str()) {
+        bail!("scores: unknown dataset '{dataset}' (expected {})", DATASETS.join(", "));
+    }
+    let batch_size = opt_i64(bind, "batch_size").unwrap_or(64);
+    let batch_offset = opt_i64(bind, "batch_offset").unwrap_or(0);
+    if batch_size <= 0 {
+        bail!("scores: batch_size must be positive, got {batch_size}");
+    }
+    if batch_offset < 0 {
+        bail!("scores: batch_offset must be non-negative, got {batch_offset}");
+    }
+    let source = opt_str(bind, "source").unwrap_or_else(|| "test".into());
+    match source.as_str() {
+        "test" => {
+            let n = eval_size(&dataset);
+            if batch_offset + batch_size > n {
+                bail!("scores: images {batch_offset}..{} asked for, but the {dataset} evaluation split has {n} images", batch_offset + batch_size);
+            }
+        }
+        "noise" => {}
+        other => bail!("scores: source must be 'test' (the evaluation split) or 'noise', got '{other}'"),
+    }
+    let eps = opt_f64(bind, "eps").context("scores")?;
+    if let Some(e) = eps {
+        if !(0.0..=1.0).contains(&e) {
+            bail!("scores: eps must be in [0, 1] (images are in [0, 1]), got {e}");
+        }
+    }
+    let beta = opt_f64(bind, "beta").context("scores")?.unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&beta) {
+        bail!("scores: beta must be in [0, 1], got {beta}");
+    }
+    let attack = opt_str(bind, "attack").unwrap_or_else(|| "pgd".into());
+    if !matches!(attack.as_str(), "fgsm" | "pgd") {
+        bail!("scores: attack must be 'fgsm' or 'pgd', got '{attack}'");
+    }
+    let seed = opt_i64(bind, "seed").unwrap_or(0);
+    if seed < 0 {
+        bail!("scores: seed must be non-negative, got {seed}");
+    }
+    let checkpoint = opt_str(bind, "checkpoint").map(PathBuf::from);
+    if let Some(p) = &checkpoint {
+        if !p.is_file() {
+            bail!("scores: checkpoint {} does not exist", p.display());
+        }
+        if archs.len() != 1 {
+            bail!("scores: a checkpoint holds one architecture; {} were listed", archs.len());
+        }
+    }
+    let train_mode = bind.get_named_parameter("train_mode").filter(|v| !v.is_null()).map(|v| v.to_string() == "true");
+    let device = opt_str(bind, "device").or(ctx.settings.device.clone()).unwrap_or_else(|| "auto".into());
+    crate::parse_device(&device).map_err(|e| anyhow!("scores: {e}"))?;
+    if let Some((i, n)) = ctx.settings.shard {
+        archs = archs.into_iter().enumerate().filter(|(pos, _)| *pos as u32 % n == i).map(|(_, a)| a).collect();
+    }
+    let setup = Setup { dataset, batch_size, batch_offset, eps, attack, beta, seed, train_mode, checkpoint, source };
+    Ok(Bind { ctx, archs, scores, setup, data_dir: opt_str(bind, "data_dir"), device })
+}
+
+/// Cached values of one configuration: (arch, score) -> the worker's line.
+fn read_cache(path: &Path) -> HashMap<(i64, String), Json> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // A line cut short by a crash is skipped: its architecture is computed again.
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+        .filter_map(|j| Some(((j["arch"].as_i64()?, j["score"].as_str()?.to_string()), j)))
+        .collect()
+}
+
+fn run_worker(b: &Bind, archs: &[i64], out: &Path) -> Result<()> {
+    let s = &b.setup;
+    let list = |v: Vec<String>| v.join(",");
+    let mut cmd = Command::new(worker()?);
+    cmd.arg("scores")
+        .args(["--archs", &list(archs.iter().map(i64::to_string).collect())])
+        .args(["--scores", &b.scores.join(","), "--dataset", &s.dataset])
+        .args(["--batch-size", &s.batch_size.to_string(), "--batch-offset", &s.batch_offset.to_string()])
+        .args(["--attack", &s.attack, "--beta", &s.beta.to_string(), "--seed", &s.seed.to_string()])
+        .args(["--source", &s.source, "--device", &b.device])
+        .arg("--out")
+        .arg(out);
+    if let Some(e) = s.eps {
+        cmd.args(["--eps", &e.to_string()]);
+    }
+    if let Some(t) = s.train_mode {
+        cmd.args(["--train-mode", &t.to_string()]);
+    }
+    if let Some(p) = &s.checkpoint {
+        cmd.arg("--checkpoint").arg(p);
+    }
+    if let Some(d) = &b.data_dir {
+        cmd.args(["--data-dir", d]);
+    }
+    if let Some(t) = b.ctx.settings.threads {
+        cmd.args(["--threads", &t.to_string()]);
+    }
+    let status = cmd.status().context("cannot start robbench-worker")?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(130) => bail!("scores: stopped; the architectures already scored are kept (run the statement again to finish)"),
+        _ => bail!("scores: robbench-worker failed ({status}); see the message above"),
+    }
+}
+
+fn compute(b: &Bind) -> Result<RecordBatch> {
+    let c = &b.ctx.catalog;
+    // A read-only benchmark keeps no cache: values live as long as the statement.
+    let scratch;
+    let dir = if c.read_only {
+        scratch = std::env::temp_dir().join(format!("robbench-scores-{}", std::process::id()));
+        scratch.clone()
+    } else {
+        c.dir.join("cache").join("scores")
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("{}.jsonl", b.setup.key()?));
+    let mut cache = read_cache(&path);
+    let missing: Vec<i64> = b.archs.iter().copied().filter(|&a| b.scores.iter().any(|s| !cache.contains_key(&(a, s.clone())))).collect();
+    if !missing.is_empty() {
+        let result = run_worker(b, &missing, &path);
+        if c.read_only {
+            cache = read_cache(&path);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        result?;
+        if !c.read_only {
+            cache = read_cache(&path);
+        }
+    }
+    let s = &b.setup;
+    let mut out = Vec::new();
+    for &arch in &b.archs {
+        for score in &b.scores {
+            let j = cache.get(&(arch, score.clone())).ok_or_else(|| anyhow!("scores: robbench-worker left no value for arch {arch}, {score}"))?;
+            out.push(
+                Row::new()
+                    .set("arch", arch)
+                    .set("dataset", s.dataset.clone())
+                    .set("score", score.clone())
+                    .set("value", j["value"].as_f64())
+                    .set("batch_size", s.batch_size)
+                    .set("seed", s.seed)
+                    .set("eps", j["eps"].as_f64())
+                    .set("beta", j["beta"].as_f64())
+                    .set("seconds", j["seconds"].as_f64())
+                    .set("attack", j["attack"].as_str().map(str::to_string))
+                    .set("batch_offset", s.batch_offset)
+                    .set("train_mode", j["train_mode"].as_bool())
+                    .set("checkpoint", s.checkpoint.as_ref().map(|p| p.display().to_string()))
+                    .set("source", s.source.clone()),
+            );
+        }
+    }
+    rows::to_batch(&c.schema("scores")?, &out)
+}
+
+pub struct Scores;
+
+pub struct Init {
+    cursor: Cursor,
+    rows: OnceLock<Result<RecordBatch, String>>,
+}
+
+impl VTab for Scores {
+    type BindData = Bind;
+    type InitData = Init;
+
+    fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
+        let b = bind_scores(bind).map_err(|e| format!("{e:#}"))?;
+        declare(bind, &*b.ctx.catalog.schema("scores")?)?;
+        Ok(b)
+    }
+
+    fn init(_: &InitInfo) -> Result<Init, BoxError> {
+        Ok(Init { cursor: Cursor::default(), rows: OnceLock::new() })
+    }
+
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
+        let init = func.get_init_data();
+        let rows = init.rows.get_or_init(|| compute(func.get_bind_data()).map_err(|e| format!("{e:#}")));
+        match rows {
+            Ok(batch) => emit(batch, &init.cursor, output),
+            Err(e) => Err(e.clone().into()),
+        }
+    }
+
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(vec![any_type()])
+    }
+
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        Some(named())
+    }
+}
+
+fn named() -> Vec<(String, LogicalTypeHandle)> {
+    let t = |id| LogicalTypeHandle::from(id);
+    let mut v = vec![
+        ("dataset".to_string(), t(LogicalTypeId::Varchar)),
+        ("score".into(), any_type()),
+        ("batch_size".into(), t(LogicalTypeId::Bigint)),
+        ("batch_offset".into(), t(LogicalTypeId::Bigint)),
+        ("eps".into(), t(LogicalTypeId::Double)),
+        ("attack".into(), t(LogicalTypeId::Varchar)),
+        ("beta".into(), t(LogicalTypeId::Double)),
+        ("seed".into(), t(LogicalTypeId::Bigint)),
+        ("train_mode".into(), t(LogicalTypeId::Boolean)),
+        ("checkpoint".into(), t(LogicalTypeId::Varchar)),
+        ("source".into(), t(LogicalTypeId::Varchar)),
+        ("data_dir".into(), t(LogicalTypeId::Varchar)),
+        ("device".into(), t(LogicalTypeId::Varchar)),
+    ];
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// `scores` is a table macro over `robbench_scores` (see `macro_over`).
+pub fn macro_sql() -> String {
+    macro_over("scores", "robbench_scores", "arch", &named())
+}
