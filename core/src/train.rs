@@ -215,6 +215,15 @@ fn load_resume(dir: &Path, vs: &mut nn::VarStore, names: &[String]) -> Result<Op
 pub fn train(spec: &TrainSpec, train: &Split, mut on_step: impl FnMut(&Progress)) -> Result<Option<Trained>> {
     let p = spec.protocol;
     p.validate()?;
+    // Two processes on one run (the same call in two shells, an orphaned worker) would
+    // overwrite each other's checkpoints: the run folder's lock admits one. The OS releases
+    // it when the process ends, however it ends.
+    std::fs::create_dir_all(spec.dir).with_context(|| format!("cannot create {}", spec.dir.display()))?;
+    let lock_path = spec.dir.join("lock");
+    let lock = std::fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        bail!("{} is being trained by another process (it holds {})", spec.dir.display(), lock_path.display());
+    }
     let (mut vs, net) = init(&spec.cell, spec.dataset, spec.seed, spec.device);
     let params = trainables(&vs);
     let names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
