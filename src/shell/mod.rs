@@ -71,6 +71,30 @@ pub fn install_ctrl_c(exit_when_idle: bool) {
     });
 }
 
+/// Does the statement call a function that runs robbench-worker (minutes to hours)?
+fn drives_worker(sql: &str) -> bool {
+    const FUNCTIONS: [&str; 4] = ["train", "scores", "robbench_train", "robbench_scores"];
+    let lower = sql.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        if word(bytes[i]) {
+            let start = i;
+            while i < bytes.len() && word(bytes[i]) {
+                i += 1;
+            }
+            let rest = lower[i..].trim_start();
+            if rest.starts_with('(') && FUNCTIONS.contains(&&lower[start..i]) {
+                return true;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 /// Statements that cannot change a table need no check of the tables afterwards.
 fn may_modify(sql: &str) -> bool {
     let first = first_keyword(sql);
@@ -168,6 +192,19 @@ impl Session {
     }
 
     fn execute(&self, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::record_batch::RecordBatch>)> {
+        if drives_worker(sql) {
+            // With worker threads, DuckDB's main thread spins while a table function blocks in
+            // one of them, taking a core from the training: run such statements on one thread.
+            let threads: i64 = self.conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
+            self.conn.execute_batch("SET threads = 1")?;
+            let result = self.query(sql);
+            self.conn.execute_batch(&format!("SET threads = {threads}"))?;
+            return result;
+        }
+        self.query(sql)
+    }
+
+    fn query(&self, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::record_batch::RecordBatch>)> {
         let mut stmt = self.conn.prepare(sql)?;
         let arrow = stmt.query_arrow([])?;
         let schema = arrow.get_schema();
@@ -189,6 +226,15 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_that_run_the_worker_are_recognised() {
+        assert!(drives_worker("INSERT INTO metrics FROM train(2581, epochs := 1)"));
+        assert!(drives_worker("insert into scores from SCORES ([1, 2])"));
+        assert!(drives_worker("SELECT * FROM robbench_train(1)"));
+        assert!(!drives_worker("SELECT score, value FROM scores WHERE arch = 1"));
+        assert!(!drives_worker("SELECT retrain(1), my_scores(2)"));
+    }
 
     #[test]
     fn keyword_classification() {

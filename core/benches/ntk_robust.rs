@@ -1,0 +1,56 @@
+//! Seconds per architecture for the robust NTK score (ntk_robust: PGD-7 at 8/255 in training
+//! mode, then the NTK Jacobian of the attacked batch, its kernel and smallest eigenvalue) on
+//! CIFAR-10-shaped images (3x32x32, 10 classes), batch 64, CPU: robbench against a PyTorch eager
+//! reference of the same computation (TE-NAS's per-image backward), in the same run, on the same
+//! architectures and thread count.
+//!
+//! Run: `make bench` (needs the reference venv: ROBBENCH_PYTHON).
+
+use std::process::Command;
+use std::time::Instant;
+
+use robbench_core::data::Dataset;
+use robbench_core::scores::{self, Attack, Batch, Config, Score, Subject};
+use robbench_core::space::Space;
+use robbench_core::train::init;
+use tch::{Device, Kind, Tensor};
+
+/// A dense cell (five 3x3 convolutions), a mixed one, and a light one.
+const ARCHS: [i64; 3] = [2581, 1000, 3];
+const BATCH: i64 = 64;
+
+fn main() {
+    let threads = tch::get_num_threads();
+    let space = Space::get();
+    let cfg = Config { score: Score::NtkRobust, eps: Some(8.0 / 255.0), attack: Attack::Pgd, beta: 0.5, train_mode: true };
+    let mut ours = Vec::new();
+    for arch in ARCHS {
+        let cell = space.cell(arch).unwrap();
+        let (vs, net) = init(&cell, Dataset::Cifar10, 0, Device::Cpu);
+        let x = Tensor::rand([BATCH, 3, 32, 32], (Kind::Float, Device::Cpu));
+        let y = Tensor::randint(10, [BATCH], (Kind::Int64, Device::Cpu));
+        let subject = Subject { cell: &cell, dataset: Dataset::Cifar10, vs: &vs, net: &net };
+        let t = Instant::now();
+        let mut batch = Batch::new(x, y);
+        scores::prepare(&net, &cfg, &mut batch);
+        let value = scores::compute(&subject, &cfg, &mut batch).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert!(value.is_finite());
+        ours.push(secs);
+    }
+    let py = std::env::var("ROBBENCH_PYTHON").expect("ROBBENCH_PYTHON is not set: run through `make bench`");
+    let cells: Vec<String> = ARCHS.iter().map(|&a| space.cell(a).unwrap().to_string()).collect();
+    let out = Command::new(py)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/ntk_bench.py"))
+        .args([BATCH.to_string(), threads.to_string()])
+        .args(&cells)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs: Vec<f64> = String::from_utf8(out.stdout).unwrap().split_whitespace().map(|s| s.parse().unwrap()).collect();
+    for ((arch, o), t) in ARCHS.iter().zip(&ours).zip(&theirs) {
+        println!("ntk_robust, arch {arch}, batch {BATCH}, 3x32x32, CPU, {threads} threads: robbench {o:.2} s, PyTorch eager {t:.2} s, ratio {:.2}", t / o);
+    }
+    let (so, st): (f64, f64) = (ours.iter().sum(), theirs.iter().sum());
+    println!("ntk_robust per architecture (mean of {}): robbench {:.2} s, PyTorch {:.2} s, speed ratio {:.2} (goal: at least 1)", ARCHS.len(), so / ARCHS.len() as f64, st / ARCHS.len() as f64, st / so);
+}
