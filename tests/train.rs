@@ -67,7 +67,9 @@ fn sigkill_at_ten_moments_then_rerun_gives_the_uninterrupted_result() {
     eprintln!("uninterrupted run: {span:.1} s");
     for k in 0..10 {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let at = span * ((state >> 11) as f64 / (1u64 << 53) as f64);
+        // Each attempt resumes and adds some progress; kills within the first 15 % of an
+        // uninterrupted run's time leave work for the next attempt, so most of them land.
+        let at = 0.5 + 0.15 * span * ((state >> 11) as f64 / (1u64 << 53) as f64);
         // Its own process group, so the kill takes robbench-worker down too.
         let mut child = bin().args(["--bench", b, "-c", &sql]).process_group(0).spawn().unwrap();
         std::thread::sleep(Duration::from_secs_f64(at));
@@ -81,8 +83,7 @@ fn sigkill_at_ten_moments_then_rerun_gives_the_uninterrupted_result() {
         let o = run(&["--bench", b, "-c", "SELECT count(*) FROM runs"]);
         assert!(o.status.success(), "kill {k}: {}", stderr(&o));
     }
-    // Each rerun resumes, so later kills may come after the work is done; most must land.
-    assert!(killed >= 5, "only {killed} of 10 kills interrupted a run");
+    assert!(killed >= 7, "only {killed} of 10 kills interrupted a run");
     let o = run(&["--bench", b, "-c", &sql]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(q(&bench, show), expected, "metrics after kills and a rerun differ from an uninterrupted run");

@@ -71,6 +71,42 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// The first row of `table` whose `column` equals `value`, every column as text (NULL as
+    /// None), from the files on disk.
+    pub fn lookup(&self, table: &str, column: &str, value: &str) -> Result<Option<std::collections::HashMap<String, Option<String>>>> {
+        use arrow::array::{Array, AsArray};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let dir = self.dir.join(table);
+        for path in parts::paths(&dir, &parts::current(&dir)?.1) {
+            let file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file).with_context(|| format!("{}: not Parquet", path.display()))?;
+            for batch in builder.build()? {
+                let batch = batch?;
+                let Ok(key) = batch.schema().index_of(column) else { break };
+                let texts: Vec<arrow::array::ArrayRef> =
+                    batch.columns().iter().map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)).collect::<Result<_, _>>()?;
+                let keys = texts[key].as_string::<i32>();
+                if let Some(row) = (0..keys.len()).find(|&i| keys.is_valid(i) && keys.value(i) == value) {
+                    let schema = batch.schema();
+                    return Ok(Some(
+                        schema
+                            .fields()
+                            .iter()
+                            .zip(&texts)
+                            .map(|(f, c)| {
+                                let c = c.as_string::<i32>();
+                                (f.name().clone(), c.is_valid(row).then(|| c.value(row).to_string()))
+                            })
+                            .collect(),
+                    ));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// What a table holds as far as the files on disk are concerned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Snapshot {

@@ -1,8 +1,8 @@
 """torchattacks' FGSM and PGD (random start off) on robbench's weights and images.
 
 argv: folder with arch.txt (cell string, classes, mean, std), weights.safetensors and
-eval.safetensors (x, y); prints clean, FGSM-8/255 and PGD-8/255 (10 steps of 2/255) correct
-counts.
+eval.safetensors (x, y); prints clean, FGSM-8/255, PGD-8/255 (10 steps of 2/255), APGD-CE
+and APGD-T (20 steps, 9 targets, seed 0) correct counts.
 """
 import sys
 
@@ -29,4 +29,6 @@ def correct(inputs):
 
 fgsm = torchattacks.FGSM(net, eps=8 / 255)
 pgd = torchattacks.PGD(net, eps=8 / 255, alpha=2 / 255, steps=10, random_start=False)
-print(correct(x), correct(fgsm(x, y)), correct(pgd(x, y)))
+apgd = torchattacks.APGD(net, eps=8 / 255, steps=20, n_restarts=1, seed=0, loss="ce", rho=0.75)
+apgdt = torchattacks.APGDT(net, eps=8 / 255, steps=20, n_restarts=1, seed=0, rho=0.75, n_classes=10)
+print(correct(x), correct(fgsm(x, y)), correct(pgd(x, y)), correct(apgd(x, y)), correct(apgdt(x, y)))

@@ -5,6 +5,8 @@
 //! checkpoint, and on success writes `result.json` there (metrics, curves, timings) atomically.
 //! Exit status 130 means it was stopped by Ctrl-C at a step boundary, its checkpoint kept.
 //!
+//! `evaluate` attacks a trained network from its checkpoint.
+//!
 //! `scores` computes training-free scores of networks, appending one JSON line per
 //! architecture and score to `--out` as each architecture finishes.
 
@@ -27,10 +29,13 @@ struct Cli {
 enum Command {
     /// Train and evaluate one network (robbench's train())
     Train(train::Args),
+    /// Attack a trained network from its checkpoint (robbench's evaluate())
+    Evaluate(evaluate::Args),
     /// Training-free scores (robbench's scores())
     Scores(scores::Args),
 }
 
+mod evaluate;
 mod scores;
 mod train;
 
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
     let _ = ctrlc::set_handler(|| robbench_core::train::STOP.store(true, Ordering::SeqCst));
     let result = match Cli::parse().command {
         Command::Train(args) => train::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Scores(args) => scores::run(args),
     };
     match result {

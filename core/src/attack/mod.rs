@@ -4,6 +4,9 @@
 //! and to [0, 1]. The loss is the mean cross-entropy; the network is used as given (callers put
 //! it in eval mode, as the paper's protocol does).
 
+pub mod apgd;
+
+pub use apgd::Apgd;
 use tch::nn::ModuleT;
 use tch::{Kind, Tensor};
 

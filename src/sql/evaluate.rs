@@ -1,0 +1,238 @@
+//! `evaluate(run_id := ID | checkpoint := PATH, arch, dataset, attacks, n_eval, seed, ...)`:
+//! attacks a trained network and returns its `metrics` row.
+//!
+//! For a recorded run the row also carries the run's recorded metrics (when they were taken on
+//! the same images), so `INSERT OR REPLACE INTO metrics FROM evaluate(run_id := ..., attacks :=
+//! ['apgd8'])` adds columns to a run without losing the others. Accuracies are cached per
+//! checkpoint contents, images and seed under `<bench>/cache/evaluate/`, so a repeated call
+//! attacks nothing again.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, bail, Context, Result};
+use arrow::record_batch::RecordBatch;
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+use super::table_fn::{any_type, archs, declare, emit, opt_i64, opt_str, BoxError, Cursor};
+use super::train::{worker, TrainContext, ATTACKS, DATASETS};
+use crate::store::rows::{self, Row};
+
+pub struct Bind {
+    ctx: TrainContext,
+    run_id: String,
+    arch: i64,
+    dataset: String,
+    seed: i64,
+    checkpoint: PathBuf,
+    attacks: Vec<String>,
+    n_eval: Option<i64>,
+    /// The run's recorded metrics row, if any.
+    recorded: Option<HashMap<String, Option<String>>>,
+    data_dir: Option<String>,
+    device: String,
+}
+
+fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
+    let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
+    let c = &ctx.catalog;
+    let given_arch = match bind.get_named_parameter("arch").filter(|v| !v.is_null()) {
+        None => None,
+        Some(v) => match archs(&v).context("evaluate: arch")?.as_slice() {
+            [a] => Some(*a),
+            _ => bail!("evaluate: one architecture at a time"),
+        },
+    };
+    let given_dataset = opt_str(bind, "dataset");
+    let given_seed = opt_i64(bind, "seed");
+    let (run_id, arch, dataset, seed, checkpoint, recorded) = match (opt_str(bind, "run_id"), opt_str(bind, "checkpoint")) {
+        (Some(_), Some(_)) => bail!("evaluate: pass run_id or checkpoint, not both"),
+        (None, None) => bail!("evaluate: which network? pass run_id := '...' (a trained run) or checkpoint := 'file.safetensors' with arch and dataset"),
+        (Some(id), None) => {
+            let run = c.lookup("runs", "run_id", &id)?.ok_or_else(|| anyhow!("evaluate: no run '{id}' in this benchmark"))?;
+            let field = |k: &str| run.get(k).cloned().flatten();
+            let arch: i64 = field("arch").and_then(|s| s.parse().ok()).ok_or_else(|| anyhow!("evaluate: run '{id}' has no arch"))?;
+            let dataset = field("dataset").unwrap_or_default();
+            let ckpt = field("checkpoint").ok_or_else(|| anyhow!("evaluate: run '{id}' has no checkpoint (imported runs have no weights)"))?;
+            if given_arch.is_some_and(|a| a != arch) || given_dataset.as_ref().is_some_and(|d| *d != dataset) {
+                bail!("evaluate: run '{id}' is arch {arch} on {dataset}, not what arch/dataset say");
+            }
+            let seed = given_seed.or_else(|| field("seed").and_then(|s| s.parse().ok())).unwrap_or(0);
+            let recorded = c.lookup("metrics", "run_id", &id)?;
+            (id, arch, dataset, seed, PathBuf::from(ckpt), recorded)
+        }
+        (None, Some(path)) => {
+            let arch = given_arch.ok_or_else(|| anyhow!("evaluate: a checkpoint needs arch := (its architecture)"))?;
+            let dataset = given_dataset.unwrap_or_else(|| "cifar10".into());
+            (format!("checkpoint:{path}"), arch, dataset, given_seed.unwrap_or(0), PathBuf::from(path), None)
+        }
+    };
+    if !DATASETS.contains(&dataset.as_str()) {
+        bail!("evaluate: unknown dataset '{dataset}' (expected {})", DATASETS.join(", "));
+    }
+    if !checkpoint.is_file() {
+        bail!("evaluate: checkpoint {} does not exist", checkpoint.display());
+    }
+    if seed < 0 {
+        bail!("evaluate: seed must be non-negative, got {seed}");
+    }
+    let attacks: Vec<String> = match bind.get_named_parameter("attacks").filter(|v| !v.is_null()) {
+        None => ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8"].map(String::from).to_vec(),
+        Some(v) => v.to_list().ok_or_else(|| anyhow!("evaluate: attacks must be a list of metrics column names"))?.iter().map(|x| x.to_string()).collect(),
+    };
+    let schema = c.schema("metrics")?;
+    for a in &attacks {
+        if !ATTACKS.contains(&a.as_str()) {
+            if schema.field_with_name(a).is_ok() {
+                bail!("evaluate: attack '{a}' is a metrics column the attack suite does not fill yet (available: {})", ATTACKS.join(", "));
+            }
+            bail!("evaluate: unknown attack '{a}' (metrics columns: {})", ATTACKS.join(", "));
+        }
+    }
+    let n_eval = opt_i64(bind, "n_eval");
+    if n_eval.is_some_and(|n| n <= 0) {
+        bail!("evaluate: n_eval must be positive");
+    }
+    let device = opt_str(bind, "device").or(ctx.settings.device.clone()).unwrap_or_else(|| "auto".into());
+    crate::parse_device(&device).map_err(|e| anyhow!("evaluate: {e}"))?;
+    Ok(Bind { ctx, run_id, arch, dataset, seed, checkpoint, attacks, n_eval, recorded, data_dir: opt_str(bind, "data_dir"), device })
+}
+
+fn cache_path(b: &Bind) -> Result<PathBuf> {
+    let bytes = std::fs::read(&b.checkpoint).with_context(|| format!("evaluate: cannot read {}", b.checkpoint.display()))?;
+    let key = format!("{:x}|{}|{}|{:?}|{}", Sha256::digest(&bytes), b.arch, b.dataset, b.n_eval, b.seed);
+    let dir = b.ctx.catalog.dir.join("cache").join("evaluate");
+    Ok(dir.join(format!("{}.json", &format!("{:x}", Sha256::digest(key.as_bytes()))[..16])))
+}
+
+fn run_worker(b: &Bind, attacks: &[String], out: &Path) -> Result<Json> {
+    let mut cmd = Command::new(worker()?);
+    cmd.arg("evaluate")
+        .args(["--arch", &b.arch.to_string(), "--dataset", &b.dataset, "--seed", &b.seed.to_string()])
+        .arg("--checkpoint")
+        .arg(&b.checkpoint)
+        .args(["--attacks", &attacks.join(","), "--device", &b.device])
+        .arg("--out")
+        .arg(out);
+    if let Some(n) = b.n_eval {
+        cmd.args(["--n-eval", &n.to_string()]);
+    }
+    if let Some(d) = &b.data_dir {
+        cmd.args(["--data-dir", d]);
+    }
+    if let Some(t) = b.ctx.settings.threads {
+        cmd.args(["--threads", &t.to_string()]);
+    }
+    let status = cmd.status().context("cannot start robbench-worker")?;
+    if !status.success() {
+        bail!("evaluate: robbench-worker failed ({status}); see the message above");
+    }
+    let text = std::fs::read_to_string(out).with_context(|| format!("evaluate: no result in {}", out.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn compute(b: &Bind) -> Result<RecordBatch> {
+    let c = &b.ctx.catalog;
+    let path = cache_path(b)?;
+    let mut cached: Json = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| serde_json::json!({"metrics": {}}));
+    let missing: Vec<String> = b.attacks.iter().filter(|a| cached["metrics"].get(a.as_str()).is_none()).cloned().collect();
+    if !missing.is_empty() {
+        let scratch = tempfile_path(c.read_only, &path);
+        std::fs::create_dir_all(scratch.parent().unwrap())?;
+        let r = run_worker(b, &missing, &scratch)?;
+        for (k, v) in r["metrics"].as_object().into_iter().flatten() {
+            cached["metrics"][k] = v.clone();
+        }
+        cached["n_eval"] = r["n_eval"].clone();
+        if c.read_only {
+            let _ = std::fs::remove_file(&scratch);
+        } else {
+            let tmp = path.with_extension("json.tmp");
+            std::fs::write(&tmp, serde_json::to_string_pretty(&cached)?)?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+        }
+    }
+    let n_eval = cached["n_eval"].as_i64();
+    let mut row = Row::new()
+        .set("run_id", b.run_id.clone())
+        .set("arch", b.arch)
+        .set("dataset", b.dataset.clone())
+        .set("seed", b.seed)
+        .set("split", "test")
+        .set("n_eval", n_eval);
+    // The run's other metrics, when measured on the same images.
+    if let Some(rec) = &b.recorded {
+        if rec.get("n_eval").cloned().flatten().and_then(|s| s.parse::<i64>().ok()) == n_eval {
+            for a in ATTACKS {
+                if let Some(v) = rec.get(a).cloned().flatten().and_then(|s| s.parse::<f64>().ok()) {
+                    row = row.set(a, v);
+                }
+            }
+        }
+    }
+    for a in ATTACKS.iter().filter(|a| b.attacks.iter().any(|x| x == *a)) {
+        row = row.set(a, cached["metrics"][*a].as_f64());
+    }
+    rows::to_batch(&c.schema("metrics")?, &[row])
+}
+
+/// Where the worker writes: beside the cache, or in the temporary folder for a read-only bench.
+fn tempfile_path(read_only: bool, cache: &Path) -> PathBuf {
+    let name = format!("{}.{}.worker.json", cache.file_stem().unwrap().to_string_lossy(), std::process::id());
+    if read_only {
+        std::env::temp_dir().join(name)
+    } else {
+        cache.with_file_name(name)
+    }
+}
+
+pub struct Evaluate;
+
+pub struct Init {
+    cursor: Cursor,
+    rows: OnceLock<Result<RecordBatch, String>>,
+}
+
+impl VTab for Evaluate {
+    type BindData = Bind;
+    type InitData = Init;
+
+    fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
+        let b = bind_evaluate(bind).map_err(|e| format!("{e:#}"))?;
+        declare(bind, &*b.ctx.catalog.schema("metrics")?)?;
+        Ok(b)
+    }
+
+    fn init(_: &InitInfo) -> Result<Init, BoxError> {
+        Ok(Init { cursor: Cursor::default(), rows: OnceLock::new() })
+    }
+
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
+        let init = func.get_init_data();
+        match init.rows.get_or_init(|| compute(func.get_bind_data()).map_err(|e| format!("{e:#}"))) {
+            Ok(batch) => emit(batch, &init.cursor, output),
+            Err(e) => Err(e.clone().into()),
+        }
+    }
+
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        let t = |id| LogicalTypeHandle::from(id);
+        Some(vec![
+            ("run_id".to_string(), t(LogicalTypeId::Varchar)),
+            ("checkpoint".into(), t(LogicalTypeId::Varchar)),
+            ("arch".into(), any_type()),
+            ("dataset".into(), t(LogicalTypeId::Varchar)),
+            ("attacks".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
+            ("n_eval".into(), t(LogicalTypeId::Bigint)),
+            ("seed".into(), t(LogicalTypeId::Bigint)),
+            ("data_dir".into(), t(LogicalTypeId::Varchar)),
+            ("device".into(), t(LogicalTypeId::Varchar)),
+        ])
+    }
+}

@@ -1,0 +1,70 @@
+//! evaluate() from SQL: attacking a recorded run or a checkpoint, merging with the run's
+//! recorded metrics, the large-eps sweep, the cache, and refused options.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
+    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
+    assert!(o.status.success(), "{sql}: {}", stderr(&o));
+    csv_rows(&stdout(&o))
+}
+
+#[test]
+fn evaluate_adds_attacks_to_a_run_and_the_sweep_falls_to_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    // Standard training learns digits in a few epochs (adversarial training needs many more).
+    q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 5, batch_size := 128, train_attack := 'none', n_eval := 100, attacks := ['clean', 'pgd8'])");
+    let run_id = q(&b, "SELECT run_id FROM runs")[0][0].clone();
+    let before = q(&b, "SELECT clean, pgd8 FROM metrics");
+    let sweep = "['apgd8', 'pgd16', 'pgd32', 'pgd64', 'pgd128', 'pgd255']";
+    q(&b, &format!("INSERT OR REPLACE INTO metrics FROM evaluate(run_id := '{run_id}', attacks := {sweep}, n_eval := 100)"));
+    let after = q(&b, "SELECT clean, pgd8, apgd8, pgd16, pgd32, pgd64, pgd128, pgd255, n_eval FROM metrics");
+    assert_eq!(after.len(), 1);
+    let r = &after[0];
+    assert_eq!(&r[..2], &before[0][..], "the recorded columns were lost");
+    let v: Vec<f64> = r[..8].iter().map(|x| x.parse().unwrap()).collect();
+    eprintln!("clean {} pgd8 {} apgd8 {} pgd16..255 {:?}", v[0], v[1], v[2], &v[3..]);
+    assert!(v[0] > 0.3, "the network should have learned something: clean {}", v[0]);
+    // The obfuscation check: accuracy falls with eps (8, 16, ..., 255) and reaches 0 at 255/255.
+    let pgd = [v[1], v[3], v[4], v[5], v[6], v[7]];
+    assert!(pgd.windows(2).all(|w| w[1] <= w[0]), "PGD accuracy is not monotone in eps: {pgd:?}");
+    assert_eq!(v[7], 0.0, "PGD at 255/255 must reach 0");
+    assert_eq!(r[8], "100");
+
+    // Again: answered from the cache, with no worker to run.
+    let o = bin().env("ROBBENCH_WORKER", "/nonexistent").args(["--bench", b.to_str().unwrap(), "-c", &format!("SELECT apgd8, pgd255 FROM evaluate(run_id := '{run_id}', attacks := {sweep}, n_eval := 100)")]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(csv_rows(&stdout(&o)), vec![vec![r[2].clone(), r[7].clone()]]);
+
+    // A checkpoint file directly, with its architecture.
+    let ckpt = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
+    let direct = q(&b, &format!("SELECT run_id, pgd8 FROM evaluate(checkpoint := '{ckpt}', arch := 2581, dataset := 'digits', attacks := ['pgd8'], n_eval := 100)"));
+    assert_eq!(direct, vec![vec![format!("checkpoint:{ckpt}"), r[1].clone()]], "the same network, images and seed give the recorded value");
+}
+
+#[test]
+fn bad_options_are_refused_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    let cases = [
+        ("evaluate(attacks := ['clean'])", "which network?"),
+        ("evaluate(run_id := 'nope')", "no run 'nope'"),
+        ("evaluate(run_id := 'x', checkpoint := 'y')", "not both"),
+        ("evaluate(checkpoint := 'Cargo.toml')", "needs arch"),
+        ("evaluate(checkpoint := '/no/such.safetensors', arch := 1)", "/no/such.safetensors does not exist"),
+        ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['pgd9'])", "unknown attack 'pgd9'"),
+        ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['square8'])", "does not fill yet"),
+        ("evaluate(checkpoint := 'Cargo.toml', arch := 1, dataset := 'mnist')", "unknown dataset 'mnist'"),
+        ("evaluate(checkpoint := 'Cargo.toml', arch := 99999)", "unknown architecture 99999"),
+        ("evaluate(checkpoint := 'Cargo.toml', arch := 1, dataset := 'digits')", "Cargo.toml"),
+    ];
+    for (call, needle) in cases {
+        let o = run(&["--bench", b.to_str().unwrap(), "-c", &format!("INSERT INTO metrics FROM {call}")]);
+        assert!(!o.status.success(), "{call} succeeded");
+        assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
+    }
+    assert_eq!(q(&b, "SELECT count(*) FROM metrics"), vec![vec!["0"]]);
+}
