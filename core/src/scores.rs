@@ -4,9 +4,10 @@
 //! Abdelfattah et al. and NASLib's additions).
 //!
 //! Conventions shared by all scores, so a reference computation can follow them:
-//! - Every forward pass runs in one BatchNorm mode (`train_mode`; TE-NAS and the proxies use
-//!   training mode), including the attacks that perturb the inputs, which all run before any
-//!   score so a score never sees BatchNorm statistics updated by another one.
+//! - Every forward pass of a batch runs in one BatchNorm mode (`train_mode`; TE-NAS and the
+//!   proxies use training mode), the attacks that perturb the inputs included. Training mode
+//!   reads no running statistics and eval mode updates none, so no score depends on which
+//!   other scores ran before it.
 //! - The NTK Jacobian J (B x P) has as row i the gradient of image i's summed logits with
 //!   respect to every trainable parameter (all of them, sorted by name), from one forward pass
 //!   of the whole batch (TE-NAS's per-image backward). Kernels are formed in float64.
