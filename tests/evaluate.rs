@@ -68,3 +68,33 @@ fn bad_options_are_refused_and_write_nothing() {
     }
     assert_eq!(q(&b, "SELECT count(*) FROM metrics"), vec![vec!["0"]]);
 }
+
+#[test]
+fn corruptions_of_a_cifar_network_by_corruption_and_severity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    let data = tmp.path().join("data");
+    let corr = tmp.path().join("CIFAR-10-C");
+    python_script("make_datasets.py", &[data.to_str().unwrap()]);
+    python_script("make_corruptions.py", &[corr.to_str().unwrap()]);
+    let d = data.to_str().unwrap();
+    q(&b, &format!("INSERT INTO metrics FROM train(1, dataset := 'cifar10', data_dir := '{d}', epochs := 1, batch_size := 32, attacks := ['clean'])"));
+    let run_id = q(&b, "SELECT run_id FROM runs")[0][0].clone();
+    let c = corr.to_str().unwrap();
+    q(&b, &format!("INSERT INTO corruptions FROM evaluate_corruptions(run_id := '{run_id}', corruptions := ['gaussian_noise'], severities := [1, 5], n_eval := 50, data_dir := '{c}')"));
+    let rows = q(&b, "SELECT run_id, corruption, severity, n_eval, accuracy BETWEEN 0 AND 1 FROM corruptions ORDER BY severity");
+    assert_eq!(rows, vec![vec![run_id.as_str(), "gaussian_noise", "1", "50", "true"], vec![run_id.as_str(), "gaussian_noise", "5", "50", "true"]]);
+
+    let cases = [
+        (format!("evaluate_corruptions(run_id := '{run_id}', corruptions := ['gaussian_blur'], data_dir := '{c}')"), "unknown corruption 'gaussian_blur'".to_string()),
+        (format!("evaluate_corruptions(run_id := '{run_id}', severities := [0], data_dir := '{c}')"), "severity 0 is not in 1..5".to_string()),
+        (format!("evaluate_corruptions(run_id := '{run_id}', data_dir := '/no/such')"), "/no/such is not a folder".to_string()),
+        (format!("evaluate_corruptions(run_id := '{run_id}', corruptions := ['snow'], data_dir := '{c}')"), "snow.npy".to_string()),
+    ];
+    for (call, needle) in cases {
+        let o = run(&["--bench", b.to_str().unwrap(), "-c", &format!("INSERT INTO corruptions FROM {call}")]);
+        assert!(!o.status.success(), "{call} succeeded");
+        assert!(stderr(&o).contains(&needle), "{call}: {}", stderr(&o));
+    }
+    assert_eq!(q(&b, "SELECT count(*) FROM corruptions"), vec![vec!["2"]]);
+}

@@ -4,6 +4,7 @@
 
 pub mod attack;
 pub mod checkpoint;
+pub mod corruptions;
 pub mod cifar;
 pub mod data;
 pub mod model;

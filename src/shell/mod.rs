@@ -73,7 +73,7 @@ pub fn install_ctrl_c(exit_when_idle: bool) {
 
 /// Does the statement call a function that runs robbench-worker (minutes to hours)?
 fn drives_worker(sql: &str) -> bool {
-    const FUNCTIONS: [&str; 5] = ["train", "scores", "evaluate", "robbench_train", "robbench_scores"];
+    const FUNCTIONS: [&str; 6] = ["train", "scores", "evaluate", "evaluate_corruptions", "robbench_train", "robbench_scores"];
     let lower = sql.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';

@@ -38,49 +38,67 @@ pub struct Bind {
     device: String,
 }
 
-fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
-    let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
+/// The trained network a call names: a recorded run, or a checkpoint with its arch and dataset.
+pub struct Network {
+    pub run_id: String,
+    pub arch: i64,
+    pub dataset: String,
+    pub seed: i64,
+    pub checkpoint: PathBuf,
+    /// The run's recorded metrics row, if any.
+    pub recorded: Option<HashMap<String, Option<String>>>,
+}
+
+/// Resolves `run_id := ` or `checkpoint := ` (with `arch`, `dataset`, `seed`) for `function`.
+pub fn network(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<Network> {
     let c = &ctx.catalog;
     let given_arch = match bind.get_named_parameter("arch").filter(|v| !v.is_null()) {
         None => None,
-        Some(v) => match archs(&v).context("evaluate: arch")?.as_slice() {
+        Some(v) => match archs(&v).with_context(|| format!("{function}: arch"))?.as_slice() {
             [a] => Some(*a),
-            _ => bail!("evaluate: one architecture at a time"),
+            _ => bail!("{function}: one architecture at a time"),
         },
     };
     let given_dataset = opt_str(bind, "dataset");
     let given_seed = opt_i64(bind, "seed");
-    let (run_id, arch, dataset, seed, checkpoint, recorded) = match (opt_str(bind, "run_id"), opt_str(bind, "checkpoint")) {
-        (Some(_), Some(_)) => bail!("evaluate: pass run_id or checkpoint, not both"),
-        (None, None) => bail!("evaluate: which network? pass run_id := '...' (a trained run) or checkpoint := 'file.safetensors' with arch and dataset"),
+    let n = match (opt_str(bind, "run_id"), opt_str(bind, "checkpoint")) {
+        (Some(_), Some(_)) => bail!("{function}: pass run_id or checkpoint, not both"),
+        (None, None) => bail!("{function}: which network? pass run_id := '...' (a trained run) or checkpoint := 'file.safetensors' with arch and dataset"),
         (Some(id), None) => {
-            let run = c.lookup("runs", "run_id", &id)?.ok_or_else(|| anyhow!("evaluate: no run '{id}' in this benchmark"))?;
+            let run = c.lookup("runs", "run_id", &id)?.ok_or_else(|| anyhow!("{function}: no run '{id}' in this benchmark"))?;
             let field = |k: &str| run.get(k).cloned().flatten();
-            let arch: i64 = field("arch").and_then(|s| s.parse().ok()).ok_or_else(|| anyhow!("evaluate: run '{id}' has no arch"))?;
+            let arch: i64 = field("arch").and_then(|s| s.parse().ok()).ok_or_else(|| anyhow!("{function}: run '{id}' has no arch"))?;
             let dataset = field("dataset").unwrap_or_default();
-            let ckpt = field("checkpoint").ok_or_else(|| anyhow!("evaluate: run '{id}' has no checkpoint (imported runs have no weights)"))?;
+            let ckpt = field("checkpoint").ok_or_else(|| anyhow!("{function}: run '{id}' has no checkpoint (imported runs have no weights)"))?;
             if given_arch.is_some_and(|a| a != arch) || given_dataset.as_ref().is_some_and(|d| *d != dataset) {
-                bail!("evaluate: run '{id}' is arch {arch} on {dataset}, not what arch/dataset say");
+                bail!("{function}: run '{id}' is arch {arch} on {dataset}, not what arch/dataset say");
             }
             let seed = given_seed.or_else(|| field("seed").and_then(|s| s.parse().ok())).unwrap_or(0);
             let recorded = c.lookup("metrics", "run_id", &id)?;
-            (id, arch, dataset, seed, PathBuf::from(ckpt), recorded)
+            Network { run_id: id, arch, dataset, seed, checkpoint: PathBuf::from(ckpt), recorded }
         }
         (None, Some(path)) => {
-            let arch = given_arch.ok_or_else(|| anyhow!("evaluate: a checkpoint needs arch := (its architecture)"))?;
+            let arch = given_arch.ok_or_else(|| anyhow!("{function}: a checkpoint needs arch := (its architecture)"))?;
             let dataset = given_dataset.unwrap_or_else(|| "cifar10".into());
-            (format!("checkpoint:{path}"), arch, dataset, given_seed.unwrap_or(0), PathBuf::from(path), None)
+            Network { run_id: format!("checkpoint:{path}"), arch, dataset, seed: given_seed.unwrap_or(0), checkpoint: PathBuf::from(path), recorded: None }
         }
     };
-    if !DATASETS.contains(&dataset.as_str()) {
-        bail!("evaluate: unknown dataset '{dataset}' (expected {})", DATASETS.join(", "));
+    if !DATASETS.contains(&n.dataset.as_str()) {
+        bail!("{function}: unknown dataset '{}' (expected {})", n.dataset, DATASETS.join(", "));
     }
-    if !checkpoint.is_file() {
-        bail!("evaluate: checkpoint {} does not exist", checkpoint.display());
+    if !n.checkpoint.is_file() {
+        bail!("{function}: checkpoint {} does not exist", n.checkpoint.display());
     }
-    if seed < 0 {
-        bail!("evaluate: seed must be non-negative, got {seed}");
+    if n.seed < 0 {
+        bail!("{function}: seed must be non-negative, got {}", n.seed);
     }
+    Ok(n)
+}
+
+fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
+    let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
+    let c = &ctx.catalog;
+    let Network { run_id, arch, dataset, seed, checkpoint, recorded } = network(bind, &ctx, "evaluate")?;
     let attacks: Vec<String> = match bind.get_named_parameter("attacks").filter(|v| !v.is_null()) {
         None => ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8"].map(String::from).to_vec(),
         Some(v) => v.to_list().ok_or_else(|| anyhow!("evaluate: attacks must be a list of metrics column names"))?.iter().map(|x| x.to_string()).collect(),

@@ -1,6 +1,7 @@
 //! robbench's SQL functions, registered on a DuckDB connection.
 
 pub mod arch;
+pub mod corruptions;
 pub mod evaluate;
 pub mod import;
 pub mod scores;
@@ -35,6 +36,7 @@ pub fn register_bench(conn: &Connection, catalog: &Arc<Catalog>, settings: &trai
     conn.register_table_function_with_extra_info::<train::Train, _>("robbench_train", &ctx)?;
     conn.execute_batch(&train::macro_sql()).context("cannot define train()")?;
     conn.register_table_function_with_extra_info::<evaluate::Evaluate, _>("evaluate", &ctx)?;
+    conn.register_table_function_with_extra_info::<corruptions::EvaluateCorruptions, _>("evaluate_corruptions", &ctx)?;
     conn.register_table_function_with_extra_info::<scores::Scores, _>("robbench_scores", &ctx)?;
     conn.execute_batch(&scores::macro_sql()).context("cannot define scores()")?;
     Ok(())

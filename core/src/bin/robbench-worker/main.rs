@@ -5,7 +5,8 @@
 //! checkpoint, and on success writes `result.json` there (metrics, curves, timings) atomically.
 //! Exit status 130 means it was stopped by Ctrl-C at a step boundary, its checkpoint kept.
 //!
-//! `evaluate` attacks a trained network from its checkpoint.
+//! `evaluate` attacks a trained network from its checkpoint; `corruptions` measures it on
+//! CIFAR-10-C / CIFAR-100-C.
 //!
 //! `scores` computes training-free scores of networks, appending one JSON line per
 //! architecture and score to `--out` as each architecture finishes.
@@ -29,12 +30,15 @@ struct Cli {
 enum Command {
     /// Train and evaluate one network (robbench's train())
     Train(train::Args),
+    /// Accuracy on CIFAR-10-C / CIFAR-100-C (robbench's evaluate_corruptions())
+    Corruptions(corruptions::Args),
     /// Attack a trained network from its checkpoint (robbench's evaluate())
     Evaluate(evaluate::Args),
     /// Training-free scores (robbench's scores())
     Scores(scores::Args),
 }
 
+mod corruptions;
 mod evaluate;
 mod scores;
 mod train;
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
     let _ = ctrlc::set_handler(|| robbench_core::train::STOP.store(true, Ordering::SeqCst));
     let result = match Cli::parse().command {
         Command::Train(args) => train::run(args),
+        Command::Corruptions(args) => corruptions::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Scores(args) => scores::run(args),
     };
