@@ -47,6 +47,10 @@ fn stdin_and_output_modes() {
     assert_eq!(mode("line"), "a = 1\nb = x\n\na = 2\nb = NULL\n");
     let table = mode("table");
     assert!(table.contains("INTEGER") && table.contains("VARCHAR") && table.contains("NULL"), "{table}");
+    // A long result: the table elides its middle, markdown (for documents) keeps every row.
+    let long = |m: &str| stdout(&run(&["--bench", &b, "--mode", m, "-c", "SELECT range AS i FROM range(100)"]));
+    assert!(long("table").contains("100 rows (40 shown)"));
+    assert_eq!(long("markdown").lines().count(), 102);
     let o = run(&["--bench", &b, "-c", ".mode line", "-c", "SELECT 7 AS seven"]);
     assert_eq!(stdout(&o), "seven = 7\n");
 }

@@ -45,8 +45,9 @@ const MAX_TABLE_ROWS: usize = 40;
 
 pub fn print(out: &mut dyn Write, mode: Mode, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
     match mode {
-        Mode::Table => table(out, schema, batches, presets::UTF8_FULL_CONDENSED, true),
-        Mode::Markdown => table(out, schema, batches, presets::ASCII_MARKDOWN, false),
+        Mode::Table => table(out, schema, batches, presets::UTF8_FULL_CONDENSED, true, MAX_TABLE_ROWS),
+        // Markdown is for documents: every row, as the DuckDB shell prints it.
+        Mode::Markdown => table(out, schema, batches, presets::ASCII_MARKDOWN, false, usize::MAX),
         Mode::Csv => {
             let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
             if batches.is_empty() {
@@ -135,7 +136,7 @@ fn formatters<'a>(batch: &'a RecordBatch, opts: &'a FormatOptions<'a>) -> Result
     Ok(batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), opts)).collect::<Result<_, _>>()?)
 }
 
-fn table(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch], preset: &str, types: bool) -> Result<()> {
+fn table(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch], preset: &str, types: bool, max_rows: usize) -> Result<()> {
     let opts = FormatOptions::default().with_null("NULL");
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();
     let mut t = Table::new();
@@ -147,8 +148,8 @@ fn table(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch], prese
             f.name().to_string()
         }
     }));
-    let shown_head = if total > MAX_TABLE_ROWS { MAX_TABLE_ROWS / 2 } else { total };
-    let tail_from = if total > MAX_TABLE_ROWS { total - MAX_TABLE_ROWS / 2 } else { total };
+    let shown_head = if total > max_rows { max_rows / 2 } else { total };
+    let tail_from = if total > max_rows { total - max_rows / 2 } else { total };
     let mut row_no = 0;
     for b in batches {
         let fmts = formatters(b, &opts)?;
@@ -169,8 +170,8 @@ fn table(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch], prese
         }
     }
     writeln!(out, "{t}")?;
-    if total > MAX_TABLE_ROWS {
-        writeln!(out, "{total} rows ({MAX_TABLE_ROWS} shown)")?;
+    if total > max_rows {
+        writeln!(out, "{total} rows ({max_rows} shown)")?;
     }
     Ok(())
 }
