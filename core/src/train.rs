@@ -333,11 +333,13 @@ pub fn evaluate(net: &Network, eval: &Split, attacks: &[String], n_eval: Option<
                 "pgd8" => Pgd::eval(8.0 / 255.0).run(net, &x, &y),
                 "apgd3" => attack::Apgd::ce(3.0 / 255.0, 20).run(net, &x, &y).0,
                 "apgd8" => attack::Apgd::ce(8.0 / 255.0, 20).run(net, &x, &y).0,
+                "square3" => attack::Square::standard(3.0 / 255.0).run(net, &x, &y).0,
+                "square8" => attack::Square::standard(8.0 / 255.0).run(net, &x, &y).0,
                 "pgd16" | "pgd32" | "pgd64" | "pgd128" | "pgd255" => {
                     let r: f64 = name[3..].parse().unwrap();
                     Pgd::eval(r / 255.0).run(net, &x, &y)
                 }
-                other => bail!("attack '{other}' is not available yet (available: clean, fgsm3, fgsm8, pgd3, pgd8, apgd3, apgd8, pgd16, pgd32, pgd64, pgd128, pgd255)"),
+                other => bail!("attack '{other}' is not available yet (available: clean, fgsm3, fgsm8, pgd3, pgd8, apgd3, apgd8, square3, square8, pgd16, pgd32, pgd64, pgd128, pgd255)"),
             };
             correct += attack::correct(net, &adv, &y);
             start += len;

@@ -56,6 +56,8 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
     let apgd = count(apgd_robust);
     assert_eq!(attack::correct(&t.net, &apgd_adv, &y), apgd, "APGD's robust mask disagrees with its images");
     let apgdt = count(attack::Apgd::targeted(8.0 / 255.0, 20, 9).run(&t.net, &x, &y).1);
+    // Square with fewer queries than the standard 5,000, to keep the test short.
+    let square = count(attack::Square { queries: 300, ..attack::Square::standard(8.0 / 255.0) }.run(&t.net, &x, &y).1);
 
     checkpoint::save(&t.vs, &tmp.path().join("weights.safetensors"), 0).unwrap();
     Tensor::write_safetensors(&[("x", &x), ("y", &y.to_kind(Kind::Int64))], tmp.path().join("eval.safetensors")).unwrap();
@@ -65,14 +67,14 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
     let out = python("attack_parity.py", &[tmp.path().display().to_string()]);
     let theirs: Vec<i64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
     let total = eval.len() as f64;
-    eprintln!("digits eval ({total} images) correct: robbench clean {clean} fgsm8 {fgsm} pgd8 {pgd_correct} apgd-ce {apgd} apgd-t {apgdt}; torchattacks {theirs:?}");
+    eprintln!("digits eval ({total} images) correct: robbench clean {clean} fgsm8 {fgsm} pgd8 {pgd_correct} apgd-ce {apgd} apgd-t {apgdt} square-300 {square}; torchattacks {theirs:?}");
     assert!(clean as f64 / total > 0.5, "the network should have learned something: {clean}/{total}");
     for (name, ours, theirs) in [("clean", clean, theirs[0]), ("fgsm", fgsm, theirs[1]), ("pgd", pgd_correct, theirs[2])] {
         assert!(((ours - theirs).abs() as f64) / total <= 1e-3, "{name}: robbench {ours} vs torchattacks {theirs} of {total}");
     }
     assert!(pgd_correct < clean, "PGD should lower the accuracy");
-    // APGD with equal steps and seed: within 0.5 points of robust accuracy.
-    for (name, ours, theirs) in [("apgd-ce", apgd, theirs[3]), ("apgd-t", apgdt, theirs[4])] {
+    // APGD and Square with equal steps/queries and seed: within 0.5 points of robust accuracy.
+    for (name, ours, theirs) in [("apgd-ce", apgd, theirs[3]), ("apgd-t", apgdt, theirs[4]), ("square", square, theirs[5])] {
         assert!(((ours - theirs).abs() as f64) / total <= 0.005, "{name}: robbench {ours} vs torchattacks {theirs} of {total}");
     }
 }

@@ -39,7 +39,7 @@ pub struct TrainContext {
 
 pub const DATASETS: [&str; 4] = ["cifar10", "cifar100", "imagenet16-120", "digits"];
 /// The metrics columns the worker can fill today; the attack suite adds the rest.
-pub const ATTACKS: [&str; 12] = ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8", "apgd3", "apgd8", "pgd16", "pgd32", "pgd64", "pgd128", "pgd255"];
+pub const ATTACKS: [&str; 14] = ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8", "apgd3", "apgd8", "square3", "square8", "pgd16", "pgd32", "pgd64", "pgd128", "pgd255"];
 
 struct Job {
     arch: i64,

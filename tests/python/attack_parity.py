@@ -2,7 +2,8 @@
 
 argv: folder with arch.txt (cell string, classes, mean, std), weights.safetensors and
 eval.safetensors (x, y); prints clean, FGSM-8/255, PGD-8/255 (10 steps of 2/255), APGD-CE
-and APGD-T (20 steps, 9 targets, seed 0) correct counts.
+APGD-T (20 steps, 9 targets, seed 0) and Square (300 queries, p_init 0.8, AutoAttack's
+schedule, seed 0) correct counts.
 """
 import sys
 
@@ -31,4 +32,5 @@ fgsm = torchattacks.FGSM(net, eps=8 / 255)
 pgd = torchattacks.PGD(net, eps=8 / 255, alpha=2 / 255, steps=10, random_start=False)
 apgd = torchattacks.APGD(net, eps=8 / 255, steps=20, n_restarts=1, seed=0, loss="ce", rho=0.75)
 apgdt = torchattacks.APGDT(net, eps=8 / 255, steps=20, n_restarts=1, seed=0, rho=0.75, n_classes=10)
-print(correct(x), correct(fgsm(x, y)), correct(pgd(x, y)), correct(apgd(x, y)), correct(apgdt(x, y)))
+square = torchattacks.Square(net, norm="Linf", eps=8 / 255, n_queries=300, n_restarts=1, p_init=0.8, loss="margin", resc_schedule=False, seed=0)
+print(correct(x), correct(fgsm(x, y)), correct(pgd(x, y)), correct(apgd(x, y)), correct(apgdt(x, y)), correct(square(x, y)))

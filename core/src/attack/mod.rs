@@ -5,8 +5,10 @@
 //! it in eval mode, as the paper's protocol does).
 
 pub mod apgd;
+pub mod square;
 
 pub use apgd::Apgd;
+pub use square::Square;
 use tch::nn::ModuleT;
 use tch::{Kind, Tensor};
 
