@@ -12,7 +12,7 @@ export CARGO_TARGET_DIR ?= $(ROBBENCH_CACHE)/target
 export LIBTORCH ?= $(LIBTORCH_CPU)
 export ROBBENCH_PYTHON := $(VENV)/bin/python
 BIN := target/release/robbench
-BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js
+BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js $(wildcard data/digits_trained/*.parquet) data/ntk_scores.parquet
 
 .PHONY: build run test bench libtorch venv build-gpu clean-bench
 
