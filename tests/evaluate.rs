@@ -56,7 +56,7 @@ fn bad_options_are_refused_and_write_nothing() {
         ("evaluate(checkpoint := 'Cargo.toml')", "needs arch"),
         ("evaluate(checkpoint := '/no/such.safetensors', arch := 1)", "/no/such.safetensors does not exist"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['pgd9'])", "unknown attack 'pgd9'"),
-        ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['square8'])", "does not fill yet"),
+        ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['aa8'])", "does not fill yet"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, dataset := 'mnist')", "unknown dataset 'mnist'"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 99999)", "unknown architecture 99999"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, dataset := 'digits')", "Cargo.toml"),

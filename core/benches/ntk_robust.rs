@@ -1,8 +1,9 @@
 //! Seconds per architecture for the robust NTK score (ntk_robust: PGD-7 at 8/255 in training
 //! mode, then the NTK Jacobian of the attacked batch, its kernel and smallest eigenvalue) on
-//! CIFAR-10-shaped images (3x32x32, 10 classes), batch 64, CPU: robbench against a PyTorch eager
-//! reference of the same computation (TE-NAS's per-image backward), in the same run, on the same
-//! architectures and thread count.
+//! digits-shaped images (3x8x8, 10 classes), batch 32 (the setting of sql/fill/ntk_sample.sql;
+//! 3x32x32 at batch 64 costs minutes per architecture on a small CPU), CPU: robbench against a
+//! PyTorch eager reference of the same computation (TE-NAS's per-image backward), in the same
+//! run, on the same architectures and thread count.
 //!
 //! Run: `make bench` (needs the reference venv: ROBBENCH_PYTHON).
 
@@ -17,7 +18,8 @@ use tch::{Device, Kind, Tensor};
 
 /// A dense cell (five 3x3 convolutions), a mixed one, and a light one.
 const ARCHS: [i64; 3] = [2581, 1000, 3];
-const BATCH: i64 = 64;
+const BATCH: i64 = 32;
+const SIDE: i64 = 8;
 
 fn main() {
     let threads = tch::get_num_threads();
@@ -26,10 +28,10 @@ fn main() {
     let mut ours = Vec::new();
     for arch in ARCHS {
         let cell = space.cell(arch).unwrap();
-        let (vs, net) = init(&cell, Dataset::Cifar10, 0, Device::Cpu);
-        let x = Tensor::rand([BATCH, 3, 32, 32], (Kind::Float, Device::Cpu));
+        let (vs, net) = init(&cell, Dataset::Digits, 0, Device::Cpu);
+        let x = Tensor::rand([BATCH, 3, SIDE, SIDE], (Kind::Float, Device::Cpu));
         let y = Tensor::randint(10, [BATCH], (Kind::Int64, Device::Cpu));
-        let subject = Subject { cell: &cell, dataset: Dataset::Cifar10, vs: &vs, net: &net };
+        let subject = Subject { cell: &cell, dataset: Dataset::Digits, vs: &vs, net: &net };
         let t = Instant::now();
         let mut batch = Batch::new(x, y);
         scores::prepare(&net, &cfg, &mut batch);
@@ -42,14 +44,14 @@ fn main() {
     let cells: Vec<String> = ARCHS.iter().map(|&a| space.cell(a).unwrap().to_string()).collect();
     let out = Command::new(py)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/ntk_bench.py"))
-        .args([BATCH.to_string(), threads.to_string()])
+        .args([BATCH.to_string(), SIDE.to_string(), threads.to_string()])
         .args(&cells)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let theirs: Vec<f64> = String::from_utf8(out.stdout).unwrap().split_whitespace().map(|s| s.parse().unwrap()).collect();
     for ((arch, o), t) in ARCHS.iter().zip(&ours).zip(&theirs) {
-        println!("ntk_robust, arch {arch}, batch {BATCH}, 3x32x32, CPU, {threads} threads: robbench {o:.2} s, PyTorch eager {t:.2} s, ratio {:.2}", t / o);
+        println!("ntk_robust, arch {arch}, batch {BATCH}, 3x{SIDE}x{SIDE}, CPU, {threads} threads: robbench {o:.2} s, PyTorch eager {t:.2} s, ratio {:.2}", t / o);
     }
     let (so, st): (f64, f64) = (ours.iter().sum(), theirs.iter().sum());
     println!("ntk_robust per architecture (mean of {}): robbench {:.2} s, PyTorch {:.2} s, speed ratio {:.2} (goal: at least 1)", ARCHS.len(), so / ARCHS.len() as f64, st / ARCHS.len() as f64, st / so);

@@ -3,7 +3,7 @@
 NTK (one forward of the batch, a backward per image of its summed logits, gradients of every
 parameter), the float64 kernel and its smallest eigenvalue. Prints seconds per architecture.
 
-argv: batch threads cell...
+argv: batch side threads cell...
 """
 import sys
 import time
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from nb201 import TinyNetwork  # noqa: E402
 
-batch, threads, cells = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+batch, side, threads, cells = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 torch.set_num_threads(threads)
 eps, alpha = 8 / 255, 2 / 255
 
@@ -37,8 +37,8 @@ def ntk_robust(net, x, y):
 
 out = []
 for cell in cells:
-    net = TinyNetwork(cell, 10, [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]).train()
-    x = torch.rand(batch, 3, 32, 32)
+    net = TinyNetwork(cell, 10, [0.306] * 3, [0.376] * 3).train()
+    x = torch.rand(batch, 3, side, side)
     y = torch.randint(0, 10, (batch,))
     t = time.time()
     ntk_robust(net, x, y)
