@@ -7,7 +7,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::record_batch::RecordBatch;
@@ -16,7 +15,7 @@ use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use serde_json::Value as Json;
 
 use super::evaluate::{network, Network};
-use super::table_fn::{any_type, declare, emit, opt_i64, opt_str, BoxError, Cursor};
+use super::table_fn::{any_type, declare, opt_i64, opt_str, BoxError, Computed};
 use super::train::{worker, TrainContext};
 use crate::store::rows::{self, Row};
 
@@ -127,14 +126,9 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
 
 pub struct EvaluateCorruptions;
 
-pub struct Init {
-    cursor: Cursor,
-    rows: OnceLock<Result<RecordBatch, String>>,
-}
-
 impl VTab for EvaluateCorruptions {
     type BindData = Bind;
-    type InitData = Init;
+    type InitData = Computed;
 
     fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
         let b = bind_corruptions(bind).map_err(|e| format!("{e:#}"))?;
@@ -142,16 +136,12 @@ impl VTab for EvaluateCorruptions {
         Ok(b)
     }
 
-    fn init(_: &InitInfo) -> Result<Init, BoxError> {
-        Ok(Init { cursor: Cursor::default(), rows: OnceLock::new() })
+    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
+        Ok(Computed::default())
     }
 
     fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        let init = func.get_init_data();
-        match init.rows.get_or_init(|| compute(func.get_bind_data()).map_err(|e| format!("{e:#}"))) {
-            Ok(batch) => emit(batch, &init.cursor, output),
-            Err(e) => Err(e.clone().into()),
-        }
+        func.get_init_data().emit(output, || compute(func.get_bind_data()))
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::record_batch::RecordBatch;
@@ -19,7 +18,7 @@ use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
-use super::table_fn::{any_type, archs, declare, emit, macro_over, opt_f64, opt_i64, opt_str, BoxError, Cursor};
+use super::table_fn::{any_type, archs, declare, macro_over, opt_f64, opt_i64, opt_str, BoxError, Computed};
 use super::train::{worker, TrainContext, DATASETS};
 use crate::store::rows::{self, Row};
 
@@ -273,14 +272,9 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
 
 pub struct Scores;
 
-pub struct Init {
-    cursor: Cursor,
-    rows: OnceLock<Result<RecordBatch, String>>,
-}
-
 impl VTab for Scores {
     type BindData = Bind;
-    type InitData = Init;
+    type InitData = Computed;
 
     fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
         let b = bind_scores(bind).map_err(|e| format!("{e:#}"))?;
@@ -288,17 +282,12 @@ impl VTab for Scores {
         Ok(b)
     }
 
-    fn init(_: &InitInfo) -> Result<Init, BoxError> {
-        Ok(Init { cursor: Cursor::default(), rows: OnceLock::new() })
+    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
+        Ok(Computed::default())
     }
 
     fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        let init = func.get_init_data();
-        let rows = init.rows.get_or_init(|| compute(func.get_bind_data()).map_err(|e| format!("{e:#}")));
-        match rows {
-            Ok(batch) => emit(batch, &init.cursor, output),
-            Err(e) => Err(e.clone().into()),
-        }
+        func.get_init_data().emit(output, || compute(func.get_bind_data()))
     }
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {

@@ -39,6 +39,23 @@ pub fn emit(batch: &RecordBatch, cursor: &Cursor, output: &mut DataChunkHandle) 
     Ok(())
 }
 
+/// Init data of a table function whose rows are computed once, at the first call, then handed
+/// out a vector at a time (a failure is reported on every later call too).
+#[derive(Default)]
+pub struct Computed {
+    cursor: Cursor,
+    rows: std::sync::OnceLock<Result<RecordBatch, String>>,
+}
+
+impl Computed {
+    pub fn emit(&self, output: &mut DataChunkHandle, compute: impl FnOnce() -> anyhow::Result<RecordBatch>) -> Result<(), BoxError> {
+        match self.rows.get_or_init(|| compute().map_err(|e| format!("{e:#}"))) {
+            Ok(batch) => emit(batch, &self.cursor, output),
+            Err(e) => Err(e.clone().into()),
+        }
+    }
+}
+
 /// duckdb-rs has no constructor for the ANY type, which `arch` needs (an id, a cell string or a
 /// list of ids); its handle is a single owned pointer, so one is made from the C API's.
 pub fn any_type() -> LogicalTypeHandle {
