@@ -311,13 +311,28 @@ pub fn adversarial_step(net: &Network, params: &[(String, Tensor)], buffers: &mu
     (loss.double_value(&[]), correct)
 }
 
-/// Accuracy under each named attack on the first `n_eval` evaluation images (all when None).
-pub fn evaluate(net: &Network, eval: &Split, attacks: &[String], n_eval: Option<i64>, device: Device, batch: i64, seed: u64) -> Result<Vec<(String, f64)>> {
+/// The metrics columns the attack suite fills, in the order of the `metrics` table.
+pub const ATTACKS: [&str; 16] = ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8", "apgd3", "apgd8", "aa3", "aa8", "square3", "square8", "pgd16", "pgd32", "pgd64", "pgd128", "pgd255"];
+
+/// Accuracies under attack, and the warnings of AutoAttack's sanity checks.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub metrics: Vec<(String, f64)>,
+    /// (attack, what its sanity checks found), in the order they fired.
+    pub warnings: Vec<(String, String)>,
+}
+
+/// Accuracy under each named attack on the first `n_eval` evaluation images (all when None),
+/// in batches of `batch`.
+pub fn evaluate(net: &Network, eval: &Split, attacks: &[String], n_eval: Option<i64>, device: Device, batch: i64, seed: u64) -> Result<Evaluation> {
     let n = n_eval.map(|k| k.min(eval.len())).unwrap_or(eval.len());
     if n == 0 {
         bail!("no evaluation images");
     }
-    let mut out = Vec::new();
+    if let Some(a) = attacks.iter().find(|a| !ATTACKS.contains(&a.as_str())) {
+        bail!("attack '{a}' is not available (available: {})", ATTACKS.join(", "));
+    }
+    let mut out = Evaluation::default();
     for name in attacks {
         tch::manual_seed(Rng::derive(seed, 3, 0).next_u64() as i64 >> 1);
         let mut correct = 0;
@@ -325,26 +340,26 @@ pub fn evaluate(net: &Network, eval: &Split, attacks: &[String], n_eval: Option<
         while start < n {
             let len = batch.min(n - start);
             let (x, y) = eval.range(start, len, device);
+            // Radius in 255ths: the column's number.
+            let r = |prefix: &str| name[prefix.len()..].parse::<f64>().unwrap() / 255.0;
             let adv = match name.as_str() {
                 "clean" => x,
-                "fgsm3" => attack::fgsm(net, &x, &y, 3.0 / 255.0),
-                "fgsm8" => attack::fgsm(net, &x, &y, 8.0 / 255.0),
-                "pgd3" => Pgd::eval(3.0 / 255.0).run(net, &x, &y),
-                "pgd8" => Pgd::eval(8.0 / 255.0).run(net, &x, &y),
-                "apgd3" => attack::Apgd::ce(3.0 / 255.0, 20).run(net, &x, &y).0,
-                "apgd8" => attack::Apgd::ce(8.0 / 255.0, 20).run(net, &x, &y).0,
-                "square3" => attack::Square::standard(3.0 / 255.0).run(net, &x, &y).0,
-                "square8" => attack::Square::standard(8.0 / 255.0).run(net, &x, &y).0,
-                "pgd16" | "pgd32" | "pgd64" | "pgd128" | "pgd255" => {
-                    let r: f64 = name[3..].parse().unwrap();
-                    Pgd::eval(r / 255.0).run(net, &x, &y)
+                _ if name.starts_with("fgsm") => attack::fgsm(net, &x, &y, r("fgsm")),
+                _ if name.starts_with("pgd") => Pgd::eval(r("pgd")).run(net, &x, &y),
+                _ if name.starts_with("apgd") => attack::Apgd::ce(r("apgd"), 20).run(net, &x, &y).0,
+                _ if name.starts_with("square") => attack::Square::standard(r("square")).run(net, &x, &y).0,
+                _ if name.starts_with("aa") => {
+                    let outcome = attack::AutoAttack::standard(r("aa")).run(net, &x, &y);
+                    let at = if n > batch { format!("images {start}..{}: ", start + len) } else { String::new() };
+                    out.warnings.extend(outcome.warnings.iter().map(|w| (name.clone(), format!("{at}{w}"))));
+                    outcome.adv
                 }
-                other => bail!("attack '{other}' is not available yet (available: clean, fgsm3, fgsm8, pgd3, pgd8, apgd3, apgd8, square3, square8, pgd16, pgd32, pgd64, pgd128, pgd255)"),
+                _ => unreachable!("checked above"),
             };
             correct += attack::correct(net, &adv, &y);
             start += len;
         }
-        out.push((name.clone(), correct as f64 / n as f64));
+        out.metrics.push((name.clone(), correct as f64 / n as f64));
     }
     Ok(out)
 }

@@ -35,38 +35,47 @@ fn one_cycle_matches_pytorch() {
     }
 }
 
-#[test]
-fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
-    let tmp = tempfile::tempdir().unwrap();
+/// A briefly trained digits network of architecture `arch` (standard training, quick), so
+/// accuracies mean something, with its weights, the evaluation images and the architecture
+/// written to `dir` for the Python reference.
+fn trained_network(dir: &std::path::Path, arch: i64) -> (train::Trained, Tensor, Tensor) {
     let space = Space::get();
-    let cell = space.cell(2581).unwrap();
-    // A briefly trained network (standard training, quick), so accuracies mean something.
+    let cell = space.cell(arch).unwrap();
     let protocol = Protocol { epochs: 6, train_attack: "none".into(), ..Protocol::default() };
     let train_split = data::load(Dataset::Digits, None, true).unwrap();
-    let spec = TrainSpec { cell, dataset: Dataset::Digits, seed: 1, protocol: &protocol, device: Device::Cpu, dir: tmp.path() };
+    let spec = TrainSpec { cell, dataset: Dataset::Digits, seed: 1, protocol: &protocol, device: Device::Cpu, dir };
     let t = train::train(&spec, &train_split, |_| {}).unwrap().unwrap();
     let eval = data::load(Dataset::Digits, None, false).unwrap();
     let (x, y) = eval.range(0, eval.len(), Device::Cpu);
+    checkpoint::save(&t.vs, &dir.join("weights.safetensors"), 0).unwrap();
+    Tensor::write_safetensors(&[("x", &x), ("y", &y.to_kind(Kind::Int64))], dir.join("eval.safetensors")).unwrap();
+    let norm = Dataset::Digits.normalization();
+    let join = |v: [f64; 3]| v.map(|x| format!("{x:.17}")).join(",");
+    std::fs::write(dir.join("arch.txt"), format!("{cell}\n10\n{}\n{}\n", join(norm.mean), join(norm.std))).unwrap();
+    (t, x, y)
+}
+
+fn count(robust: &Tensor) -> i64 {
+    robust.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[])
+}
+
+#[test]
+fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, x, y) = trained_network(tmp.path(), 2581);
     let clean = attack::correct(&t.net, &x, &y);
     let fgsm = attack::correct(&t.net, &attack::fgsm(&t.net, &x, &y, 8.0 / 255.0), &y);
     let pgd = Pgd { eps: 8.0 / 255.0, alpha: 2.0 / 255.0, steps: 10, random_start: false };
     let pgd_correct = attack::correct(&t.net, &pgd.run(&t.net, &x, &y), &y);
-    let count = |robust: tch::Tensor| robust.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
     let (apgd_adv, apgd_robust) = attack::Apgd::ce(8.0 / 255.0, 20).run(&t.net, &x, &y);
-    let apgd = count(apgd_robust);
+    let apgd = count(&apgd_robust);
     assert_eq!(attack::correct(&t.net, &apgd_adv, &y), apgd, "APGD's robust mask disagrees with its images");
-    let apgdt = count(attack::Apgd::targeted(8.0 / 255.0, 20, 9).run(&t.net, &x, &y).1);
+    let apgdt = count(&attack::Apgd::targeted(8.0 / 255.0, 20, 9).run(&t.net, &x, &y).1);
     // Square with fewer queries than the standard 5,000, to keep the test short.
-    let square = count(attack::Square { queries: 300, ..attack::Square::standard(8.0 / 255.0) }.run(&t.net, &x, &y).1);
-
-    checkpoint::save(&t.vs, &tmp.path().join("weights.safetensors"), 0).unwrap();
-    Tensor::write_safetensors(&[("x", &x), ("y", &y.to_kind(Kind::Int64))], tmp.path().join("eval.safetensors")).unwrap();
-    let norm = Dataset::Digits.normalization();
-    let join = |v: [f64; 3]| v.map(|x| format!("{x:.17}")).join(",");
-    std::fs::write(tmp.path().join("arch.txt"), format!("{cell}\n10\n{}\n{}\n", join(norm.mean), join(norm.std))).unwrap();
-    let out = python("attack_parity.py", &[tmp.path().display().to_string()]);
+    let square = count(&attack::Square { queries: 300, ..attack::Square::standard(8.0 / 255.0) }.run(&t.net, &x, &y).1);
+    let out = python("attack_parity.py", &[tmp.path().display().to_string(), "basic".into()]);
     let theirs: Vec<i64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
-    let total = eval.len() as f64;
+    let total = x.size()[0] as f64;
     eprintln!("digits eval ({total} images) correct: robbench clean {clean} fgsm8 {fgsm} pgd8 {pgd_correct} apgd-ce {apgd} apgd-t {apgdt} square-300 {square}; torchattacks {theirs:?}");
     assert!(clean as f64 / total > 0.5, "the network should have learned something: {clean}/{total}");
     for (name, ours, theirs) in [("clean", clean, theirs[0]), ("fgsm", fgsm, theirs[1]), ("pgd", pgd_correct, theirs[2])] {
@@ -77,4 +86,41 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
     for (name, ours, theirs) in [("apgd-ce", apgd, theirs[3]), ("apgd-t", apgdt, theirs[4]), ("square", square, theirs[5])] {
         assert!(((ours - theirs).abs() as f64) / total <= 0.005, "{name}: robbench {ours} vs torchattacks {theirs} of {total}");
     }
+}
+
+/// AutoAttack standard at 8/255 against torchattacks' attacks composed the standard way (APGD
+/// and APGD-T with 100 steps, FAB multi-targeted with 9 targets and 100 steps, Square with
+/// 5,000 queries, each on the points the earlier ones missed), and against its own components
+/// run alone. The network is a light cell (1x1 convolutions and pooling, a seventh of 2581's
+/// FLOPs): AutoAttack costs some 15,000 passes per image, and both sides run it.
+#[test]
+fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, x, y) = trained_network(tmp.path(), 3457);
+    let eps = 8.0 / 255.0;
+    let aa = attack::AutoAttack::standard(eps).run(&t.net, &x, &y);
+    let aa_count = count(&aa.robust);
+    assert_eq!(attack::correct(&t.net, &aa.adv, &y), aa_count, "AutoAttack's robust mask disagrees with its images");
+    let linf = (&aa.adv - &x).abs().max().double_value(&[]);
+    assert!(linf <= eps + 1e-6, "AutoAttack left the eps-ball: {linf}");
+    assert!(aa.warnings.is_empty(), "a plain trained network should pass AutoAttack's checks: {:?}", aa.warnings);
+    let fab = attack::Fab::targeted(eps, 100, 9).run(&t.net, &x, &y);
+    let linf = (&fab.0 - &x).abs().max().double_value(&[]);
+    assert!(linf <= eps + 1e-6, "FAB-T left the eps-ball: {linf}");
+    let alone = [
+        ("apgd-ce", count(&attack::Apgd::ce(eps, 100).run(&t.net, &x, &y).1)),
+        ("apgd-t", count(&attack::Apgd::targeted(eps, 100, 9).run(&t.net, &x, &y).1)),
+        ("fab-t", count(&fab.1)),
+        ("square", count(&attack::Square::standard(eps).run(&t.net, &x, &y).1)),
+    ];
+    let out = python("attack_parity.py", &[tmp.path().display().to_string(), "autoattack".into()]);
+    let theirs: Vec<i64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
+    let total = x.size()[0] as f64;
+    eprintln!("digits eval ({total} images) robust at 8/255: robbench AutoAttack {aa_count} (stages {:?}), alone {alone:?}; torchattacks composition {}, FAB-T alone {}", aa.stages, theirs[0], theirs[1]);
+    assert!(aa_count < alone[0].1, "AutoAttack should find more than APGD-CE alone on this network");
+    for (name, n) in alone {
+        assert!(aa_count <= n, "AutoAttack ({aa_count}) is above its component {name} run alone ({n})");
+    }
+    assert!(((aa_count - theirs[0]).abs() as f64) / total <= 0.005, "AutoAttack: robbench {aa_count} vs torchattacks {} of {total}", theirs[0]);
+    assert!(((alone[2].1 - theirs[1]).abs() as f64) / total <= 0.005, "FAB-T: robbench {} vs torchattacks {} of {total}", alone[2].1, theirs[1]);
 }

@@ -1,9 +1,16 @@
-"""torchattacks' FGSM and PGD (random start off) on robbench's weights and images.
+"""torchattacks' attacks on robbench's weights and images.
 
 argv: folder with arch.txt (cell string, classes, mean, std), weights.safetensors and
-eval.safetensors (x, y); prints clean, FGSM-8/255, PGD-8/255 (10 steps of 2/255), APGD-CE
-APGD-T (20 steps, 9 targets, seed 0) and Square (300 queries, p_init 0.8, AutoAttack's
-schedule, seed 0) correct counts.
+eval.safetensors (x, y), then the mode:
+- basic: prints clean, FGSM-8/255, PGD-8/255 (10 steps of 2/255, no random start), APGD-CE and
+  APGD-T (20 steps, 9 targets, seed 0) and Square (300 queries, p_init 0.8, AutoAttack's
+  schedule, seed 0) correct counts;
+- autoattack: prints the correct count under AutoAttack standard at 8/255 composed from
+  torchattacks' attacks the standard way (APGD-CE and APGD-T with 100 steps, FAB
+  multi-targeted with 9 targets and 100 steps, Square with 5,000 queries, each on the points
+  the earlier ones missed: torchattacks' MultiAttack), then under that FAB-T alone.
+  torchattacks' own AutoAttack class is not used: it runs APGD, APGD-T and FAB with their
+  default 10 steps.
 """
 import sys
 
@@ -27,6 +34,20 @@ def correct(inputs):
     with torch.no_grad():
         return int((net(inputs).argmax(1) == y).sum())
 
+
+mode = sys.argv[2]
+if mode == "autoattack":
+    eps = 8 / 255
+    fab = torchattacks.FAB(net, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0, multi_targeted=True, n_classes=10)
+    aa = torchattacks.MultiAttack([
+        torchattacks.APGD(net, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0, loss="ce"),
+        torchattacks.APGDT(net, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0, n_classes=10),
+        fab,
+        torchattacks.Square(net, norm="Linf", eps=eps, n_queries=5000, n_restarts=1, p_init=0.8, loss="margin", resc_schedule=False, seed=0),
+    ])
+    print(correct(aa(x, y)), correct(fab(x, y)))
+    sys.exit(0)
+assert mode == "basic", mode
 
 fgsm = torchattacks.FGSM(net, eps=8 / 255)
 pgd = torchattacks.PGD(net, eps=8 / 255, alpha=2 / 255, steps=10, random_start=False)

@@ -5,9 +5,13 @@
 //! it in eval mode, as the paper's protocol does).
 
 pub mod apgd;
+pub mod autoattack;
+pub mod fab;
 pub mod square;
 
 pub use apgd::Apgd;
+pub use autoattack::AutoAttack;
+pub use fab::Fab;
 pub use square::Square;
 use tch::nn::ModuleT;
 use tch::{Kind, Tensor};

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use robbench_core::data::Dataset;
 use robbench_core::space::Space;
 use robbench_core::{attack, checkpoint, corruptions, train};
@@ -68,9 +68,6 @@ pub fn run(a: Args) -> Result<bool> {
             rows.push(serde_json::json!({"corruption": c, "severity": s, "accuracy": correct as f64 / n as f64, "n_eval": n}));
         }
     }
-    let tmp = a.out.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(&rows)?).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, &a.out).with_context(|| format!("cannot write {}", a.out.display()))?;
+    crate::write_json(&a.out, &serde_json::to_value(&rows)?)?;
     Ok(true)
 }

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use robbench_core::data::{self, Dataset};
 use robbench_core::space::Space;
 use robbench_core::{checkpoint, train};
 
-use crate::parse_device;
+use crate::{evaluation_json, parse_device, write_json};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -48,17 +48,16 @@ pub fn run(a: Args) -> Result<bool> {
     checkpoint::load(&mut vs, &a.checkpoint)?;
     let eval_split = data::load(dataset, a.data_dir.as_deref(), false)?;
     let t0 = Instant::now();
-    let metrics = train::evaluate(&net, &eval_split, &attacks, a.n_eval, device, 500, a.seed)?;
+    let evaluation = train::evaluate(&net, &eval_split, &attacks, a.n_eval, device, 500, a.seed)?;
+    let (metrics, warnings) = evaluation_json(&evaluation);
     let n_eval = a.n_eval.map(|k| k.min(eval_split.len())).unwrap_or(eval_split.len());
     let result = serde_json::json!({
-        "metrics": metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+        "metrics": metrics,
+        "warnings": warnings,
         "n_eval": n_eval,
         "eval_seconds": t0.elapsed().as_secs_f64(),
         "device": format!("{device:?}").to_lowercase(),
     });
-    let tmp = a.out.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(&result)?).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, &a.out).with_context(|| format!("cannot write {}", a.out.display()))?;
+    write_json(&a.out, &result)?;
     Ok(true)
 }

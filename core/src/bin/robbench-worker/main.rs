@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use tch::Device;
 
@@ -60,6 +60,30 @@ pub fn parse_device(s: &str) -> Result<Device> {
 
 pub fn micros() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+/// Writes `value` as JSON to `path` so that a reader sees the old file or the whole new one:
+/// robbench reads these files as the worker's answer, and a kill must not leave half of one.
+pub fn write_json(path: &std::path::Path, value: &serde_json::Value) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, serde_json::to_string_pretty(value)?).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// An evaluation's metrics and warnings as JSON objects keyed by attack (robbench caches and
+/// records both per attack); the warnings also go to stderr, where the person running the
+/// statement sees them.
+pub fn evaluation_json(e: &robbench_core::train::Evaluation) -> (serde_json::Value, serde_json::Value) {
+    let metrics = e.metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>();
+    let mut warnings = serde_json::Map::new();
+    for (attack, w) in &e.warnings {
+        eprintln!("warning: {attack}: {w}");
+        warnings.entry(attack.clone()).or_insert_with(|| serde_json::json!([])).as_array_mut().unwrap().push(serde_json::json!(w));
+    }
+    (serde_json::Value::Object(metrics), serde_json::Value::Object(warnings))
 }
 
 fn main() -> ExitCode {

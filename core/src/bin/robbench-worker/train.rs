@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use robbench_core::data::{self, Dataset};
 use robbench_core::space::Space;
 use robbench_core::train::{self, Protocol, TrainSpec};
 
-use crate::{micros, parse_device};
+use crate::{evaluation_json, micros, parse_device, write_json};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -99,11 +99,13 @@ pub fn run(a: Args) -> Result<bool> {
     bar.finish_and_clear();
     let Some(t) = trained else { return Ok(false) };
     let e0 = Instant::now();
-    let metrics = train::evaluate(&t.net, &eval_split, &attacks, a.n_eval, device, 500, a.seed)?;
+    let evaluation = train::evaluate(&t.net, &eval_split, &attacks, a.n_eval, device, 500, a.seed)?;
+    let (metrics, warnings) = evaluation_json(&evaluation);
     let eval_seconds = e0.elapsed().as_secs_f64();
     let n_eval = a.n_eval.map(|k| k.min(eval_split.len())).unwrap_or(eval_split.len());
     let result = serde_json::json!({
-        "metrics": metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+        "metrics": metrics,
+        "warnings": warnings,
         "n_eval": n_eval,
         "n_eval_requested": a.n_eval,
         "n_train": n_train,
@@ -115,10 +117,7 @@ pub fn run(a: Args) -> Result<bool> {
         "finished_at": micros(),
         "checkpoint": t.weights.display().to_string(),
     });
-    let tmp = a.run_dir.join(".result.json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(&result)?).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, a.run_dir.join("result.json"))?;
+    write_json(&a.run_dir.join("result.json"), &result)?;
     Ok(true)
 }
 
