@@ -73,6 +73,10 @@ CREATE TABLE metrics (
     pgd64   DOUBLE CHECK (pgd64 BETWEEN 0 AND 1),
     pgd128  DOUBLE CHECK (pgd128 BETWEEN 0 AND 1),
     pgd255  DOUBLE CHECK (pgd255 BETWEEN 0 AND 1),
+    -- AutoAttack's sanity checks that fired (randomised forward pass, probabilities instead of
+    -- logits, zero gradients, Square beating the white-box attacks), one per line as
+    -- 'attack: message'; NULL when none fired or no AutoAttack ran.
+    warnings VARCHAR,
     -- One evaluation per run and split: a repeated INSERT is refused rather than duplicated
     -- (INSERT OR IGNORE / INSERT OR REPLACE say which is meant).
     PRIMARY KEY (run_id, split)

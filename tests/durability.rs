@@ -60,3 +60,28 @@ fn twenty_kills_during_imports_and_rewrites() {
     }
     eprintln!("kills that left the old state: {old_seen}, the new state: {new_seen}");
 }
+
+/// A folder written before `metrics` had its `warnings` column still opens and takes new rows:
+/// the missing column reads as NULL.
+#[test]
+fn a_folder_from_before_a_column_existed_opens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = tmp.path().join("b");
+    let b = bench.to_str().unwrap();
+    let insert = "INSERT INTO metrics (run_id, arch, dataset, split, clean) VALUES ('old', 1, 'cifar10', 'test', 0.5)";
+    let o = run(&["--bench", b, "-c", insert]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Rewrite the part as an older robbench wrote it: without the column.
+    let part = std::fs::read_dir(bench.join("metrics")).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "parquet")).unwrap();
+    let old = tmp.path().join("old.parquet");
+    let sql = format!("COPY (SELECT * EXCLUDE (warnings) FROM read_parquet('{}')) TO '{}' (FORMAT parquet)", part.display(), old.display());
+    let o = run(&["--bench", tmp.path().join("scratch").to_str().unwrap(), "-c", &sql]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::rename(&old, &part).unwrap();
+    let o = run(&["--bench", b, "-c", "SELECT run_id, clean, warnings IS NULL FROM metrics"]);
+    assert!(o.status.success(), "the old folder does not open: {}", stderr(&o));
+    assert_eq!(csv_rows(&stdout(&o)), vec![vec!["old", "0.5", "true"]]);
+    let o = run(&["--bench", b, "-c", "INSERT INTO metrics (run_id, arch, dataset, split, warnings) VALUES ('new', 2, 'cifar10', 'test', 'aa8: x')", "-c", "SELECT run_id, warnings FROM metrics ORDER BY run_id"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(csv_rows(&stdout(&o)), vec![vec!["new", "aa8: x"], vec!["old", ""]]);
+}

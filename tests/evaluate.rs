@@ -56,7 +56,7 @@ fn bad_options_are_refused_and_write_nothing() {
         ("evaluate(checkpoint := 'Cargo.toml')", "needs arch"),
         ("evaluate(checkpoint := '/no/such.safetensors', arch := 1)", "/no/such.safetensors does not exist"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['pgd9'])", "unknown attack 'pgd9'"),
-        ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['aa8'])", "does not fill yet"),
+        ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['clean', 'aa7'])", "unknown attack 'aa7'"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, dataset := 'mnist')", "unknown dataset 'mnist'"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 99999)", "unknown architecture 99999"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, dataset := 'digits')", "Cargo.toml"),
@@ -97,4 +97,39 @@ fn corruptions_of_a_cifar_network_by_corruption_and_severity() {
         assert!(stderr(&o).contains(&needle), "{call}: {}", stderr(&o));
     }
     assert_eq!(q(&b, "SELECT count(*) FROM corruptions"), vec![vec!["2"]]);
+}
+
+/// AutoAttack's sanity checks reach the user: on stderr as the statement runs, and in the
+/// metrics row's `warnings`, which a later evaluation of other attacks keeps.
+#[test]
+fn autoattack_warnings_go_to_stderr_and_into_the_metrics_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 1, batch_size := 128, train_attack := 'none', n_eval := 60, attacks := ['clean'])");
+    let ckpt = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
+    let zero = tmp.path().join("zero.safetensors");
+    python_script("zero_weights.py", &[&ckpt, zero.to_str().unwrap()]);
+    let z = zero.to_str().unwrap();
+
+    let sql = format!("INSERT INTO metrics FROM evaluate(checkpoint := '{z}', arch := 2581, dataset := 'digits', attacks := ['clean', 'aa8'], n_eval := 60)");
+    let o = run(&["--bench", b.to_str().unwrap(), "-c", &sql]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning: aa8: ") && stderr(&o).contains("have an exactly zero loss gradient"), "{}", stderr(&o));
+    let id = format!("checkpoint:{z}");
+    let row = q(&b, &format!("SELECT clean > 0, aa8 = clean, warnings LIKE 'aa8: % of 60 images have an exactly zero loss gradient%', len(string_split(warnings, chr(10))) FROM metrics WHERE run_id = '{id}'"));
+    assert_eq!(row, vec![vec!["true", "true", "true", "1"]], "a network with zero gradients: AutoAttack moves nothing and says why");
+
+    // Adding another attack to the row keeps the AutoAttack columns and warning; measuring
+    // AutoAttack again replaces its warning rather than repeating it.
+    for attacks in ["['pgd8']", "['aa8']"] {
+        q(&b, &format!("INSERT OR REPLACE INTO metrics FROM evaluate(checkpoint := '{z}', arch := 2581, dataset := 'digits', attacks := {attacks}, n_eval := 60)"));
+        let row = q(&b, &format!("SELECT aa8 = clean, pgd8 IS NOT NULL, warnings LIKE 'aa8: %zero loss gradient%', len(string_split(warnings, chr(10))) FROM metrics WHERE run_id = '{id}'"));
+        assert_eq!(row, vec![vec!["true", "true", "true", "1"]], "after evaluating {attacks}");
+    }
+
+    // The trained run (plain network): no warnings.
+    let run_id = q(&b, "SELECT run_id FROM runs")[0][0].clone();
+    q(&b, &format!("INSERT OR REPLACE INTO metrics FROM evaluate(run_id := '{run_id}', attacks := ['aa8'], n_eval := 60)"));
+    let row = q(&b, &format!("SELECT clean IS NOT NULL, aa8 <= clean, warnings IS NULL FROM metrics WHERE run_id = '{run_id}'"));
+    assert_eq!(row, vec![vec!["true", "true", "true"]]);
 }

@@ -102,7 +102,7 @@ fn ctrl_c_stops_at_a_step_boundary_and_keeps_the_checkpoint() {
     let b = bench.to_str().unwrap();
     let sql = "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 30, n_train := 256, batch_size := 64, n_eval := 20)";
     // Ctrl-C on a terminal sends SIGINT to the foreground process group: robbench and its worker.
-    let mut child = bin().args(["--bench", b, "-c", sql]).stderr(std::process::Stdio::piped()).process_group(0).spawn().unwrap();
+    let child = bin().args(["--bench", b, "-c", sql]).stderr(std::process::Stdio::piped()).process_group(0).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut seen = false;
     while !seen && Instant::now() < deadline {

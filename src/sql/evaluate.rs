@@ -19,7 +19,7 @@ use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use super::table_fn::{any_type, archs, declare, opt_i64, opt_str, BoxError, Computed};
-use super::train::{worker, TrainContext, ATTACKS, DATASETS};
+use super::train::{check_attacks, warnings_text, worker, TrainContext, ATTACKS, DATASETS};
 use crate::store::rows::{self, Row};
 
 pub struct Bind {
@@ -79,7 +79,10 @@ pub fn network(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<Ne
         (None, Some(path)) => {
             let arch = given_arch.ok_or_else(|| anyhow!("{function}: a checkpoint needs arch := (its architecture)"))?;
             let dataset = given_dataset.unwrap_or_else(|| "cifar10".into());
-            Network { run_id: format!("checkpoint:{path}"), arch, dataset, seed: given_seed.unwrap_or(0), checkpoint: PathBuf::from(path), recorded: None }
+            // A checkpoint evaluated before has a metrics row under this id, to merge with.
+            let run_id = format!("checkpoint:{path}");
+            let recorded = c.lookup("metrics", "run_id", &run_id)?;
+            Network { run_id, arch, dataset, seed: given_seed.unwrap_or(0), checkpoint: PathBuf::from(path), recorded }
         }
     };
     if !DATASETS.contains(&n.dataset.as_str()) {
@@ -96,21 +99,12 @@ pub fn network(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<Ne
 
 fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
     let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let c = &ctx.catalog;
     let Network { run_id, arch, dataset, seed, checkpoint, recorded } = network(bind, &ctx, "evaluate")?;
     let attacks: Vec<String> = match bind.get_named_parameter("attacks").filter(|v| !v.is_null()) {
         None => ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8"].map(String::from).to_vec(),
         Some(v) => v.to_list().ok_or_else(|| anyhow!("evaluate: attacks must be a list of metrics column names"))?.iter().map(|x| x.to_string()).collect(),
     };
-    let schema = c.schema("metrics")?;
-    for a in &attacks {
-        if !ATTACKS.contains(&a.as_str()) {
-            if schema.field_with_name(a).is_ok() {
-                bail!("evaluate: attack '{a}' is a metrics column the attack suite does not fill yet (available: {})", ATTACKS.join(", "));
-            }
-            bail!("evaluate: unknown attack '{a}' (metrics columns: {})", ATTACKS.join(", "));
-        }
-    }
+    check_attacks("evaluate", &attacks)?;
     let n_eval = opt_i64(bind, "n_eval");
     if n_eval.is_some_and(|n| n <= 0) {
         bail!("evaluate: n_eval must be positive");
@@ -157,6 +151,9 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
     let c = &b.ctx.catalog;
     let path = cache_path(b)?;
     let mut cached: Json = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| serde_json::json!({"metrics": {}}));
+    if !cached["warnings"].is_object() {
+        cached["warnings"] = serde_json::json!({});
+    }
     let missing: Vec<String> = b.attacks.iter().filter(|a| cached["metrics"].get(a.as_str()).is_none()).cloned().collect();
     if !missing.is_empty() {
         let scratch = tempfile_path(c.read_only, &path);
@@ -164,6 +161,8 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
         let r = run_worker(b, &missing, &scratch)?;
         for (k, v) in r["metrics"].as_object().into_iter().flatten() {
             cached["metrics"][k] = v.clone();
+            // An attack that ran without warnings caches an empty list, not a missing one.
+            cached["warnings"][k] = r["warnings"].get(k).cloned().unwrap_or_else(|| serde_json::json!([]));
         }
         cached["n_eval"] = r["n_eval"].clone();
         if c.read_only {
@@ -183,7 +182,8 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
         .set("seed", b.seed)
         .set("split", "test")
         .set("n_eval", n_eval);
-    // The run's other metrics, when measured on the same images.
+    // The run's other metrics, and their warnings, when measured on the same images.
+    let mut warnings = Vec::new();
     if let Some(rec) = &b.recorded {
         if rec.get("n_eval").cloned().flatten().and_then(|s| s.parse::<i64>().ok()) == n_eval {
             for a in ATTACKS {
@@ -191,11 +191,16 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
                     row = row.set(a, v);
                 }
             }
+            let recorded = rec.get("warnings").cloned().flatten().unwrap_or_default();
+            let measured_now = |line: &&str| b.attacks.iter().any(|a| line.strip_prefix(a.as_str()).is_some_and(|rest| rest.starts_with(':')));
+            warnings.extend(recorded.lines().filter(|l| !l.is_empty() && !measured_now(l)).map(str::to_string));
         }
     }
     for a in ATTACKS.iter().filter(|a| b.attacks.iter().any(|x| x == *a)) {
         row = row.set(a, cached["metrics"][*a].as_f64());
     }
+    warnings.extend(warnings_text(&cached["warnings"], &b.attacks));
+    let row = row.set("warnings", (!warnings.is_empty()).then(|| warnings.join("\n")));
     rows::to_batch(&c.schema("metrics")?, &[row])
 }
 

@@ -117,9 +117,9 @@ struct Snapshot {
 
 struct TableState {
     name: &'static str,
-    /// The table's CREATE statement, and its columns as a typed select list over Parquet.
+    /// The table's CREATE statement, and its columns (name, SQL type) in order.
     ddl: String,
-    select: String,
+    columns: Vec<(String, String)>,
     generation: u64,
     loaded: BTreeSet<String>,
     /// Until a statement may change it, a table is a view over its Parquet files: a query then
@@ -160,12 +160,11 @@ impl Bench {
             let schema = conn.prepare(&format!("SELECT * FROM {name} LIMIT 0"))?.query_arrow([])?.get_schema();
             schemas.insert(name.to_string(), schema);
             let ddl: String = conn.query_row("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [name], |r| r.get(0))?;
-            let select = conn
+            let columns = conn
                 .prepare("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index")?
-                .query_map([name], |r| Ok(format!("CAST(\"{}\" AS {}) AS \"{}\"", r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(0)?)))?
-                .collect::<Result<Vec<_>, _>>()?
-                .join(", ");
-            tables.push(TableState { name, ddl, select, generation: 0, loaded: BTreeSet::new(), materialized: true, on_disk: None });
+                .query_map([name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            tables.push(TableState { name, ddl, columns, generation: 0, loaded: BTreeSet::new(), materialized: true, on_disk: None });
         }
         let catalog = Arc::new(Catalog { dir: dir.to_path_buf(), read_only, schemas });
         let mut bench = Bench { dir: dir.to_path_buf(), read_only, tables, catalog };
@@ -232,7 +231,7 @@ impl Bench {
             }
             true
         } else {
-            conn.execute_batch(&format!("CREATE VIEW {} AS SELECT {} FROM {}", t.name, t.select, parquet_list(&files)))
+            conn.execute_batch(&format!("CREATE VIEW {} AS SELECT {} FROM {}", t.name, select(&t.columns, &files)?, parquet_list(&files)))
                 .with_context(|| format!("cannot read table {} from {}", t.name, dir.display()))?;
             false
         };
@@ -257,7 +256,7 @@ impl Bench {
         let dir = self.table_dir(i);
         let files: Vec<PathBuf> = t.loaded.iter().map(|n| dir.join(n)).collect();
         conn.execute_batch(&format!("DROP VIEW {}; {}", t.name, t.ddl))?;
-        conn.execute_batch(&format!("INSERT INTO {} SELECT {} FROM {}", t.name, t.select, parquet_list(&files)))
+        conn.execute_batch(&format!("INSERT INTO {} SELECT {} FROM {}", t.name, select(&t.columns, &files)?, parquet_list(&files)))
             .with_context(|| format!("cannot load table {} from {}", t.name, dir.display()))?;
         self.tables[i].materialized = true;
         Ok(())
@@ -355,13 +354,34 @@ impl Bench {
             return Ok(());
         }
         let files = parts::paths(&dir, &new);
-        conn.execute_batch(&format!("INSERT INTO {} SELECT {} FROM {}", t.name, t.select, parquet_list(&files)))
+        conn.execute_batch(&format!("INSERT INTO {} SELECT {} FROM {}", t.name, select(&t.columns, &files)?, parquet_list(&files)))
             .with_context(|| format!("cannot load new rows of {} from {}", t.name, dir.display()))?;
         let t = &mut self.tables[i];
         t.loaded.extend(new.into_iter().map(|p| p.name));
         t.on_disk = None;
         Ok(())
     }
+}
+
+/// The table's columns as a typed select list over `files`. A column that none of the files has
+/// (they were written before the column existed) reads as NULL, so older benchmark folders open
+/// after the schema gains a column.
+fn select(columns: &[(String, String)], files: &[PathBuf]) -> Result<String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut present = BTreeSet::new();
+    for path in files {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let reader = SerializedFileReader::new(file).with_context(|| format!("{}: not Parquet", path.display()))?;
+        present.extend(reader.metadata().file_metadata().schema_descr().root_schema().get_fields().iter().map(|f| f.name().to_string()));
+    }
+    Ok(columns
+        .iter()
+        .map(|(name, ty)| match present.contains(name) {
+            true => format!("CAST(\"{name}\" AS {ty}) AS \"{name}\""),
+            false => format!("CAST(NULL AS {ty}) AS \"{name}\""),
+        })
+        .collect::<Vec<_>>()
+        .join(", "))
 }
 
 fn parquet_list(files: &[PathBuf]) -> String {

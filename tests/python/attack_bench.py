@@ -12,9 +12,9 @@ import time
 
 import torch
 import torchattacks
-from safetensors.torch import load_file
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from attack_ref import autoattack_standard, load_job  # noqa: E402
 from nb201 import TinyNetwork  # noqa: E402
 
 torch.set_num_threads(int(sys.argv[1]))
@@ -30,21 +30,10 @@ def timed(attack, x, y):
 
 
 if sys.argv[2] == "digits":
-    job = sys.argv[3]
-    lines = open(f"{job}/arch.txt").read().split("\n")
-    net = TinyNetwork(lines[0], int(lines[1]), [float(v) for v in lines[2].split(",")], [float(v) for v in lines[3].split(",")])
-    net.load_state_dict(load_file(f"{job}/weights.safetensors"), strict=True)
-    net.eval()
-    data = load_file(f"{job}/eval.safetensors")
-    x, y = data["x"], data["y"]
+    net, x, y = load_job(sys.argv[3])
     torch.manual_seed(0)
     pgd = torchattacks.PGD(net, eps=eps, alpha=2.5 * eps / 20, steps=20, random_start=True)
-    aa = torchattacks.MultiAttack([
-        torchattacks.APGD(net, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0, loss="ce"),
-        torchattacks.APGDT(net, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0, n_classes=10),
-        torchattacks.FAB(net, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0, multi_targeted=True, n_classes=10),
-        torchattacks.Square(net, norm="Linf", eps=eps, n_queries=5000, n_restarts=1, p_init=0.8, loss="margin", resc_schedule=False, seed=0),
-    ])
+    aa = autoattack_standard(net, eps)
     print(*timed(pgd, x, y), *timed(aa, x, y))
 else:
     cell, batch = sys.argv[3], int(sys.argv[4])

@@ -8,26 +8,17 @@ eval.safetensors (x, y), then the mode:
 - autoattack: prints the correct count under AutoAttack standard at 8/255 composed from
   torchattacks' attacks the standard way (APGD-CE and APGD-T with 100 steps, FAB
   multi-targeted with 9 targets and 100 steps, Square with 5,000 queries, each on the points
-  the earlier ones missed: torchattacks' MultiAttack), then under that FAB-T alone.
-  torchattacks' own AutoAttack class is not used: it runs APGD, APGD-T and FAB with their
-  default 10 steps.
+  the earlier ones missed: attack_ref.autoattack_standard), then under that FAB-T alone.
 """
 import sys
 
 import torch
 import torchattacks
-from safetensors.torch import load_file
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from nb201 import TinyNetwork  # noqa: E402
+from attack_ref import autoattack_standard, fab_t, load_job  # noqa: E402
 
-job = sys.argv[1]
-lines = open(f"{job}/arch.txt").read().split("\n")
-net = TinyNetwork(lines[0], int(lines[1]), [float(v) for v in lines[2].split(",")], [float(v) for v in lines[3].split(",")])
-net.load_state_dict(load_file(f"{job}/weights.safetensors"), strict=True)
-net.eval()
-data = load_file(f"{job}/eval.safetensors")
-x, y = data["x"], data["y"]
+net, x, y = load_job(sys.argv[1])
 
 
 def correct(inputs):
@@ -37,15 +28,7 @@ def correct(inputs):
 
 mode = sys.argv[2]
 if mode == "autoattack":
-    eps = 8 / 255
-    fab = torchattacks.FAB(net, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0, multi_targeted=True, n_classes=10)
-    aa = torchattacks.MultiAttack([
-        torchattacks.APGD(net, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0, loss="ce"),
-        torchattacks.APGDT(net, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0, n_classes=10),
-        fab,
-        torchattacks.Square(net, norm="Linf", eps=eps, n_queries=5000, n_restarts=1, p_init=0.8, loss="margin", resc_schedule=False, seed=0),
-    ])
-    print(correct(aa(x, y)), correct(fab(x, y)))
+    print(correct(autoattack_standard(net, 8 / 255)(x, y)), correct(fab_t(net, 8 / 255)(x, y)))
     sys.exit(0)
 assert mode == "basic", mode
 
