@@ -1,6 +1,7 @@
 //! The trainer's schedule and the attacks against PyTorch and torchattacks.
 
 use std::process::Command;
+use std::sync::Mutex;
 
 use robbench_core::attack::{self, Pgd};
 use robbench_core::checkpoint;
@@ -8,6 +9,11 @@ use robbench_core::data::{self, Dataset};
 use robbench_core::space::Space;
 use robbench_core::train::{self, one_cycle, Protocol, TrainSpec};
 use tch::{Device, Kind, Tensor};
+
+/// libtorch's random generator is one per process and the attacks and the trainer reseed and
+/// draw from it, so tests that train or attack run one at a time (the test harness runs tests
+/// on parallel threads of one process); the reference draws alone in its own process.
+static GENERATOR: Mutex<()> = Mutex::new(());
 
 fn python(script: &str, args: &[String]) -> String {
     let py = std::env::var("ROBBENCH_PYTHON").expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
@@ -61,6 +67,7 @@ fn count(robust: &Tensor) -> i64 {
 
 #[test]
 fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
+    let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let (t, x, y) = trained_network(tmp.path(), 2581, i64::MAX);
     let clean = attack::correct(&t.net, &x, &y);
@@ -96,6 +103,7 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
 /// half a point is then less than one image, so the counts must be equal.
 #[test]
 fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
+    let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let (t, x, y) = trained_network(tmp.path(), 3457, 150);
     let eps = 8.0 / 255.0;
