@@ -57,6 +57,7 @@ fn bad_options_are_refused_and_write_nothing() {
         ("evaluate(checkpoint := '/no/such.safetensors', arch := 1)", "/no/such.safetensors does not exist"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['pgd9'])", "unknown attack 'pgd9'"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := ['clean', 'aa7'])", "unknown attack 'aa7'"),
+        ("evaluate(checkpoint := 'Cargo.toml', arch := 1, attacks := [])", "attacks is empty"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, dataset := 'mnist')", "unknown dataset 'mnist'"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 99999)", "unknown architecture 99999"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, dataset := 'digits')", "Cargo.toml"),
