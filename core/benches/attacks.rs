@@ -11,14 +11,17 @@
 //!
 //! Run: `make bench` (needs the reference venv: ROBBENCH_PYTHON).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::process::Command;
 use std::time::Instant;
 
+use common::trained_digits;
 use robbench_core::attack::{self, AutoAttack, Pgd};
-use robbench_core::checkpoint;
-use robbench_core::data::{self, Dataset};
+use robbench_core::data::Dataset;
 use robbench_core::space::Space;
-use robbench_core::train::{self, init, Protocol, TrainSpec};
+use robbench_core::train::init;
 use tch::{Device, Kind, Tensor};
 
 /// Digits: a light cell (1x1 convolutions and pooling), so that AutoAttack on both sides takes
@@ -37,21 +40,9 @@ fn reference(args: &[String]) -> Vec<f64> {
 
 fn main() {
     let threads = tch::get_num_threads();
-    let cell = Space::get().cell(DIGITS_ARCH).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-
-    let protocol = Protocol { epochs: 6, train_attack: "none".into(), ..Protocol::default() };
-    let train_split = data::load(Dataset::Digits, None, true).unwrap();
-    let spec = TrainSpec { cell, dataset: Dataset::Digits, seed: 1, protocol: &protocol, device: Device::Cpu, dir };
-    let t = train::train(&spec, &train_split, |_| {}).unwrap().unwrap();
-    let eval = data::load(Dataset::Digits, None, false).unwrap();
-    let (x, y) = eval.range(0, eval.len(), Device::Cpu);
-    checkpoint::save(&t.vs, &dir.join("weights.safetensors"), 0).unwrap();
-    Tensor::write_safetensors(&[("x", &x), ("y", &y)], dir.join("eval.safetensors")).unwrap();
-    let norm = Dataset::Digits.normalization();
-    let join = |v: [f64; 3]| v.map(|x| format!("{x:.17}")).join(",");
-    std::fs::write(dir.join("arch.txt"), format!("{cell}\n10\n{}\n{}\n", join(norm.mean), join(norm.std))).unwrap();
+    let (t, x, y) = trained_digits(dir, DIGITS_ARCH, i64::MAX);
     let n = x.size()[0] as f64;
 
     tch::manual_seed(0);

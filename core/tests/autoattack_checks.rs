@@ -2,15 +2,15 @@
 //! a randomised forward pass, probabilities instead of logits, zero input gradients, and Square
 //! (black-box) succeeding where the white-box attacks failed.
 
-use robbench_core::attack::{self, AutoAttack};
-use robbench_core::data::{self, Dataset};
-use robbench_core::model::Network;
-use robbench_core::space::Space;
-use robbench_core::train::{self, Protocol, TrainSpec};
+mod common;
+
 use std::cell::Cell;
 
+use common::trained_digits;
+use robbench_core::attack::{self, AutoAttack};
+use robbench_core::model::Network;
 use tch::nn::ModuleT;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 /// The trained network as itself or altered the way the checks are meant to catch (tch's
 /// modules must be Send, so one owner switches modes rather than several borrowing it).
@@ -46,22 +46,11 @@ impl ModuleT for Altered {
     }
 }
 
-fn trained() -> (Network, Tensor, Tensor) {
-    let tmp = tempfile::tempdir().unwrap();
-    let cell = Space::get().cell(2581).unwrap();
-    let protocol = Protocol { epochs: 6, train_attack: "none".into(), ..Protocol::default() };
-    let split = data::load(Dataset::Digits, None, true).unwrap();
-    let spec = TrainSpec { cell, dataset: Dataset::Digits, seed: 1, protocol: &protocol, device: Device::Cpu, dir: tmp.path() };
-    let t = train::train(&spec, &split, |_| {}).unwrap().unwrap();
-    let eval = data::load(Dataset::Digits, None, false).unwrap();
-    let (x, y) = eval.range(0, eval.len(), Device::Cpu);
-    (t.net, x, y)
-}
-
 #[test]
 fn each_check_fires_on_its_network_and_none_on_a_plain_one() {
-    let (net, x, y) = trained();
-    let net = Altered { net, mode: Cell::new(Mode::Plain) };
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, x, y) = trained_digits(tmp.path(), 2581, i64::MAX);
+    let net = Altered { net: t.net, mode: Cell::new(Mode::Plain) };
     let checks = |mode| {
         net.mode.set(mode);
         attack::autoattack::checks(&net, &x, &y)

@@ -1,14 +1,14 @@
 //! The trainer's schedule and the attacks against PyTorch and torchattacks.
 
+mod common;
+
 use std::process::Command;
 use std::sync::Mutex;
 
+use common::trained_digits;
 use robbench_core::attack::{self, Pgd};
-use robbench_core::checkpoint;
-use robbench_core::data::{self, Dataset};
-use robbench_core::space::Space;
-use robbench_core::train::{self, one_cycle, Protocol, TrainSpec};
-use tch::{Device, Kind, Tensor};
+use robbench_core::train::one_cycle;
+use tch::{Kind, Tensor};
 
 /// libtorch's random generator is one per process and the attacks and the trainer reseed and
 /// draw from it, so tests that train or attack run one at a time (the test harness runs tests
@@ -41,26 +41,6 @@ fn one_cycle_matches_pytorch() {
     }
 }
 
-/// A briefly trained digits network of architecture `arch` (standard training, quick), so
-/// accuracies mean something, and the first `n` evaluation images, written to `dir` for the
-/// Python reference with the weights and the architecture.
-fn trained_network(dir: &std::path::Path, arch: i64, n: i64) -> (train::Trained, Tensor, Tensor) {
-    let space = Space::get();
-    let cell = space.cell(arch).unwrap();
-    let protocol = Protocol { epochs: 6, train_attack: "none".into(), ..Protocol::default() };
-    let train_split = data::load(Dataset::Digits, None, true).unwrap();
-    let spec = TrainSpec { cell, dataset: Dataset::Digits, seed: 1, protocol: &protocol, device: Device::Cpu, dir };
-    let t = train::train(&spec, &train_split, |_| {}).unwrap().unwrap();
-    let eval = data::load(Dataset::Digits, None, false).unwrap();
-    let (x, y) = eval.range(0, n.min(eval.len()), Device::Cpu);
-    checkpoint::save(&t.vs, &dir.join("weights.safetensors"), 0).unwrap();
-    Tensor::write_safetensors(&[("x", &x), ("y", &y.to_kind(Kind::Int64))], dir.join("eval.safetensors")).unwrap();
-    let norm = Dataset::Digits.normalization();
-    let join = |v: [f64; 3]| v.map(|x| format!("{x:.17}")).join(",");
-    std::fs::write(dir.join("arch.txt"), format!("{cell}\n10\n{}\n{}\n", join(norm.mean), join(norm.std))).unwrap();
-    (t, x, y)
-}
-
 fn count(robust: &Tensor) -> i64 {
     robust.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[])
 }
@@ -69,7 +49,7 @@ fn count(robust: &Tensor) -> i64 {
 fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
     let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
-    let (t, x, y) = trained_network(tmp.path(), 2581, i64::MAX);
+    let (t, x, y) = trained_digits(tmp.path(), 2581, i64::MAX);
     let clean = attack::correct(&t.net, &x, &y);
     let fgsm = attack::correct(&t.net, &attack::fgsm(&t.net, &x, &y, 8.0 / 255.0), &y);
     let pgd = Pgd { eps: 8.0 / 255.0, alpha: 2.0 / 255.0, steps: 10, random_start: false };
@@ -105,7 +85,7 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
 fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
     let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
-    let (t, x, y) = trained_network(tmp.path(), 3457, 150);
+    let (t, x, y) = trained_digits(tmp.path(), 3457, 150);
     let eps = 8.0 / 255.0;
     let aa = attack::AutoAttack::standard(eps).run(&t.net, &x, &y);
     let aa_count = count(&aa.robust);
