@@ -45,9 +45,7 @@ impl Apgd {
     /// Attacks the images the network classifies correctly; returns the adversarial images (the
     /// input where no attack succeeded) and which images are still classified correctly.
     pub fn run(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
-        let x = x.detach();
-        let mut robust = tch::no_grad(|| net.forward_t(&x, false).argmax(-1, false).eq_tensor(y));
-        let mut adv = x.copy();
+        let mut remaining = super::Remaining::new(net, x, y);
         tch::manual_seed(self.seed as i64);
         let targets: Vec<Option<i64>> = match self.loss {
             Loss::TargetedDlr { n_targets } => (2..n_targets as i64 + 2).map(Some).collect(),
@@ -55,19 +53,13 @@ impl Apgd {
         };
         for target in targets {
             for _ in 0..self.restarts {
-                let idx = robust.nonzero().squeeze_dim(1);
-                if idx.numel() == 0 {
-                    continue;
-                }
-                let (xs, ys) = (x.index_select(0, &idx), y.index_select(0, &idx));
-                let (still, found) = self.single_run(net, &xs, &ys, target);
-                let fooled = still.logical_not().nonzero().squeeze_dim(1);
-                let at = idx.index_select(0, &fooled);
-                robust = robust.index_fill(0, &at, 0);
-                adv = adv.index_copy(0, &at, &found.index_select(0, &fooled));
+                remaining.attack(|xs, ys| {
+                    let (still, found) = self.single_run(net, xs, ys, target);
+                    (found, still)
+                });
             }
         }
-        (adv, robust)
+        remaining.into_parts()
     }
 
     /// Per-image losses and their gradient with respect to the images, and the logits.

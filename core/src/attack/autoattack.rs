@@ -49,12 +49,9 @@ impl AutoAttack {
     }
 
     pub fn run(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Outcome {
-        let x = x.detach();
-        let mut warnings = checks(net, &x, y);
-        let count = |r: &Tensor| r.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
-        let mut robust = tch::no_grad(|| net.forward_t(&x, false).argmax(-1, false).eq_tensor(y));
-        let mut adv = x.copy();
-        let mut stages = vec![("clean", count(&robust), 0.0)];
+        let mut warnings = checks(net, x, y);
+        let mut remaining = super::Remaining::new(net, x, y);
+        let mut stages = vec![("clean", remaining.count(), 0.0)];
         let classes = tch::no_grad(|| net.forward_t(&x.narrow(0, 0, 1), false)).size()[1] as usize;
         // The targeted attacks need n_targets wrong classes (and targeted DLR four classes).
         let n_targets = self.n_targets.min(classes.saturating_sub(1));
@@ -71,15 +68,8 @@ impl AutoAttack {
         attacks.push(("square", Box::new(|xs, ys| square.run(net, xs, ys))));
         for (name, attack) in attacks {
             let start = std::time::Instant::now();
-            let idx = robust.nonzero().squeeze_dim(1);
-            if idx.numel() > 0 {
-                let (found, still) = attack(&x.index_select(0, &idx), &y.index_select(0, &idx));
-                let fooled = still.logical_not().nonzero().squeeze_dim(1);
-                let at = idx.index_select(0, &fooled);
-                robust = robust.index_fill(0, &at, 0);
-                adv = adv.index_copy(0, &at, &found.index_select(0, &fooled));
-            }
-            stages.push((name, count(&robust), start.elapsed().as_secs_f64()));
+            remaining.attack(attack);
+            stages.push((name, remaining.count(), start.elapsed().as_secs_f64()));
         }
         let n = x.size()[0] as f64;
         let white_box = stages[stages.len() - 2].1;
@@ -92,6 +82,7 @@ impl AutoAttack {
                 100.0 * (white_box - after_square) as f64 / n
             ));
         }
+        let (adv, robust) = remaining.into_parts();
         Outcome { adv, robust, stages, warnings }
     }
 }

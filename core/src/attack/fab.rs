@@ -39,26 +39,16 @@ impl Fab {
     /// input where no attack succeeded within eps) and which images are still classified
     /// correctly.
     pub fn run(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
-        let x = x.detach();
-        let predict = |z: &Tensor| tch::no_grad(|| net.forward_t(z, false).argmax(-1, false));
-        let mut robust = predict(&x).eq_tensor(y);
-        let mut adv = x.copy();
+        let mut remaining = super::Remaining::new(net, x, y);
         for k in 2..self.n_targets as i64 + 2 {
-            let idx = robust.nonzero().squeeze_dim(1);
-            if idx.numel() == 0 {
-                break;
-            }
-            let (xs, ys) = (x.index_select(0, &idx), y.index_select(0, &idx));
-            let found = self.single_run(net, &xs, &ys, k);
-            let n = xs.size()[0];
-            let dist = (&xs - &found).abs().view([n, -1]).amax(&[1i64][..], false);
-            let still = predict(&found).eq_tensor(&ys).logical_or(&dist.gt(self.eps));
-            let fooled = still.logical_not().nonzero().squeeze_dim(1);
-            let at = idx.index_select(0, &fooled);
-            robust = robust.index_fill(0, &at, 0);
-            adv = adv.index_copy(0, &at, &found.index_select(0, &fooled));
+            remaining.attack(|xs, ys| {
+                let found = self.single_run(net, xs, ys, k);
+                let dist = (xs - &found).abs().view([xs.size()[0], -1]).amax(&[1i64][..], false);
+                let predicted = tch::no_grad(|| net.forward_t(&found, false).argmax(-1, false));
+                (found, predicted.eq_tensor(ys).logical_or(&dist.gt(self.eps)))
+            });
         }
-        (adv, robust)
+        remaining.into_parts()
     }
 
     /// One run against the k-th highest-scoring class on images that are all classified

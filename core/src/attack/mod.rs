@@ -74,6 +74,47 @@ impl Pgd {
     }
 }
 
+/// Attacks applied one after another, each to the images every earlier one failed on: the
+/// adversarial images so far and which images are still classified correctly (eval mode).
+pub(crate) struct Remaining {
+    x: Tensor,
+    y: Tensor,
+    adv: Tensor,
+    robust: Tensor,
+}
+
+impl Remaining {
+    /// Starts from the clean images; those misclassified already count as fooled.
+    pub(crate) fn new(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Remaining {
+        let x = x.detach();
+        let robust = tch::no_grad(|| net.forward_t(&x, false).argmax(-1, false).eq_tensor(y));
+        Remaining { adv: x.copy(), x, y: y.shallow_clone(), robust }
+    }
+
+    /// Runs `attack` on the images still classified correctly (nothing when none are);
+    /// `attack` returns its images and which of them are still classified correctly.
+    pub(crate) fn attack(&mut self, attack: impl FnOnce(&Tensor, &Tensor) -> (Tensor, Tensor)) {
+        let idx = self.robust.nonzero().squeeze_dim(1);
+        if idx.numel() == 0 {
+            return;
+        }
+        let (found, still) = attack(&self.x.index_select(0, &idx), &self.y.index_select(0, &idx));
+        let fooled = still.logical_not().nonzero().squeeze_dim(1);
+        let at = idx.index_select(0, &fooled);
+        self.robust = self.robust.index_fill(0, &at, 0);
+        self.adv = self.adv.index_copy(0, &at, &found.index_select(0, &fooled));
+    }
+
+    pub(crate) fn count(&self) -> i64 {
+        self.robust.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[])
+    }
+
+    /// The adversarial images (the input where every attack failed) and the robust mask.
+    pub(crate) fn into_parts(self) -> (Tensor, Tensor) {
+        (self.adv, self.robust)
+    }
+}
+
 /// How many of `x` the network classifies correctly (eval mode, no gradients).
 pub fn correct(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> i64 {
     tch::no_grad(|| net.forward_t(x, false).argmax(-1, false).eq_tensor(y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]))

@@ -29,24 +29,16 @@ impl Square {
     /// which images are still classified correctly.
     pub fn run(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
         tch::no_grad(|| {
-            let x = x.detach();
-            let mut robust = net.forward_t(&x, false).argmax(-1, false).eq_tensor(y);
-            let mut adv = x.copy();
+            let mut remaining = super::Remaining::new(net, x, y);
             tch::manual_seed(self.seed as i64);
             for _ in 0..self.restarts {
-                let idx = robust.nonzero().squeeze_dim(1);
-                if idx.numel() == 0 {
-                    continue;
-                }
-                let (xs, ys) = (x.index_select(0, &idx), y.index_select(0, &idx));
-                let found = self.single_run(net, &xs, &ys);
-                let still = net.forward_t(&found, false).argmax(-1, false).eq_tensor(&ys);
-                let fooled = still.logical_not().nonzero().squeeze_dim(1);
-                let at = idx.index_select(0, &fooled);
-                robust = robust.index_fill(0, &at, 0);
-                adv = adv.index_copy(0, &at, &found.index_select(0, &fooled));
+                remaining.attack(|xs, ys| {
+                    let found = self.single_run(net, xs, ys);
+                    let still = net.forward_t(&found, false).argmax(-1, false).eq_tensor(ys);
+                    (found, still)
+                });
             }
-            (adv, robust)
+            remaining.into_parts()
         })
     }
 
