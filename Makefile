@@ -14,7 +14,7 @@ export ROBBENCH_PYTHON := $(VENV)/bin/python
 BIN := target/release/robbench
 BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js $(wildcard data/digits_trained/*.parquet) data/ntk_scores.parquet
 
-.PHONY: build run test bench libtorch venv build-gpu clean-bench
+.PHONY: build run test test-fast lint bench libtorch venv build-gpu clean-bench
 
 build: libtorch
 	cargo build --release --workspace --bins
@@ -26,8 +26,19 @@ build: libtorch
 run: build
 	$(BIN)
 
+# Every test: the fast tier and the full one (#[ignore = "full tier ..."]: the Python references,
+# training, kills), against the venv's references.
 test: build venv
+	cargo test --release --workspace --no-fail-fast -- --include-ignored --test-threads=2
+
+# The fast tier alone: no venv, no training (what plain `cargo test` runs).
+test-fast: build
 	cargo test --release --workspace --no-fail-fast -- --test-threads=2
+
+# Formatting and lints, as CI checks them.
+lint: libtorch
+	cargo fmt --all --check
+	cargo clippy --release --workspace --all-targets -- -D warnings
 
 bench: build venv
 	cargo bench --workspace

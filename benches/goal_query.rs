@@ -18,13 +18,20 @@ fn main() {
         root.join("bench")
     } else {
         let b = tmp.path().join("bench");
-        let o = Command::new(bin).current_dir(&root).args(["--bench", b.to_str().unwrap(), "sql/bundle.sql"]).output().unwrap();
+        let o = Command::new(bin)
+            .current_dir(&root)
+            .args(["--bench", b.to_str().unwrap(), "sql/bundle.sql"])
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         b
     };
     let run = |bench: &Path| {
         let t = Instant::now();
-        let o = Command::new(bin).args(["--bench", bench.to_str().unwrap(), "--read-only", "-c", GOAL]).output().unwrap();
+        let o = Command::new(bin)
+            .args(["--bench", bench.to_str().unwrap(), "--read-only", "-c", GOAL])
+            .output()
+            .unwrap();
         let dt = t.elapsed().as_secs_f64() * 1e3;
         assert!(o.status.success());
         assert!(String::from_utf8_lossy(&o.stdout).lines().nth(1).unwrap().starts_with("2581,"));

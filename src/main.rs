@@ -9,7 +9,11 @@ use robbench::shell::print::Mode;
 use robbench::shell::{self, Flow, Session};
 
 #[derive(Parser, Debug)]
-#[command(name = "robbench", version, about = "NAS-RobBench-201 as an embedded analytical database (DuckDB SQL over Parquet tables)")]
+#[command(
+    name = "robbench",
+    version,
+    about = "NAS-RobBench-201 as an embedded analytical database (DuckDB SQL over Parquet tables)"
+)]
 struct Args {
     /// Benchmark folder (default: $ROBBENCH_BENCH, else the bundled benchmark); created if missing
     #[arg(long, value_name = "DIR")]
@@ -18,8 +22,8 @@ struct Args {
     #[arg(long, value_parser = parse_mode)]
     mode: Option<Mode>,
     /// Device for train/evaluate/scores: auto, cpu, cuda, cuda:N
-    #[arg(long, value_parser = robbench::parse_device)]
-    device: Option<String>,
+    #[arg(long, value_parser = robbench_vocab::DeviceSpec::parse_arg)]
+    device: Option<robbench_vocab::DeviceSpec>,
     /// Threads DuckDB and libtorch may use
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     threads: Option<u32>,
@@ -44,7 +48,8 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     let err = || format!("'{s}' is not a shard I/N with 0 <= I < N");
     let (i, n) = s.split_once('/').ok_or_else(err)?;
-    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
+    let (i, n): (u32, u32) =
+        (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
     if n == 0 || i >= n {
         return Err(err());
     }
@@ -79,7 +84,11 @@ fn main() -> ExitCode {
     let stdout_tty = std::io::stdout().is_terminal();
     let mode = args.mode.unwrap_or(if stdout_tty { Mode::Table } else { Mode::Csv });
     let dir = args.bench.clone().unwrap_or_else(robbench::default_bench);
-    let settings = robbench::sql::train::Settings { device: args.device.clone(), threads: args.threads, shard: args.shard };
+    let settings = robbench::sql::train::Settings {
+        device: args.device,
+        threads: args.threads,
+        shard: args.shard,
+    };
     let mut session = match Session::open(&dir, args.read_only, mode, &settings) {
         Ok(s) => s,
         Err(e) => {

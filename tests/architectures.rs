@@ -8,7 +8,12 @@ use common::*;
 fn architectures_agree_with_the_index_and_the_published_representatives() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("b");
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", "SELECT arch, arch_str, uid, is_unique FROM architectures ORDER BY arch"]);
+    let o = run(&[
+        "--bench",
+        bench.to_str().unwrap(),
+        "-c",
+        "SELECT arch, arch_str, uid, is_unique FROM architectures ORDER BY arch",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = csv_rows(&stdout(&o));
     assert_eq!(rows.len(), 15_625);
@@ -17,7 +22,8 @@ fn architectures_agree_with_the_index_and_the_published_representatives() {
         .or_else(|_| std::fs::read_to_string(root().join("data/nb201_archs.txt")))
         .unwrap();
     let page = std::fs::read_to_string(root().join("data/nasrobbench201_page.js")).unwrap();
-    let page: serde_json::Value = serde_json::from_str(page.trim().trim_start_matches("acc=").trim_end_matches(';')).unwrap();
+    let page: serde_json::Value =
+        serde_json::from_str(page.trim().trim_start_matches("acc=").trim_end_matches(';')).unwrap();
     let page = page.as_object().unwrap();
 
     let mut unique = 0;

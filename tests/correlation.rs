@@ -15,6 +15,7 @@ fn reference(csv: &std::path::Path) -> HashMap<String, (f64, f64)> {
 }
 
 #[test]
+#[ignore = "full tier (make test): needs the Python venv (scipy)"]
 fn published_table_clean_vs_pgd8_matches_scipy() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = bundled_bench(tmp.path());
@@ -39,6 +40,7 @@ fn published_table_clean_vs_pgd8_matches_scipy() {
 }
 
 #[test]
+#[ignore = "full tier (make test): needs the Python venv (scipy)"]
 fn ties_nulls_and_groups_match_scipy() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("b");
@@ -48,10 +50,14 @@ fn ties_nulls_and_groups_match_scipy() {
                 CASE WHEN i % 11 = 0 THEN NULL ELSE (hash(i) % 5)::DOUBLE END AS x,
                 ((hash(i * 7 + 1) % 6) + (hash(i) % 5) * 0.5)::DOUBLE AS y FROM range(400) r(i)";
     let o = run(&[
-        "--bench", bench.to_str().unwrap(),
-        "-c", make,
-        "-c", &format!("COPY t TO '{}' (HEADER)", data.display()),
-        "-c", "SELECT g, spearman(x, y), kendall_tau(x, y) FROM t GROUP BY g ORDER BY g",
+        "--bench",
+        bench.to_str().unwrap(),
+        "-c",
+        make,
+        "-c",
+        &format!("COPY t TO '{}' (HEADER)", data.display()),
+        "-c",
+        "SELECT g, spearman(x, y), kendall_tau(x, y) FROM t GROUP BY g ORDER BY g",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let scipy = reference(&data);
@@ -59,8 +65,18 @@ fn ties_nulls_and_groups_match_scipy() {
     assert_eq!(ours.len(), 4);
     for row in &ours {
         let (rho, tau) = scipy[&row[0]];
-        assert!((row[1].parse::<f64>().unwrap() - rho).abs() < 1e-12, "group {}: {} vs {rho}", row[0], row[1]);
-        assert!((row[2].parse::<f64>().unwrap() - tau).abs() < 1e-12, "group {}: {} vs {tau}", row[0], row[2]);
+        assert!(
+            (row[1].parse::<f64>().unwrap() - rho).abs() < 1e-12,
+            "group {}: {} vs {rho}",
+            row[0],
+            row[1]
+        );
+        assert!(
+            (row[2].parse::<f64>().unwrap() - tau).abs() < 1e-12,
+            "group {}: {} vs {tau}",
+            row[0],
+            row[2]
+        );
     }
 }
 
@@ -68,7 +84,12 @@ fn ties_nulls_and_groups_match_scipy() {
 fn nan_is_an_error_and_constant_input_is_null() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("b");
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", "SELECT spearman(x, y) FROM (VALUES (1.0, 'nan'::DOUBLE), (2.0, 1.0)) v(x, y)"]);
+    let o = run(&[
+        "--bench",
+        bench.to_str().unwrap(),
+        "-c",
+        "SELECT spearman(x, y) FROM (VALUES (1.0, 'nan'::DOUBLE), (2.0, 1.0)) v(x, y)",
+    ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("NaN"), "{}", stderr(&o));
     let o = run(&["--bench", bench.to_str().unwrap(), "-c", "SELECT spearman(x, y) IS NULL, kendall_tau(x, y) IS NULL FROM (VALUES (1.0, 2.0), (1.0, 3.0)) v(x, y)"]);

@@ -18,12 +18,16 @@ const SMALL: &str = "dataset := 'digits', batch_size := 8";
 fn scores_are_recorded_with_their_configuration_and_repeats_are_not_recomputed() {
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path().join("b");
-    let call = format!("scores([1, 2581], {SMALL}, score := ['ntk_robust', 'knas', 'nwot', 'params'])");
+    let call =
+        format!("scores([1, 2581], {SMALL}, score := ['ntk_robust', 'knas', 'nwot', 'params'])");
     q(&b, &format!("INSERT INTO scores FROM {call}"));
     let rows = q(&b, "SELECT arch, score, eps, attack, beta, batch_size, seed, batch_offset, train_mode, source, value IS NOT NULL FROM scores ORDER BY arch, score");
     let eps = (8.0f64 / 255.0).to_string();
     assert_eq!(rows.len(), 8);
-    assert_eq!(rows[1], vec!["1", "ntk_robust", &eps, "pgd", "", "8", "0", "0", "true", "test", "true"]);
+    assert_eq!(
+        rows[1],
+        vec!["1", "ntk_robust", &eps, "pgd", "", "8", "0", "0", "true", "test", "true"]
+    );
     assert_eq!(rows[0], vec!["1", "knas", "", "", "", "8", "0", "0", "true", "test", "true"]);
     // params is the architecture's parameter count, which the architectures table computes independently.
     assert_eq!(q(&b, "SELECT bool_and(s.value = a.params_cifar10) FROM scores s JOIN architectures a USING (arch) WHERE score = 'params'"), vec![vec!["true"]]);
@@ -31,33 +35,64 @@ fn scores_are_recorded_with_their_configuration_and_repeats_are_not_recomputed()
     // The same call again is answered from the record: with no worker to run it still succeeds.
     let values = |o: &std::process::Output| csv_rows(&stdout(o));
     let first = q(&b, &format!("SELECT arch, score, value FROM {call}"));
-    let o = bin().env("ROBBENCH_WORKER", "/nonexistent/robbench-worker").args(["--bench", b.to_str().unwrap(), "-c", &format!("SELECT arch, score, value FROM {call}")]).output().unwrap();
+    let o = bin()
+        .env("ROBBENCH_WORKER", "/nonexistent/robbench-worker")
+        .args([
+            "--bench",
+            b.to_str().unwrap(),
+            "-c",
+            &format!("SELECT arch, score, value FROM {call}"),
+        ])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(values(&o), first);
     // A new seed is a new network: computed, and different.
-    let other = q(&b, &format!("SELECT value FROM scores(1, {SMALL}, score := 'ntk_robust', seed := 5)"));
+    let other =
+        q(&b, &format!("SELECT value FROM scores(1, {SMALL}, score := 'ntk_robust', seed := 5)"));
     assert_ne!(other[0][0], first.iter().find(|r| r[0] == "1" && r[1] == "ntk_robust").unwrap()[2]);
 }
 
 #[test]
+#[ignore = "full tier (make test): trains"]
 fn checkpoints_noise_and_shards() {
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path().join("b");
     q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 1, n_train := 64, n_eval := 20, batch_size := 64, attacks := ['clean'])");
     let ckpt = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
     let rows = q(&b, &format!("SELECT score, train_mode, checkpoint, value IS NOT NULL FROM scores(2581, {SMALL}, checkpoint := '{ckpt}', score := ['ntk_clean', 'snip'])"));
-    assert_eq!(rows, vec![vec!["ntk_clean", "false", &ckpt, "true"], vec!["snip", "false", &ckpt, "true"]]);
+    assert_eq!(
+        rows,
+        vec![vec!["ntk_clean", "false", &ckpt, "true"], vec!["snip", "false", &ckpt, "true"]]
+    );
     // The checkpoint of another architecture is refused, naming what does not fit.
-    let o = run(&["--bench", b.to_str().unwrap(), "-c", &format!("SELECT * FROM scores(1, {SMALL}, checkpoint := '{ckpt}')")]);
+    let o = run(&[
+        "--bench",
+        b.to_str().unwrap(),
+        "-c",
+        &format!("SELECT * FROM scores(1, {SMALL}, checkpoint := '{ckpt}')"),
+    ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains(&ckpt) && stderr(&o).contains("architecture"), "{}", stderr(&o));
 
-    let noise = q(&b, &format!("SELECT source, value FROM scores(2581, {SMALL}, score := 'nwot', source := 'noise')"));
+    let noise = q(
+        &b,
+        &format!(
+            "SELECT source, value FROM scores(2581, {SMALL}, score := 'nwot', source := 'noise')"
+        ),
+    );
     let test = q(&b, &format!("SELECT source, value FROM scores(2581, {SMALL}, score := 'nwot')"));
     assert_eq!((noise[0][0].as_str(), test[0][0].as_str()), ("noise", "test"));
     assert_ne!(noise[0][1], test[0][1]);
 
-    let o = run(&["--bench", b.to_str().unwrap(), "--shard", "1/2", "-c", "SELECT arch FROM scores([1, 2, 3, 4, 5], score := 'params')"]);
+    let o = run(&[
+        "--bench",
+        b.to_str().unwrap(),
+        "--shard",
+        "1/2",
+        "-c",
+        "SELECT arch FROM scores([1, 2, 3, 4, 5], score := 'params')",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(csv_rows(&stdout(&o)), vec![vec!["2"], vec!["4"]]);
 }
@@ -70,8 +105,14 @@ fn bad_options_are_refused_and_write_nothing() {
         ("scores(1, score := 'ntk_fancy')", "unknown score 'ntk_fancy'"),
         ("scores(1, score := 'ntk_mixed', beta := 1.5)", "beta must be in [0, 1], got 1.5"),
         ("scores(1, score := 'ntk_mixed', beta := -0.1)", "beta must be in [0, 1]"),
-        ("scores(1, dataset := 'digits', batch_size := 360)", "the digits evaluation split has 359 images"),
-        ("scores(1, dataset := 'digits', batch_size := 64, batch_offset := 300)", "images 300..364 asked for"),
+        (
+            "scores(1, dataset := 'digits', batch_size := 360)",
+            "the digits evaluation split has 359 images",
+        ),
+        (
+            "scores(1, dataset := 'digits', batch_size := 64, batch_offset := 300)",
+            "images 300..364 asked for",
+        ),
         ("scores(15625)", "unknown architecture 15625"),
         ("scores(1, eps := 'nan'::DOUBLE)", "eps := nan: not a finite number"),
         ("scores(1, eps := 2.0)", "eps must be in [0, 1]"),
@@ -83,11 +124,20 @@ fn bad_options_are_refused_and_write_nothing() {
         ("scores(1, dataset := 'cifar10', data_dir := '/no/such/folder')", "/no/such/folder"),
     ];
     for (call, needle) in cases {
-        let o = run(&["--bench", b.to_str().unwrap(), "-c", &format!("INSERT INTO scores FROM {call}")]);
+        let o = run(&[
+            "--bench",
+            b.to_str().unwrap(),
+            "-c",
+            &format!("INSERT INTO scores FROM {call}"),
+        ]);
         assert!(!o.status.success(), "{call} succeeded");
         assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
     }
     assert_eq!(q(&b, "SELECT count(*) FROM scores"), vec![vec!["0"]]);
-    let cached: Vec<_> = std::fs::read_dir(b.join("cache/scores")).map(|d| d.flatten().filter(|e| e.metadata().map(|m| m.len() > 0).unwrap_or(false)).collect()).unwrap_or_default();
+    let cached: Vec<_> = std::fs::read_dir(b.join("cache/scores"))
+        .map(|d| {
+            d.flatten().filter(|e| e.metadata().map(|m| m.len() > 0).unwrap_or(false)).collect()
+        })
+        .unwrap_or_default();
     assert!(cached.is_empty(), "a refused call left values behind: {cached:?}");
 }

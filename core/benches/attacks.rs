@@ -32,8 +32,13 @@ const CIFAR_BATCH: i64 = 256;
 const EPS: f64 = 8.0 / 255.0;
 
 fn reference(args: &[String]) -> Vec<f64> {
-    let py = std::env::var("ROBBENCH_PYTHON").expect("ROBBENCH_PYTHON is not set: run through `make bench`");
-    let out = Command::new(py).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/attack_bench.py")).args(args).output().unwrap();
+    let py = std::env::var("ROBBENCH_PYTHON")
+        .expect("ROBBENCH_PYTHON is not set: run through `make bench`");
+    let out = Command::new(py)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/attack_bench.py"))
+        .args(args)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().split_whitespace().map(|s| s.parse().unwrap()).collect()
 }
@@ -77,7 +82,12 @@ fn main() {
     let start = Instant::now();
     let _ = Pgd::eval(EPS).run(&net, &x, &y);
     let ours = start.elapsed().as_secs_f64();
-    let theirs = reference(&[threads.to_string(), "cifar".into(), cell.to_string(), CIFAR_BATCH.to_string()])[0];
+    let theirs = reference(&[
+        threads.to_string(),
+        "cifar".into(),
+        cell.to_string(),
+        CIFAR_BATCH.to_string(),
+    ])[0];
     println!(
         "PGD-20 8/255, CIFAR-shaped ({CIFAR_BATCH} random images, 3x32x32), CPU, {threads} threads: robbench {:.1} img/s, torchattacks {:.1} img/s, speed ratio {:.2} (goal: at least 1.5)",
         CIFAR_BATCH as f64 / ours,

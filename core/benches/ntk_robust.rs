@@ -24,7 +24,13 @@ const SIDE: i64 = 8;
 fn main() {
     let threads = tch::get_num_threads();
     let space = Space::get();
-    let cfg = Config { score: Score::NtkRobust, eps: Some(8.0 / 255.0), attack: Attack::Pgd, beta: 0.5, train_mode: true };
+    let cfg = Config {
+        score: Score::NtkRobust,
+        eps: Some(8.0 / 255.0),
+        attack: Attack::Pgd,
+        beta: 0.5,
+        train_mode: true,
+    };
     let mut ours = Vec::new();
     for arch in ARCHS {
         let cell = space.cell(arch).unwrap();
@@ -40,7 +46,8 @@ fn main() {
         assert!(value.is_finite());
         ours.push(secs);
     }
-    let py = std::env::var("ROBBENCH_PYTHON").expect("ROBBENCH_PYTHON is not set: run through `make bench`");
+    let py = std::env::var("ROBBENCH_PYTHON")
+        .expect("ROBBENCH_PYTHON is not set: run through `make bench`");
     let cells: Vec<String> = ARCHS.iter().map(|&a| space.cell(a).unwrap().to_string()).collect();
     let out = Command::new(py)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/ntk_bench.py"))
@@ -49,7 +56,11 @@ fn main() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let theirs: Vec<f64> = String::from_utf8(out.stdout).unwrap().split_whitespace().map(|s| s.parse().unwrap()).collect();
+    let theirs: Vec<f64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
     for ((arch, o), t) in ARCHS.iter().zip(&ours).zip(&theirs) {
         println!("ntk_robust, arch {arch}, batch {BATCH}, 3x{SIDE}x{SIDE}, CPU, {threads} threads: robbench {o:.2} s, PyTorch eager {t:.2} s, ratio {:.2}", t / o);
     }

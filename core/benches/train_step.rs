@@ -22,20 +22,26 @@ fn main() {
     let (vs, net) = init(&cell, Dataset::Cifar10, 0, Device::Cpu);
     let params = trainables(&vs);
     let mut buffers: Vec<Option<Tensor>> = params.iter().map(|_| None).collect();
-    let p = Protocol::default();
+    let p = Protocol::paper();
     let x = Tensor::rand([BATCH, 3, 32, 32], (Kind::Float, Device::Cpu));
     let y = Tensor::randint(10, [BATCH], (Kind::Int64, Device::Cpu));
-    adversarial_step(&net, &params, &mut buffers, &x, &y, &p, 0.01, 0.9); // warm-up
+    adversarial_step(&net, &params, &mut buffers, &x, &y, &p, (0.01, 0.9)); // warm-up
     let t = Instant::now();
     for _ in 0..STEPS {
-        adversarial_step(&net, &params, &mut buffers, &x, &y, &p, 0.01, 0.9);
+        adversarial_step(&net, &params, &mut buffers, &x, &y, &p, (0.01, 0.9));
     }
     let ours = (STEPS as i64 * BATCH) as f64 / t.elapsed().as_secs_f64();
 
-    let py = std::env::var("ROBBENCH_PYTHON").expect("ROBBENCH_PYTHON is not set: run through `make bench`");
+    let py = std::env::var("ROBBENCH_PYTHON")
+        .expect("ROBBENCH_PYTHON is not set: run through `make bench`");
     let out = Command::new(py)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/train_step_bench.py"))
-        .args([Space::get().cell(ARCH).unwrap().to_string(), BATCH.to_string(), STEPS.to_string(), threads.to_string()])
+        .args([
+            Space::get().cell(ARCH).unwrap().to_string(),
+            BATCH.to_string(),
+            STEPS.to_string(),
+            threads.to_string(),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -4,12 +4,11 @@
 
 pub mod attack;
 pub mod checkpoint;
-pub mod corruptions;
-pub mod cifar;
 pub mod data;
+pub mod evaluate;
 pub mod model;
-pub mod pickle;
 pub mod rng;
 pub mod scores;
 pub use robbench_space as space;
 pub mod train;
+pub mod worker;

@@ -13,12 +13,7 @@ use tch::{Kind, Tensor};
 
 use crate::space::{Cell, Op, CELLS_PER_STAGE, EDGES, STAGE_CHANNELS};
 
-/// Per-channel input normalisation of a data set.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Normalization {
-    pub mean: [f64; 3],
-    pub std: [f64; 3],
-}
+pub use robbench_vocab::Normalization;
 
 fn pytorch_uniform(fan_in: i64) -> nn::Init {
     let b = 1.0 / (fan_in as f64).sqrt();
@@ -37,7 +32,11 @@ fn conv(p: nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64, padding: i64) -
 }
 
 fn batch_norm(p: nn::Path, c: i64) -> nn::BatchNorm {
-    let cfg = nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), bs_init: nn::Init::Const(0.0), ..Default::default() };
+    let cfg = nn::BatchNormConfig {
+        ws_init: nn::Init::Const(1.0),
+        bs_init: nn::Init::Const(0.0),
+        ..Default::default()
+    };
     nn::batch_norm2d(p, c, cfg)
 }
 
@@ -52,7 +51,10 @@ struct ReluConvBn {
 impl ReluConvBn {
     fn new(p: nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64, padding: i64) -> Self {
         let op = &p / "op";
-        ReluConvBn { conv: conv(&op / 1, c_in, c_out, k, stride, padding), bn: batch_norm(&op / 2, c_out) }
+        ReluConvBn {
+            conv: conv(&op / 1, c_in, c_out, k, stride, padding),
+            bn: batch_norm(&op / 2, c_out),
+        }
     }
 
     fn forward(&self, x: &Tensor, t: &mut Taps) -> Tensor {
@@ -67,7 +69,7 @@ enum Edge {
     Zero,
     Skip,
     AvgPool,
-    Conv(ReluConvBn),
+    Conv(Box<ReluConvBn>),
 }
 
 impl Edge {
@@ -87,7 +89,7 @@ enum Block {
     /// NAS-Bench-201's `InferCell`: one layer per edge, in cell-string order.
     Cell([Edge; 6]),
     /// `ResNetBasicblock` with stride 2: conv_a, conv_b, and an AvgPool + 1x1 conv shortcut.
-    Reduction { conv_a: ReluConvBn, conv_b: ReluConvBn, shortcut: nn::Conv2D },
+    Reduction { conv_a: Box<ReluConvBn>, conv_b: Box<ReluConvBn>, shortcut: nn::Conv2D },
 }
 
 #[derive(Debug)]
@@ -115,8 +117,8 @@ pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization)
         if stage > 0 {
             let b = &cells / blocks.len();
             blocks.push(Block::Reduction {
-                conv_a: ReluConvBn::new(&b / "conv_a", c_prev, c, 3, 2, 1),
-                conv_b: ReluConvBn::new(&b / "conv_b", c, c, 3, 1, 1),
+                conv_a: Box::new(ReluConvBn::new(&b / "conv_a", c_prev, c, 3, 2, 1)),
+                conv_b: Box::new(ReluConvBn::new(&b / "conv_b", c, c, 3, 1, 1)),
                 shortcut: conv(&b / "downsample" / 1, c_prev, c, 1, 1, 0),
             });
             c_prev = c;
@@ -131,7 +133,7 @@ pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization)
                     Op::AvgPool3x3 => Edge::AvgPool,
                     Op::Conv1x1 | Op::Conv3x3 => {
                         let k = op.kernel().unwrap() as i64;
-                        Edge::Conv(ReluConvBn::new(&layers / e, c, c, k, 1, (k - 1) / 2))
+                        Edge::Conv(Box::new(ReluConvBn::new(&layers / e, c, c, k, 1, (k - 1) / 2)))
                     }
                 }
             });
@@ -139,11 +141,24 @@ pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization)
         }
     }
     let last_bn = batch_norm(p / "lastact" / 0, c_prev);
-    let cfg = nn::LinearConfig { ws_init: pytorch_uniform(c_prev), bs_init: Some(pytorch_uniform(c_prev)), bias: true };
+    let cfg = nn::LinearConfig {
+        ws_init: pytorch_uniform(c_prev),
+        bs_init: Some(pytorch_uniform(c_prev)),
+        bias: true,
+    };
     let classifier = nn::linear(p / "classifier", c_prev, num_classes, cfg);
     let device = p.device();
-    let to = |v: [f64; 3]| Tensor::from_slice(&v.map(|x| x as f32)).view([1, 3, 1, 1]).to_device(device);
-    Network { stem_conv, stem_bn, blocks, last_bn, classifier, mean: to(norm.mean), std: to(norm.std) }
+    let to =
+        |v: [f64; 3]| Tensor::from_slice(&v.map(|x| x as f32)).view([1, 3, 1, 1]).to_device(device);
+    Network {
+        stem_conv,
+        stem_bn,
+        blocks,
+        last_bn,
+        classifier,
+        mean: to(norm.mean),
+        std: to(norm.std),
+    }
 }
 
 /// How a forward pass runs, and what it hands out on the way: the training-free scores need
@@ -225,7 +240,11 @@ impl ModuleT for Network {
 impl Network {
     /// The forward pass with taps; `forward_t` is this with none.
     pub fn forward_taps(&self, xs: &Tensor, t: &mut Taps) -> Tensor {
-        let x = if t.skip_normalization { xs.shallow_clone() } else { (xs.to_kind(Kind::Float) - &self.mean) / &self.std };
+        let x = if t.skip_normalization {
+            xs.shallow_clone()
+        } else {
+            (xs.to_kind(Kind::Float) - &self.mean) / &self.std
+        };
         let x = t.conv(x, &self.stem_conv);
         let mut x = t.batch_norm(x, &self.stem_bn);
         for block in &self.blocks {
@@ -252,12 +271,19 @@ impl Network {
                 }
                 Block::Reduction { conv_a, conv_b, shortcut } => {
                     let main = conv_b.forward(&conv_a.forward(&x, t), t);
-                    let short = t.conv(x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>), shortcut);
+                    let short = t.conv(
+                        x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>),
+                        shortcut,
+                    );
                     short + main
                 }
             };
         }
-        let x = t.batch_norm(x, &self.last_bn).relu_tapped(t).adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        let x = t
+            .batch_norm(x, &self.last_bn)
+            .relu_tapped(t)
+            .adaptive_avg_pool2d([1, 1])
+            .flatten(1, -1);
         let fan_in = self.classifier.ws.size()[1];
         t.layer_output(x.apply(&self.classifier), fan_in)
     }

@@ -26,116 +26,7 @@ use crate::data::Dataset;
 use crate::model::{self, Network, Taps};
 use crate::space::{self, Cell};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Score {
-    NtkClean,
-    NtkRobust,
-    NtkTwice,
-    NtkMixed,
-    NtkMixedTwice,
-    NtkCond,
-    Knas,
-    Synflow,
-    Snip,
-    GradNorm,
-    Grasp,
-    Fisher,
-    Jacov,
-    Nwot,
-    Plain,
-    L2Norm,
-    Params,
-    Flops,
-}
-
-pub const SCORES: [(&str, Score); 18] = [
-    ("ntk_clean", Score::NtkClean),
-    ("ntk_robust", Score::NtkRobust),
-    ("ntk_twice", Score::NtkTwice),
-    ("ntk_mixed", Score::NtkMixed),
-    ("ntk_mixed_twice", Score::NtkMixedTwice),
-    ("ntk_cond", Score::NtkCond),
-    ("knas", Score::Knas),
-    ("synflow", Score::Synflow),
-    ("snip", Score::Snip),
-    ("grad_norm", Score::GradNorm),
-    ("grasp", Score::Grasp),
-    ("fisher", Score::Fisher),
-    ("jacov", Score::Jacov),
-    ("nwot", Score::Nwot),
-    ("plain", Score::Plain),
-    ("l2_norm", Score::L2Norm),
-    ("params", Score::Params),
-    ("flops", Score::Flops),
-];
-
-/// How a score's input batch relates to the attack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Inputs {
-    /// No images at all (synflow, l2_norm, params, flops).
-    None,
-    /// The clean batch only (ntk_clean).
-    Clean,
-    /// Defined through the attack (the robust NTK family): eps defaults to 8/255.
-    Attacked,
-    /// The batch, perturbed by the attack when eps > 0 (the rest): eps defaults to 0.
-    Optional,
-}
-
-impl Score {
-    pub fn parse(name: &str) -> Result<Score> {
-        match SCORES.iter().find(|(n, _)| *n == name) {
-            Some((_, s)) => Ok(*s),
-            None => bail!("unknown score '{name}' (expected one of {})", names().join(", ")),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        SCORES.iter().find(|(_, s)| *s == self).unwrap().0
-    }
-
-    pub fn inputs(self) -> Inputs {
-        use Score::*;
-        match self {
-            Synflow | L2Norm | Params | Flops => Inputs::None,
-            NtkClean => Inputs::Clean,
-            NtkRobust | NtkTwice | NtkMixed | NtkMixedTwice => Inputs::Attacked,
-            _ => Inputs::Optional,
-        }
-    }
-
-    pub fn uses_beta(self) -> bool {
-        matches!(self, Score::NtkMixed | Score::NtkMixedTwice)
-    }
-}
-
-pub fn names() -> Vec<&'static str> {
-    SCORES.iter().map(|(n, _)| *n).collect()
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attack {
-    Fgsm,
-    /// PGD-7, step eps/4, uniform random start: the paper's training attack.
-    Pgd,
-}
-
-impl Attack {
-    pub fn parse(name: &str) -> Result<Attack> {
-        match name {
-            "fgsm" => Ok(Attack::Fgsm),
-            "pgd" => Ok(Attack::Pgd),
-            other => bail!("unknown attack '{other}' for scores (expected 'fgsm' or 'pgd')"),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Attack::Fgsm => "fgsm",
-            Attack::Pgd => "pgd",
-        }
-    }
-}
+pub use robbench_vocab::{Score, ScoreAttack as Attack, ScoreInputs as Inputs};
 
 /// What one score needs besides the network and the batch.
 #[derive(Clone, Copy, Debug)]
@@ -151,11 +42,7 @@ pub struct Config {
 impl Config {
     /// The radius actually used, or None where the score's inputs are not attacked.
     pub fn effective_eps(&self) -> Option<f64> {
-        match self.score.inputs() {
-            Inputs::None | Inputs::Clean => None,
-            Inputs::Attacked => Some(self.eps.unwrap_or(8.0 / 255.0)),
-            Inputs::Optional => self.eps.filter(|&e| e > 0.0),
-        }
+        self.score.effective_eps(self.eps)
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -217,7 +104,12 @@ impl Batch {
 fn attack(net: &Network, cfg: &Config, eps: f64, x: &Tensor, y: &Tensor) -> Tensor {
     match cfg.attack {
         Attack::Fgsm => attack::fgsm_t(net, x, y, eps, cfg.train_mode),
-        Attack::Pgd => Pgd { eps, alpha: eps / 4.0, steps: 7, random_start: true }.run_t(net, x, y, cfg.train_mode),
+        Attack::Pgd => Pgd { eps, alpha: eps / 4.0, steps: 7, random_start: true }.run_t(
+            net,
+            x,
+            y,
+            cfg.train_mode,
+        ),
     }
 }
 
@@ -287,7 +179,9 @@ fn smallest(k: &Tensor) -> f64 {
 /// (1-beta)^2 K + beta(1-beta)(C + C^T) + beta^2 R with K = J1 J1^T, C = J1 J2^T, R = J2 J2^T.
 fn mixed(j1: &Tensor, j2: &Tensor, beta: f64) -> Tensor {
     let c = gram(j1, j2);
-    gram(j1, j1) * ((1.0 - beta) * (1.0 - beta)) + (&c + c.tr()) * (beta * (1.0 - beta)) + gram(j2, j2) * (beta * beta)
+    gram(j1, j1) * ((1.0 - beta) * (1.0 - beta))
+        + (&c + c.tr()) * (beta * (1.0 - beta))
+        + gram(j2, j2) * (beta * beta)
 }
 
 fn cross_entropy(net: &Network, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
@@ -310,7 +204,11 @@ pub struct Subject<'a> {
 /// One score of the network on the batch (call `prepare` first for every score of a batch).
 pub fn compute(s: &Subject, cfg: &Config, b: &mut Batch) -> Result<f64> {
     let train = cfg.train_mode;
-    let which = if cfg.effective_eps().is_some() && cfg.score.inputs() == Inputs::Optional { Which::Attacked } else { Which::Clean };
+    let which = if cfg.effective_eps().is_some() && cfg.score.inputs() == Inputs::Optional {
+        Which::Attacked
+    } else {
+        Which::Clean
+    };
     if cfg.score == Score::NtkCond {
         let j = b.jacobian(s, train, which);
         let e = eigenvalues(&gram(&j, &j));
@@ -343,12 +241,21 @@ pub fn compute(s: &Subject, cfg: &Config, b: &mut Batch) -> Result<f64> {
 fn other(s: &Subject, cfg: &Config, inputs: &Tensor, y: &Tensor) -> f64 {
     let (net, vs, train) = (s.net, s.vs, cfg.train_mode);
     match cfg.score {
-        Score::NtkClean | Score::NtkRobust | Score::NtkTwice | Score::NtkMixed | Score::NtkMixedTwice | Score::NtkCond => unreachable!("kernel scores are computed from the batch's Jacobians"),
+        Score::NtkClean
+        | Score::NtkRobust
+        | Score::NtkTwice
+        | Score::NtkMixed
+        | Score::NtkMixedTwice
+        | Score::NtkCond => unreachable!("kernel scores are computed from the batch's Jacobians"),
         Score::Knas => {
             // KNAS: the mean of the Gram matrix of per-image loss gradients.
             let params: Vec<Tensor> = parameters(vs).into_iter().map(|(_, t)| t).collect();
             let logits = net.forward_t(inputs, train);
-            let losses = logits.log_softmax(-1, Kind::Float).gather(1, &y.unsqueeze(1), false).squeeze_dim(1).neg();
+            let losses = logits
+                .log_softmax(-1, Kind::Float)
+                .gather(1, &y.unsqueeze(1), false)
+                .squeeze_dim(1)
+                .neg();
             let g = per_image_grads(&losses, &params).to_kind(Kind::Double);
             gram(&g, &g).mean(Kind::Double).double_value(&[])
         }
@@ -356,7 +263,9 @@ fn other(s: &Subject, cfg: &Config, inputs: &Tensor, y: &Tensor) -> f64 {
             let w = layer_weights(vs);
             let g = grads(&cross_entropy(net, inputs, y, train), &w, false, false);
             tch::no_grad(|| match cfg.score {
-                Score::GradNorm => g.iter().map(|g| g.to_kind(Kind::Double).norm().double_value(&[])).sum(),
+                Score::GradNorm => {
+                    g.iter().map(|g| g.to_kind(Kind::Double).norm().double_value(&[])).sum()
+                }
                 Score::Snip => total(g.iter().zip(&w).map(|(g, w)| (g * w).abs())),
                 _ => total(g.iter().zip(&w).map(|(g, w)| g * w)),
             })
@@ -365,9 +274,17 @@ fn other(s: &Subject, cfg: &Config, inputs: &Tensor, y: &Tensor) -> f64 {
             // foresight: g = dL/dw, then Hg = d(g . dL/dw)/dw with a second forward pass
             // differentiated twice; score -w . Hg.
             let w = layer_weights(vs);
-            let g: Vec<Tensor> = grads(&cross_entropy(net, inputs, y, train), &w, false, false).into_iter().map(|t| t.detach()).collect();
+            let g: Vec<Tensor> = grads(&cross_entropy(net, inputs, y, train), &w, false, false)
+                .into_iter()
+                .map(|t| t.detach())
+                .collect();
             let gf = grads(&cross_entropy(net, inputs, y, train), &w, true, true);
-            let z = g.iter().zip(&gf).map(|(a, b)| (a * b).sum(Kind::Float)).reduce(|a, b| a + b).unwrap();
+            let z = g
+                .iter()
+                .zip(&gf)
+                .map(|(a, b)| (a * b).sum(Kind::Float))
+                .reduce(|a, b| a + b)
+                .unwrap();
             let hg = grads(&z, &w, false, false);
             tch::no_grad(|| total(hg.iter().zip(&w).map(|(h, w)| -(w * h))))
         }
@@ -387,7 +304,11 @@ fn other(s: &Subject, cfg: &Config, inputs: &Tensor, y: &Tensor) -> f64 {
                         continue;
                     }
                     let ag = (&l.output * g).to_kind(Kind::Double);
-                    let g_nk = if ag.dim() > 2 { ag.sum_dim_intlist(&[2i64, 3][..], false, Kind::Double) } else { ag };
+                    let g_nk = if ag.dim() > 2 {
+                        ag.sum_dim_intlist(&[2i64, 3][..], false, Kind::Double)
+                    } else {
+                        ag
+                    };
                     let del_k = g_nk.pow_tensor_scalar(2).mean_dim(0, false, Kind::Double) * 0.5;
                     sum += del_k.sum(Kind::Double).double_value(&[]) * l.fan_in as f64;
                 }
@@ -401,7 +322,10 @@ fn other(s: &Subject, cfg: &Config, inputs: &Tensor, y: &Tensor) -> f64 {
             let x = inputs.detach().set_requires_grad(true);
             let out = net.forward_t(&x, train);
             let g = &grads(&out.sum(Kind::Float), &[x], false, false)[0];
-            let std = Tensor::from_slice(&s.dataset.normalization().std).to_kind(Kind::Double).to_device(g.device()).view([1, 3, 1, 1]);
+            let std = Tensor::from_slice(&s.dataset.normalization().std)
+                .to_kind(Kind::Double)
+                .to_device(g.device())
+                .view([1, 3, 1, 1]);
             let jac = (g.to_kind(Kind::Double) * std).flatten(1, -1);
             let corr = jac.corrcoef();
             let v = eigenvalues(&corr) + 1e-5;
@@ -423,10 +347,15 @@ fn other(s: &Subject, cfg: &Config, inputs: &Tensor, y: &Tensor) -> f64 {
             logabsdet.double_value(&[])
         }
         Score::Synflow => synflow(s),
-        Score::L2Norm => tch::no_grad(|| layer_weights(vs).iter().map(|w| w.to_kind(Kind::Double).norm().double_value(&[])).sum()),
+        Score::L2Norm => tch::no_grad(|| {
+            layer_weights(vs).iter().map(|w| w.to_kind(Kind::Double).norm().double_value(&[])).sum()
+        }),
         Score::Params => parameters(vs).iter().map(|(_, t)| t.numel() as f64).sum(),
         Score::Flops => {
-            let shape = space::NetShape { classes: s.dataset.num_classes() as usize, resolution: s.dataset.resolution() as usize };
+            let shape = space::NetShape {
+                classes: s.dataset.num_classes() as usize,
+                resolution: s.dataset.resolution() as usize,
+            };
             space::mflops(s.cell, shape)
         }
     }
@@ -438,7 +367,8 @@ fn other(s: &Subject, cfg: &Config, inputs: &Tensor, y: &Tensor) -> f64 {
 fn synflow(s: &Subject) -> f64 {
     let device = s.vs.device();
     let mut vs = nn::VarStore::new(device);
-    let net = model::network(&vs.root(), s.cell, s.dataset.num_classes(), s.dataset.normalization());
+    let net =
+        model::network(&vs.root(), s.cell, s.dataset.num_classes(), s.dataset.normalization());
     vs.copy(s.vs).expect("a network built from the same cell has the same variables");
     vs.double();
     tch::no_grad(|| {
@@ -448,7 +378,12 @@ fn synflow(s: &Subject) -> f64 {
     });
     let r = s.dataset.resolution();
     let ones = Tensor::ones([1, 3, r, r], (Kind::Double, device));
-    let mut taps = Taps { train: false, skip_batch_norm: true, skip_normalization: true, ..Default::default() };
+    let mut taps = Taps {
+        train: false,
+        skip_batch_norm: true,
+        skip_normalization: true,
+        ..Default::default()
+    };
     let out = net.forward_taps(&ones, &mut taps).sum(Kind::Double);
     let w = layer_weights(&vs);
     let g = grads(&out, &w, false, false);

@@ -15,69 +15,18 @@ use anyhow::{bail, Context, Result};
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
-use crate::attack::{self, Pgd};
+use crate::attack::Pgd;
 use crate::data::{self, Dataset, Split};
 use crate::model::{self, Network};
 use crate::rng::Rng;
 use crate::space::Cell;
+use robbench_vocab::durable;
 
 /// Set by Ctrl-C: training stops at the next step boundary, keeping its last checkpoint.
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Protocol {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub lr_max: f64,
-    pub momentum: f64,
-    pub weight_decay: f64,
-    /// 'pgd' or 'none' (standard training).
-    pub train_attack: String,
-    pub train_eps: f64,
-    pub train_alpha: f64,
-    pub train_steps: usize,
-    /// Use only the first n training images (None: all).
-    pub n_train: Option<usize>,
-}
-
-impl Default for Protocol {
-    /// The paper's protocol. robbench's `protocol::Protocol::paper()` states it again on purpose:
-    /// robbench does not link this crate (nor libtorch) and passes every setting to the worker.
-    fn default() -> Protocol {
-        Protocol {
-            epochs: 50,
-            batch_size: 256,
-            lr_max: 0.1,
-            momentum: 0.9,
-            weight_decay: 5e-4,
-            train_attack: "pgd".into(),
-            train_eps: 8.0 / 255.0,
-            train_alpha: 2.0 / 255.0,
-            train_steps: 7,
-            n_train: None,
-        }
-    }
-}
-
-impl Protocol {
-    pub fn validate(&self) -> Result<()> {
-        if self.epochs == 0 || self.batch_size == 0 {
-            bail!("epochs and batch_size must be positive");
-        }
-        for (name, v) in [("lr_max", self.lr_max), ("momentum", self.momentum), ("weight_decay", self.weight_decay), ("train_eps", self.train_eps), ("train_alpha", self.train_alpha)] {
-            if !v.is_finite() || v < 0.0 {
-                bail!("{name} must be a finite non-negative number, got {v}");
-            }
-        }
-        if self.momentum >= 1.0 {
-            bail!("momentum must be below 1, got {}", self.momentum);
-        }
-        if !matches!(self.train_attack.as_str(), "pgd" | "none") {
-            bail!("train_attack must be 'pgd' or 'none', got '{}'", self.train_attack);
-        }
-        Ok(())
-    }
-}
+pub use robbench_vocab::worker::EpochStats;
+pub use robbench_vocab::{Protocol, TrainAttack};
 
 /// PyTorch's OneCycleLR with its defaults (pct_start 0.3, cosine annealing, div_factor 25,
 /// final_div_factor 1e4, momentum cycled between 0.85 and 0.95): (lr, momentum) for a step.
@@ -87,7 +36,9 @@ pub fn one_cycle(step: usize, total_steps: usize, lr_max: f64) -> (f64, f64) {
     let (m_base, m_max) = (0.85, 0.95);
     let phase1_end = 0.3 * total_steps as f64 - 1.0;
     let phase2_end = total_steps as f64 - 1.0;
-    let cos = |start: f64, end: f64, pct: f64| end + (start - end) / 2.0 * ((std::f64::consts::PI * pct).cos() + 1.0);
+    let cos = |start: f64, end: f64, pct: f64| {
+        end + (start - end) / 2.0 * ((std::f64::consts::PI * pct).cos() + 1.0)
+    };
     let s = step as f64;
     if s <= phase1_end {
         let pct = s / phase1_end;
@@ -96,16 +47,6 @@ pub fn one_cycle(step: usize, total_steps: usize, lr_max: f64) -> (f64, f64) {
         let pct = (s - phase1_end) / (phase2_end - phase1_end);
         (cos(lr_max, min, pct), cos(m_base, m_max, pct))
     }
-}
-
-/// What one finished epoch looked like.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EpochStats {
-    pub epoch: usize,
-    pub lr: f64,
-    pub train_loss: f64,
-    pub train_adv_acc: f64,
-    pub seconds: f64,
 }
 
 /// Progress reported to the caller (a progress bar) after every step.
@@ -145,15 +86,26 @@ pub fn init(cell: &Cell, dataset: Dataset, seed: u64, device: Device) -> (nn::Va
 
 /// Trainable parameters (not BatchNorm statistics) in a fixed order: sorted by name.
 pub fn trainables(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
-    let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
+    let mut v: Vec<(String, Tensor)> =
+        vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
 
 const RESUME: &str = "resume.safetensors";
-const RESUME_META: &str = "resume.json";
+/// Where versions before the step count and curves moved into the resume file kept them.
+const OLD_RESUME_META: &str = "resume.json";
 
-fn save_resume(dir: &Path, vs: &nn::VarStore, buffers: &[Option<Tensor>], names: &[String], curves: &[EpochStats], steps_done: usize) -> Result<()> {
+/// Saves the resume state as one file, so a kill leaves the previous state or this one: the
+/// variables, the momentum buffers, the step count and the finished epochs' curves.
+fn save_resume(
+    dir: &Path,
+    vs: &nn::VarStore,
+    buffers: &[Option<Tensor>],
+    names: &[String],
+    curves: &[EpochStats],
+    steps_done: usize,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     for (n, b) in names.iter().zip(buffers) {
@@ -161,33 +113,33 @@ fn save_resume(dir: &Path, vs: &nn::VarStore, buffers: &[Option<Tensor>], names:
             named.push((format!("momentum_buffer.{n}"), b.shallow_clone()));
         }
     }
-    let tmp = dir.join(".resume.safetensors.tmp");
-    Tensor::write_safetensors(&named, &tmp)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, dir.join(RESUME))?;
-    let meta = curves
+    let rows: Vec<f64> = curves
         .iter()
-        .map(|c| format!("{},{:e},{:e},{:e},{:e}", c.epoch, c.lr, c.train_loss, c.train_adv_acc, c.seconds))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let tmp = dir.join(".resume.json.tmp");
-    std::fs::write(&tmp, format!("{steps_done}\n{meta}"))?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, dir.join(RESUME_META))?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+        .flat_map(|c| [c.epoch as f64, c.lr, c.train_loss, c.train_adv_acc, c.seconds])
+        .collect();
+    named.push(("resume.curves".into(), Tensor::from_slice(&rows).view([-1, 5])));
+    named.push(("resume.steps_done".into(), Tensor::from(steps_done as i64)));
+    let path = dir.join(RESUME);
+    let tmp = durable::temporary_sibling(&path);
+    Tensor::write_safetensors(&named, &tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    durable::commit(&tmp, &path)
 }
 
-fn load_resume(dir: &Path, vs: &mut nn::VarStore, names: &[String]) -> Result<Option<(Vec<Option<Tensor>>, Vec<EpochStats>, usize)>> {
-    let (w, m) = (dir.join(RESUME), dir.join(RESUME_META));
-    if !w.exists() || !m.exists() {
+type Resumed = (Vec<Option<Tensor>>, Vec<EpochStats>, usize);
+
+fn load_resume(dir: &Path, vs: &mut nn::VarStore, names: &[String]) -> Result<Option<Resumed>> {
+    let w = dir.join(RESUME);
+    if !w.exists() {
         return Ok(None);
     }
-    let tensors = Tensor::read_safetensors(&w).with_context(|| format!("cannot read {}", w.display()))?;
+    let tensors =
+        Tensor::read_safetensors(&w).with_context(|| format!("cannot read {}", w.display()))?;
     let map: std::collections::HashMap<String, Tensor> = tensors.into_iter().collect();
     tch::no_grad(|| -> Result<()> {
         for (name, mut var) in vs.variables() {
-            let src = map.get(&name).with_context(|| format!("{}: no tensor {name}", w.display()))?;
+            let src =
+                map.get(&name).with_context(|| format!("{}: no tensor {name}", w.display()))?;
             var.copy_(src);
         }
         Ok(())
@@ -196,33 +148,80 @@ fn load_resume(dir: &Path, vs: &mut nn::VarStore, names: &[String]) -> Result<Op
         .iter()
         .map(|n| map.get(&format!("momentum_buffer.{n}")).map(|t| t.to_device(vs.device())))
         .collect();
-    let text = std::fs::read_to_string(&m)?;
+    let (steps_done, curves) = match (map.get("resume.steps_done"), map.get("resume.curves")) {
+        (Some(steps), Some(curves)) => {
+            let rows = Vec::<f64>::try_from(curves.flatten(0, -1))
+                .with_context(|| format!("{}: unreadable curves", w.display()))?;
+            let curves = rows
+                .chunks(5)
+                .map(|r| EpochStats {
+                    epoch: r[0] as usize,
+                    lr: r[1],
+                    train_loss: r[2],
+                    train_adv_acc: r[3],
+                    seconds: r[4],
+                })
+                .collect();
+            (steps.int64_value(&[]) as usize, curves)
+        }
+        _ => old_resume_meta(&dir.join(OLD_RESUME_META))?,
+    };
+    Ok(Some((buffers, curves, steps_done)))
+}
+
+/// The step count and curves from a run folder written before they moved into the resume file.
+fn old_resume_meta(m: &Path) -> Result<(usize, Vec<EpochStats>)> {
+    let text =
+        std::fs::read_to_string(m).with_context(|| format!("cannot read {}", m.display()))?;
     let mut lines = text.lines();
-    let steps_done: usize = lines.next().unwrap_or("0").parse().context("resume.json: bad step count")?;
+    let steps_done: usize = lines
+        .next()
+        .unwrap_or("0")
+        .parse()
+        .with_context(|| format!("{}: bad step count", m.display()))?;
     let curves = lines
         .filter(|l| !l.is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            Ok(EpochStats { epoch: f[0].parse()?, lr: f[1].parse()?, train_loss: f[2].parse()?, train_adv_acc: f[3].parse()?, seconds: f[4].parse()? })
+            if f.len() != 5 {
+                return Err(format!("line '{l}' has {} fields, not 5", f.len()).into());
+            }
+            Ok(EpochStats {
+                epoch: f[0].parse()?,
+                lr: f[1].parse()?,
+                train_loss: f[2].parse()?,
+                train_adv_acc: f[3].parse()?,
+                seconds: f[4].parse()?,
+            })
         })
         .collect::<Result<Vec<_>, Box<dyn std::error::Error + Send + Sync>>>()
         .map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?;
-    Ok(Some((buffers, curves, steps_done)))
+    Ok((steps_done, curves))
 }
 
 /// Trains one network, resuming from `spec.dir` if an earlier attempt left a checkpoint there.
 /// Returns Ok(None) when stopped by Ctrl-C (the last epoch checkpoint is kept).
-pub fn train(spec: &TrainSpec, train: &Split, mut on_step: impl FnMut(&Progress)) -> Result<Option<Trained>> {
+pub fn train(
+    spec: &TrainSpec,
+    train: &Split,
+    mut on_step: impl FnMut(&Progress),
+) -> Result<Option<Trained>> {
     let p = spec.protocol;
     p.validate()?;
     // Two processes on one run (the same call in two shells, an orphaned worker) would
     // overwrite each other's checkpoints: the run folder's lock admits one. The OS releases
     // it when the process ends, however it ends.
-    std::fs::create_dir_all(spec.dir).with_context(|| format!("cannot create {}", spec.dir.display()))?;
+    std::fs::create_dir_all(spec.dir)
+        .with_context(|| format!("cannot create {}", spec.dir.display()))?;
     let lock_path = spec.dir.join("lock");
-    let lock = std::fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
     if lock.try_lock().is_err() {
-        bail!("{} is being trained by another process (it holds {})", spec.dir.display(), lock_path.display());
+        bail!(
+            "{} is being trained by another process (it holds {})",
+            spec.dir.display(),
+            lock_path.display()
+        );
     }
     let (mut vs, net) = init(&spec.cell, spec.dataset, spec.seed, spec.device);
     let params = trainables(&vs);
@@ -256,18 +255,31 @@ pub fn train(spec: &TrainSpec, train: &Split, mut on_step: impl FnMut(&Progress)
             let y = y.to_device(spec.device);
             let (lr_k, m_k) = one_cycle(step, total, p.lr_max);
             lr = lr_k;
-            let (loss, batch_correct) = adversarial_step(&net, &params, &mut buffers, &x, &y, p, lr_k, m_k);
+            let (loss, batch_correct) =
+                adversarial_step(&net, &params, &mut buffers, &x, &y, p, (lr_k, m_k));
             step += 1;
             let bs = chunk.len() as i64;
             loss_sum += loss * bs as f64;
             correct += batch_correct;
             seen += bs;
             let elapsed = t0.elapsed().as_secs_f64();
-            on_step(&Progress { epoch, epochs: p.epochs, step: k + 1, steps: steps_per_epoch, images_per_second: seen as f64 / elapsed.max(1e-9) });
+            on_step(&Progress {
+                epoch,
+                epochs: p.epochs,
+                step: k + 1,
+                steps: steps_per_epoch,
+                images_per_second: seen as f64 / elapsed.max(1e-9),
+            });
         }
         let seconds = t0.elapsed().as_secs_f64();
         train_seconds += seconds;
-        curves.push(EpochStats { epoch: epoch + 1, lr, train_loss: loss_sum / seen as f64, train_adv_acc: correct as f64 / seen as f64, seconds });
+        curves.push(EpochStats {
+            epoch: epoch + 1,
+            lr,
+            train_loss: loss_sum / seen as f64,
+            train_adv_acc: correct as f64 / seen as f64,
+            seconds,
+        });
         save_resume(spec.dir, &vs, &buffers, &names, &curves, step)?;
     }
     let weights = spec.dir.join("weights.safetensors");
@@ -277,11 +289,21 @@ pub fn train(spec: &TrainSpec, train: &Split, mut on_step: impl FnMut(&Progress)
 
 /// One step of the protocol on a batch: adversarial examples with the network in eval mode
 /// (unless standard training), then train mode, cross-entropy on them, and an SGD step with
-/// momentum `momentum` and rate `lr` (PyTorch's rule: d = g + wd p; b = m b + d, or d at the
+/// the schedule's `(lr, momentum)` (PyTorch's rule: d = g + wd p; b = m b + d, or d at the
 /// first step; p -= lr b). Returns the loss and how many adversarial examples were right.
-pub fn adversarial_step(net: &Network, params: &[(String, Tensor)], buffers: &mut [Option<Tensor>], x: &Tensor, y: &Tensor, p: &Protocol, lr: f64, momentum: f64) -> (f64, i64) {
-    let pgd = Pgd { eps: p.train_eps, alpha: p.train_alpha, steps: p.train_steps, random_start: true };
-    let x_adv = if p.train_attack == "pgd" { pgd.run(net, x, y) } else { x.shallow_clone() };
+pub fn adversarial_step(
+    net: &Network,
+    params: &[(String, Tensor)],
+    buffers: &mut [Option<Tensor>],
+    x: &Tensor,
+    y: &Tensor,
+    p: &Protocol,
+    (lr, momentum): (f64, f64),
+) -> (f64, i64) {
+    let pgd =
+        Pgd { eps: p.train_eps, alpha: p.train_alpha, steps: p.train_steps, random_start: true };
+    let x_adv =
+        if p.train_attack == TrainAttack::Pgd { pgd.run(net, x, y) } else { x.shallow_clone() };
     let logits = net.forward_t(&x_adv, true);
     let loss = logits.cross_entropy_for_logits(y);
     for (_, t) in params {
@@ -307,59 +329,8 @@ pub fn adversarial_step(net: &Network, params: &[(String, Tensor)], buffers: &mu
             *buf = Some(b);
         }
     });
-    let correct = tch::no_grad(|| logits.argmax(-1, false).eq_tensor(y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]));
+    let correct = tch::no_grad(|| {
+        logits.argmax(-1, false).eq_tensor(y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[])
+    });
     (loss.double_value(&[]), correct)
-}
-
-/// The metrics columns the attack suite fills, in the order of the `metrics` table.
-pub const ATTACKS: [&str; 16] = ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8", "apgd3", "apgd8", "aa3", "aa8", "square3", "square8", "pgd16", "pgd32", "pgd64", "pgd128", "pgd255"];
-
-/// Accuracies under attack, and the warnings of AutoAttack's sanity checks.
-#[derive(Debug, Default)]
-pub struct Evaluation {
-    pub metrics: Vec<(String, f64)>,
-    /// (attack, what its sanity checks found), in the order they fired.
-    pub warnings: Vec<(String, String)>,
-}
-
-/// Accuracy under each named attack on the first `n_eval` evaluation images (all when None),
-/// in batches of `batch`.
-pub fn evaluate(net: &Network, eval: &Split, attacks: &[String], n_eval: Option<i64>, device: Device, batch: i64, seed: u64) -> Result<Evaluation> {
-    let n = n_eval.map(|k| k.min(eval.len())).unwrap_or(eval.len());
-    if n == 0 {
-        bail!("no evaluation images");
-    }
-    if let Some(a) = attacks.iter().find(|a| !ATTACKS.contains(&a.as_str())) {
-        bail!("attack '{a}' is not available (available: {})", ATTACKS.join(", "));
-    }
-    let mut out = Evaluation::default();
-    for name in attacks {
-        tch::manual_seed(Rng::derive(seed, 3, 0).next_u64() as i64 >> 1);
-        let mut correct = 0;
-        let mut start = 0;
-        while start < n {
-            let len = batch.min(n - start);
-            let (x, y) = eval.range(start, len, device);
-            // Radius in 255ths: the column's number.
-            let r = |prefix: &str| name[prefix.len()..].parse::<f64>().unwrap() / 255.0;
-            let adv = match name.as_str() {
-                "clean" => x,
-                _ if name.starts_with("fgsm") => attack::fgsm(net, &x, &y, r("fgsm")),
-                _ if name.starts_with("pgd") => Pgd::eval(r("pgd")).run(net, &x, &y),
-                _ if name.starts_with("apgd") => attack::Apgd::ce(r("apgd"), 20).run(net, &x, &y).0,
-                _ if name.starts_with("square") => attack::Square::standard(r("square")).run(net, &x, &y).0,
-                _ if name.starts_with("aa") => {
-                    let outcome = attack::AutoAttack::standard(r("aa")).run(net, &x, &y);
-                    let at = if n > batch { format!("images {start}..{}: ", start + len) } else { String::new() };
-                    out.warnings.extend(outcome.warnings.iter().map(|w| (name.clone(), format!("{at}{w}"))));
-                    outcome.adv
-                }
-                _ => unreachable!("checked above"),
-            };
-            correct += attack::correct(net, &adv, &y);
-            start += len;
-        }
-        out.metrics.push((name.clone(), correct as f64 / n as f64));
-    }
-    Ok(out)
 }

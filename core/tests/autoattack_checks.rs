@@ -47,6 +47,7 @@ impl ModuleT for Altered {
 }
 
 #[test]
+#[ignore = "full tier (make test): trains digits networks"]
 fn each_check_fires_on_its_network_and_none_on_a_plain_one() {
     let tmp = tempfile::tempdir().unwrap();
     let (t, x, y) = trained_digits(tmp.path(), 2581, i64::MAX);
@@ -61,17 +62,38 @@ fn each_check_fires_on_its_network_and_none_on_a_plain_one() {
     let w = checks(Mode::Probabilities);
     assert!(w.iter().any(|m| m.contains("probabilities")), "{w:?}");
     let w = checks(Mode::Quantised);
-    assert!(w.len() == 1 && w[0].contains(&format!("{} of {} images have an exactly zero loss gradient", x.size()[0], x.size()[0])), "{w:?}");
+    assert!(
+        w.len() == 1
+            && w[0].contains(&format!(
+                "{} of {} images have an exactly zero loss gradient",
+                x.size()[0],
+                x.size()[0]
+            )),
+        "{w:?}"
+    );
 
     // With masked gradients the white-box attacks find nothing and Square does: the standard
     // composition warns (fewer iterations and queries than standard, to keep the test short).
-    let quick = AutoAttack { apgd_steps: 10, fab_steps: 10, square_queries: 300, ..AutoAttack::standard(8.0 / 255.0) };
+    let quick = AutoAttack {
+        apgd_steps: 10,
+        fab_steps: 10,
+        square_queries: 300,
+        ..AutoAttack::standard(8.0 / 255.0)
+    };
     let o = quick.run(&net, &x, &y);
     eprintln!("quantised network, AutoAttack stages {:?}, warnings {:?}", o.stages, o.warnings);
     let white_box = o.stages[o.stages.len() - 2].1;
-    assert!(o.robust.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]) < white_box, "Square found nothing more: {:?}", o.stages);
+    assert!(
+        o.robust.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]) < white_box,
+        "Square found nothing more: {:?}",
+        o.stages
+    );
     assert!(o.warnings.iter().any(|m| m.contains("zero loss gradient")), "{:?}", o.warnings);
-    assert!(o.warnings.iter().any(|m| m.starts_with("Square (black-box) fooled")), "{:?}", o.warnings);
+    assert!(
+        o.warnings.iter().any(|m| m.starts_with("Square (black-box) fooled")),
+        "{:?}",
+        o.warnings
+    );
 
     net.mode.set(Mode::Plain);
     let o = quick.run(&net, &x, &y);

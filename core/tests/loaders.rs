@@ -8,7 +8,8 @@ use robbench_core::data::{self, Dataset, Split};
 use tch::Kind;
 
 fn generate(dir: &Path) {
-    let py = std::env::var("ROBBENCH_PYTHON").expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
+    let py = std::env::var("ROBBENCH_PYTHON")
+        .expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
     let out = Command::new(py)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/make_datasets.py"))
         .arg(dir)
@@ -24,13 +25,18 @@ fn check(split: &Split, n: i64, side: i64, offset: i64, label: impl Fn(i64) -> i
     let flat = split.images.view([n, 3 * side * side]).to_kind(Kind::Int64);
     for i in [0, 1, n / 2, n - 1] {
         for j in [0, 1, side * side, 3 * side * side - 1] {
-            assert_eq!(flat.int64_value(&[i, j]), (7 * i + j + offset) % 256, "image {i} pixel {j}");
+            assert_eq!(
+                flat.int64_value(&[i, j]),
+                (7 * i + j + offset) % 256,
+                "image {i} pixel {j}"
+            );
         }
         assert_eq!(split.labels.int64_value(&[i]), label(i), "label of image {i}");
     }
 }
 
 #[test]
+#[ignore = "full tier (make test): needs the Python venv"]
 fn cifar_and_imagenet16_in_both_layouts() {
     let tmp = tempfile::tempdir().unwrap();
     generate(tmp.path());
@@ -43,7 +49,13 @@ fn cifar_and_imagenet16_in_both_layouts() {
     std::fs::rename(root.join("cifar-10-batches-bin"), root.join("hidden-10")).unwrap();
     std::fs::rename(root.join("cifar-100-binary"), root.join("hidden-100")).unwrap();
     check(&data::load(Dataset::Cifar10, Some(root), true).unwrap(), 60, 32, 0, |i| i % 10);
-    check(&data::load(Dataset::Cifar10, Some(&root.join("cifar-10-batches-py")), false).unwrap(), 10, 32, 128, |i| i % 10);
+    check(
+        &data::load(Dataset::Cifar10, Some(&root.join("cifar-10-batches-py")), false).unwrap(),
+        10,
+        32,
+        128,
+        |i| i % 10,
+    );
     check(&data::load(Dataset::Cifar100, Some(root), false).unwrap(), 10, 32, 128, |i| i % 100);
     // ImageNet16: only labels 1..120 are kept, as 0..119.
     let train = data::load(Dataset::ImageNet16, Some(root), true).unwrap();
@@ -54,10 +66,14 @@ fn cifar_and_imagenet16_in_both_layouts() {
         assert_eq!(train.labels.int64_value(&[row as i64]), (i * 37) % 1000);
         assert_eq!(flat.int64_value(&[row as i64, 5]), (7 * i + 5) % 256);
     }
-    assert_eq!(data::load(Dataset::ImageNet16, Some(root), false).unwrap().images.size()[1..], [3, 16, 16]);
+    assert_eq!(
+        data::load(Dataset::ImageNet16, Some(root), false).unwrap().images.size()[1..],
+        [3, 16, 16]
+    );
 }
 
 #[test]
+#[ignore = "full tier (make test): needs the Python venv"]
 fn malformed_files_are_named_with_what_is_wrong() {
     let tmp = tempfile::tempdir().unwrap();
     generate(tmp.path());
@@ -105,10 +121,19 @@ fn digits_as_the_spec_defines_it() {
     let text = {
         use std::io::Read;
         let mut s = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits.csv.gz")).unwrap()).read_to_string(&mut s).unwrap();
+        flate2::read::GzDecoder::new(
+            std::fs::File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits.csv.gz"))
+                .unwrap(),
+        )
+        .read_to_string(&mut s)
+        .unwrap();
         s
     };
-    let row4: Vec<i64> = text.lines().nth(4).unwrap().split(',').map(|v| v.parse().unwrap()).collect();
+    let row4: Vec<i64> =
+        text.lines().nth(4).unwrap().split(',').map(|v| v.parse().unwrap()).collect();
     assert_eq!(eval.labels.int64_value(&[0]), row4[64]);
-    assert_eq!(eval.images.get(0).get(1).view([64]).to_kind(Kind::Int64).int64_value(&[10]), row4[10]);
+    assert_eq!(
+        eval.images.get(0).get(1).view([64]).to_kind(Kind::Int64).int64_value(&[10]),
+        row4[10]
+    );
 }

@@ -16,7 +16,8 @@ use tch::{Kind, Tensor};
 static GENERATOR: Mutex<()> = Mutex::new(());
 
 fn python(script: &str, args: &[String]) -> String {
-    let py = std::env::var("ROBBENCH_PYTHON").expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
+    let py = std::env::var("ROBBENCH_PYTHON")
+        .expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
     let out = Command::new(py)
         .arg(format!("{}/../tests/python/{script}", env!("CARGO_MANIFEST_DIR")))
         .args(args)
@@ -27,6 +28,7 @@ fn python(script: &str, args: &[String]) -> String {
 }
 
 #[test]
+#[ignore = "full tier (make test): needs the Python venv (PyTorch)"]
 fn one_cycle_matches_pytorch() {
     for (lr, total) in [(0.1, 300), (0.05, 57), (0.2, 10)] {
         let reference = python("onecycle.py", &[lr.to_string(), total.to_string()]);
@@ -35,8 +37,14 @@ fn one_cycle_matches_pytorch() {
         for (step, line) in lines.iter().enumerate() {
             let (l, m) = line.split_once(',').unwrap();
             let (ours_lr, ours_m) = one_cycle(step, total, lr);
-            assert!((ours_lr - l.parse::<f64>().unwrap()).abs() < 1e-12, "step {step}/{total}: lr {ours_lr} vs {l}");
-            assert!((ours_m - m.parse::<f64>().unwrap()).abs() < 1e-12, "step {step}/{total}: momentum {ours_m} vs {m}");
+            assert!(
+                (ours_lr - l.parse::<f64>().unwrap()).abs() < 1e-12,
+                "step {step}/{total}: lr {ours_lr} vs {l}"
+            );
+            assert!(
+                (ours_m - m.parse::<f64>().unwrap()).abs() < 1e-12,
+                "step {step}/{total}: momentum {ours_m} vs {m}"
+            );
         }
     }
 }
@@ -46,6 +54,7 @@ fn count(robust: &Tensor) -> i64 {
 }
 
 #[test]
+#[ignore = "full tier (make test): needs the Python venv (torchattacks) and trains"]
 fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
     let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
@@ -56,22 +65,43 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
     let pgd_correct = attack::correct(&t.net, &pgd.run(&t.net, &x, &y), &y);
     let (apgd_adv, apgd_robust) = attack::Apgd::ce(8.0 / 255.0, 20).run(&t.net, &x, &y);
     let apgd = count(&apgd_robust);
-    assert_eq!(attack::correct(&t.net, &apgd_adv, &y), apgd, "APGD's robust mask disagrees with its images");
+    assert_eq!(
+        attack::correct(&t.net, &apgd_adv, &y),
+        apgd,
+        "APGD's robust mask disagrees with its images"
+    );
     let apgdt = count(&attack::Apgd::targeted(8.0 / 255.0, 20, 9).run(&t.net, &x, &y).1);
     // Square with fewer queries than the standard 5,000, to keep the test short.
-    let square = count(&attack::Square { queries: 300, ..attack::Square::standard(8.0 / 255.0) }.run(&t.net, &x, &y).1);
+    let square = count(
+        &attack::Square { queries: 300, ..attack::Square::standard(8.0 / 255.0) }
+            .run(&t.net, &x, &y)
+            .1,
+    );
     let out = python("attack_parity.py", &[tmp.path().display().to_string(), "basic".into()]);
     let theirs: Vec<i64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
     let total = x.size()[0] as f64;
     eprintln!("digits eval ({total} images) correct: robbench clean {clean} fgsm8 {fgsm} pgd8 {pgd_correct} apgd-ce {apgd} apgd-t {apgdt} square-300 {square}; torchattacks {theirs:?}");
-    assert!(clean as f64 / total > 0.5, "the network should have learned something: {clean}/{total}");
-    for (name, ours, theirs) in [("clean", clean, theirs[0]), ("fgsm", fgsm, theirs[1]), ("pgd", pgd_correct, theirs[2])] {
-        assert!(((ours - theirs).abs() as f64) / total <= 1e-3, "{name}: robbench {ours} vs torchattacks {theirs} of {total}");
+    assert!(
+        clean as f64 / total > 0.5,
+        "the network should have learned something: {clean}/{total}"
+    );
+    for (name, ours, theirs) in
+        [("clean", clean, theirs[0]), ("fgsm", fgsm, theirs[1]), ("pgd", pgd_correct, theirs[2])]
+    {
+        assert!(
+            ((ours - theirs).abs() as f64) / total <= 1e-3,
+            "{name}: robbench {ours} vs torchattacks {theirs} of {total}"
+        );
     }
     assert!(pgd_correct < clean, "PGD should lower the accuracy");
     // APGD and Square with equal steps/queries and seed: within 0.5 points of robust accuracy.
-    for (name, ours, theirs) in [("apgd-ce", apgd, theirs[3]), ("apgd-t", apgdt, theirs[4]), ("square", square, theirs[5])] {
-        assert!(((ours - theirs).abs() as f64) / total <= 0.005, "{name}: robbench {ours} vs torchattacks {theirs} of {total}");
+    for (name, ours, theirs) in
+        [("apgd-ce", apgd, theirs[3]), ("apgd-t", apgdt, theirs[4]), ("square", square, theirs[5])]
+    {
+        assert!(
+            ((ours - theirs).abs() as f64) / total <= 0.005,
+            "{name}: robbench {ours} vs torchattacks {theirs} of {total}"
+        );
     }
 }
 
@@ -82,6 +112,7 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
 /// test takes a light cell (1x1 convolutions and pooling) and the first 150 evaluation images:
 /// half a point is then less than one image, so the counts must be equal.
 #[test]
+#[ignore = "full tier (make test): needs the Python venv (torchattacks) and trains"]
 fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
     let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
@@ -89,10 +120,18 @@ fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
     let eps = 8.0 / 255.0;
     let aa = attack::AutoAttack::standard(eps).run(&t.net, &x, &y);
     let aa_count = count(&aa.robust);
-    assert_eq!(attack::correct(&t.net, &aa.adv, &y), aa_count, "AutoAttack's robust mask disagrees with its images");
+    assert_eq!(
+        attack::correct(&t.net, &aa.adv, &y),
+        aa_count,
+        "AutoAttack's robust mask disagrees with its images"
+    );
     let linf = (&aa.adv - &x).abs().max().double_value(&[]);
     assert!(linf <= eps + 1e-6, "AutoAttack left the eps-ball: {linf}");
-    assert!(aa.warnings.is_empty(), "a plain trained network should pass AutoAttack's checks: {:?}", aa.warnings);
+    assert!(
+        aa.warnings.is_empty(),
+        "a plain trained network should pass AutoAttack's checks: {:?}",
+        aa.warnings
+    );
     let fab = attack::Fab::targeted(eps, 100, 9).run(&t.net, &x, &y);
     let linf = (&fab.0 - &x).abs().max().double_value(&[]);
     assert!(linf <= eps + 1e-6, "FAB-T left the eps-ball: {linf}");
@@ -111,8 +150,20 @@ fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
     eprintln!("digits eval ({total} images) robust at 8/255: robbench AutoAttack {aa_count} (stages {:?}), alone {alone:?}; torchattacks composition {}, FAB-T alone {}", aa.stages, theirs[0], theirs[1]);
     assert!(aa_count < aa.stages[0].1, "AutoAttack should fool some images of this network");
     for (name, n) in alone {
-        assert!(aa_count <= n, "AutoAttack ({aa_count}) is above its component {name} run alone ({n})");
+        assert!(
+            aa_count <= n,
+            "AutoAttack ({aa_count}) is above its component {name} run alone ({n})"
+        );
     }
-    assert!(((aa_count - theirs[0]).abs() as f64) / total <= 0.005, "AutoAttack: robbench {aa_count} vs torchattacks {} of {total}", theirs[0]);
-    assert!(((alone[2].1 - theirs[1]).abs() as f64) / total <= 0.005, "FAB-T: robbench {} vs torchattacks {} of {total}", alone[2].1, theirs[1]);
+    assert!(
+        ((aa_count - theirs[0]).abs() as f64) / total <= 0.005,
+        "AutoAttack: robbench {aa_count} vs torchattacks {} of {total}",
+        theirs[0]
+    );
+    assert!(
+        ((alone[2].1 - theirs[1]).abs() as f64) / total <= 0.005,
+        "FAB-T: robbench {} vs torchattacks {} of {total}",
+        alone[2].1,
+        theirs[1]
+    );
 }

@@ -83,18 +83,15 @@ impl Cell {
         let bad = |reason: String| SpaceError::Malformed { input: s.to_string(), reason };
         let nodes: Vec<&str> = s.trim().split('+').collect();
         if nodes.len() != 3 {
-            return Err(bad(format!(
-                "expected 3 nodes separated by '+', found {}",
-                nodes.len()
-            )));
+            return Err(bad(format!("expected 3 nodes separated by '+', found {}", nodes.len())));
         }
         let mut ops = [Op::None; 6];
         let mut k = 0;
         for (n, node) in nodes.iter().enumerate() {
-            let inner = node
-                .strip_prefix('|')
-                .and_then(|x| x.strip_suffix('|'))
-                .ok_or_else(|| bad(format!("node {} '{node}' must start and end with '|'", n + 1)))?;
+            let inner =
+                node.strip_prefix('|').and_then(|x| x.strip_suffix('|')).ok_or_else(|| {
+                    bad(format!("node {} '{node}' must start and end with '|'", n + 1))
+                })?;
             let tokens: Vec<&str> = inner.split('|').collect();
             if tokens.len() != n + 1 {
                 return Err(bad(format!(
@@ -272,11 +269,7 @@ pub fn params(cell: &Cell, shape: NetShape) -> u64 {
     let stem = 3 * c0 * 9 + bn(c0);
     let reduction = |i: u64, o: u64| i * o * 9 + bn(o) + o * o * 9 + bn(o) + i * o;
     let per_cell = |c: u64| -> u64 {
-        cell.0
-            .iter()
-            .filter_map(|op| op.kernel())
-            .map(|k| (c * c * (k * k) as u64) + bn(c))
-            .sum()
+        cell.0.iter().filter_map(|op| op.kernel()).map(|k| (c * c * (k * k) as u64) + bn(c)).sum()
     };
     let cells: u64 = [c0, c1, c2].iter().map(|&c| per_cell(c) * CELLS_PER_STAGE as u64).sum();
     let head = bn(c2) + c2 * shape.classes as u64 + shape.classes as u64;
@@ -290,11 +283,13 @@ pub fn mflops(cell: &Cell, shape: NetShape) -> f64 {
     let [c0, c1, c2] = STAGE_CHANNELS.map(|c| c as u64);
     let conv = |cin: u64, cout: u64, k: u64, hw: u64| cin * cout * k * k * hw * hw;
     let stem = conv(3, c0, 3, r);
-    let reduction = |i: u64, o: u64, hw: u64| conv(i, o, 3, hw) + conv(o, o, 3, hw) + conv(i, o, 1, hw);
+    let reduction =
+        |i: u64, o: u64, hw: u64| conv(i, o, 3, hw) + conv(o, o, 3, hw) + conv(i, o, 1, hw);
     let per_cell = |c: u64, hw: u64| -> u64 {
         cell.0.iter().filter_map(|op| op.kernel()).map(|k| conv(c, c, k as u64, hw)).sum()
     };
-    let cells = CELLS_PER_STAGE as u64 * (per_cell(c0, r) + per_cell(c1, r / 2) + per_cell(c2, r / 4));
+    let cells =
+        CELLS_PER_STAGE as u64 * (per_cell(c0, r) + per_cell(c1, r / 2) + per_cell(c2, r / 4));
     let head = c2 * shape.classes as u64 + shape.classes as u64;
     let total = stem + reduction(c0, c1, r / 2) + reduction(c1, c2, r / 4) + cells + head;
     total as f64 / 1e6

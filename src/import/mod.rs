@@ -7,6 +7,7 @@ pub mod robustness;
 use std::path::Path;
 
 use anyhow::{bail, Result};
+use robbench_vocab::Dataset;
 use sha2::{Digest, Sha256};
 
 use crate::store::rows::Row;
@@ -20,12 +21,13 @@ pub struct Imported {
 
 /// The releases' data set keys, as robbench names them.
 pub fn dataset_name(key: &str) -> Result<&'static str> {
-    Ok(match key {
-        "cifar10" => "cifar10",
-        "cifar100" => "cifar100",
-        "imagenet" | "ImageNet16-120" | "imagenet16-120" | "ImageNet16" => "imagenet16-120",
+    let d = match key {
+        "cifar10" => Dataset::Cifar10,
+        "cifar100" => Dataset::Cifar100,
+        "imagenet" | "ImageNet16-120" | "imagenet16-120" | "ImageNet16" => Dataset::ImageNet16,
         other => bail!("unknown data set '{other}' (expected cifar10, cifar100 or imagenet)"),
-    })
+    };
+    Ok(d.name())
 }
 
 /// Where imported rows came from: the file and its content hash.
@@ -37,9 +39,5 @@ pub fn provenance(path: &Path, bytes: &[u8]) -> String {
 
 /// The full training split of a data set, which the releases trained on.
 pub fn full_train_size(dataset: &str) -> i64 {
-    if dataset == "imagenet16-120" {
-        151_700
-    } else {
-        50_000
-    }
+    Dataset::parse(dataset).expect("a name from dataset_name").train_size()
 }

@@ -15,14 +15,16 @@ use robbench_space::Space;
 use serde_json::Value;
 
 use super::{dataset_name, full_train_size, provenance, Imported};
-use crate::protocol::Protocol;
+use crate::protocol::{self, Protocol};
 use crate::store::rows::Row;
+use robbench_vocab::TrainAttack;
 
 pub const SOURCE: &str = "robustness-dataset";
 const PROTOCOL: &str = "standard";
 
 /// Attack key prefixes and the benchmark column stem they fill.
-const ATTACKS: [(&str, &str); 4] = [("fgsm", "fgsm"), ("pgd", "pgd"), ("aa_apgd-ce", "apgd"), ("aa_square", "square")];
+const ATTACKS: [(&str, &str); 4] =
+    [("fgsm", "fgsm"), ("pgd", "pgd"), ("aa_apgd-ce", "apgd"), ("aa_square", "square")];
 
 fn column_for(stem: &str, eps: f64) -> Option<&'static str> {
     // Radii are published in units of 1/255 or as fractions; accept either.
@@ -49,24 +51,31 @@ fn column_for(stem: &str, eps: f64) -> Option<&'static str> {
 
 fn read_json(path: &Path) -> Result<(Value, Vec<u8>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let v = serde_json::from_slice(&bytes).with_context(|| format!("{}: not valid JSON", path.display()))?;
+    let v = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not valid JSON", path.display()))?;
     Ok((v, bytes))
 }
 
 fn epsilons_for(meta: &Value, key: &str, meta_path: &Path) -> Result<Vec<f64>> {
-    let eps = meta.get("epsilons").ok_or_else(|| anyhow!("{}: no \"epsilons\"", meta_path.display()))?;
+    let eps =
+        meta.get("epsilons").ok_or_else(|| anyhow!("{}: no \"epsilons\"", meta_path.display()))?;
     let list = match eps {
         Value::Array(_) => eps,
         Value::Object(m) => {
             let base = key.split('@').next().unwrap_or(key);
-            m.get(key).or_else(|| m.get(base)).ok_or_else(|| anyhow!("{}: no epsilons for attack '{key}'", meta_path.display()))?
+            m.get(key)
+                .or_else(|| m.get(base))
+                .ok_or_else(|| anyhow!("{}: no epsilons for attack '{key}'", meta_path.display()))?
         }
         _ => bail!("{}: \"epsilons\" must be a list or an object of lists", meta_path.display()),
     };
     list.as_array()
         .ok_or_else(|| anyhow!("{}: epsilons for '{key}' must be a list", meta_path.display()))?
         .iter()
-        .map(|v| v.as_f64().ok_or_else(|| anyhow!("{}: epsilon {v} is not a number", meta_path.display())))
+        .map(|v| {
+            v.as_f64()
+                .ok_or_else(|| anyhow!("{}: epsilon {v} is not a number", meta_path.display()))
+        })
         .collect()
 }
 
@@ -79,7 +88,10 @@ pub fn read(dir: &Path) -> Result<Imported> {
         .and_then(Value::as_array)
         .ok_or_else(|| anyhow!("{}: no \"ids\" list", meta_path.display()))?;
     for (i, id) in ids.iter().enumerate() {
-        let ours = space.cell(i as i64).map_err(|_| anyhow!("{}: more than 15,625 ids", meta_path.display()))?.to_string();
+        let ours = space
+            .cell(i as i64)
+            .map_err(|_| anyhow!("{}: more than 15,625 ids", meta_path.display()))?
+            .to_string();
         let theirs = match id {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -101,13 +113,21 @@ pub fn read(dir: &Path) -> Result<Imported> {
     let mut out = Imported::default();
     for entry in ds_dirs {
         let ds_key = entry.file_name().to_string_lossy().into_owned();
-        let dataset = dataset_name(&ds_key).with_context(|| format!("folder {}", entry.path().display()))?;
+        let dataset =
+            dataset_name(&ds_key).with_context(|| format!("folder {}", entry.path().display()))?;
         // uid -> accumulated metric columns
-        let mut acc: std::collections::BTreeMap<usize, Vec<(&'static str, f64)>> = Default::default();
-        let mut files: Vec<_> = std::fs::read_dir(entry.path())?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        let mut acc: std::collections::BTreeMap<usize, Vec<(&'static str, f64)>> =
+            Default::default();
+        let mut files: Vec<_> =
+            std::fs::read_dir(entry.path())?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
         files.sort();
         for file in files {
-            let Some(key) = file.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix("_accuracy.json")).map(str::to_string) else {
+            let Some(key) = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix("_accuracy.json"))
+                .map(str::to_string)
+            else {
                 continue;
             };
             let (doc, _) = read_json(&file)?;
@@ -116,22 +136,41 @@ pub fn read(dir: &Path) -> Result<Imported> {
                 .and_then(|d| d.get(&key))
                 .and_then(|k| k.get("accuracy"))
                 .and_then(Value::as_object)
-                .ok_or_else(|| anyhow!("{}: expected [\"{ds_key}\"][\"{key}\"][\"accuracy\"] to be an object", file.display()))?;
-            let percent = table.values().flat_map(|v| match v {
-                Value::Array(a) => a.iter().filter_map(Value::as_f64).collect::<Vec<_>>(),
-                other => other.as_f64().into_iter().collect(),
-            }).any(|x| x > 1.0);
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: expected [\"{ds_key}\"][\"{key}\"][\"accuracy\"] to be an object",
+                        file.display()
+                    )
+                })?;
+            let percent = table
+                .values()
+                .flat_map(|v| match v {
+                    Value::Array(a) => a.iter().filter_map(Value::as_f64).collect::<Vec<_>>(),
+                    other => other.as_f64().into_iter().collect(),
+                })
+                .any(|x| x > 1.0);
             let divisor = if percent { 100.0 } else { 1.0 };
             let check = |x: Option<f64>, uid: &str| -> Result<f64> {
-                let x = x.ok_or_else(|| anyhow!("{}: architecture {uid}: accuracy is not a number", file.display()))? / divisor;
+                let x = x.ok_or_else(|| {
+                    anyhow!("{}: architecture {uid}: accuracy is not a number", file.display())
+                })? / divisor;
                 if !x.is_finite() || !(0.0..=1.0).contains(&x) {
-                    bail!("{}: architecture {uid}: accuracy {} is out of range", file.display(), x * divisor);
+                    bail!(
+                        "{}: architecture {uid}: accuracy {} is out of range",
+                        file.display(),
+                        x * divisor
+                    );
                 }
                 Ok(x)
             };
-            let stem = ATTACKS.iter().find(|(p, _)| key == *p || key.starts_with(&format!("{p}@"))).map(|a| a.1);
+            let stem = ATTACKS
+                .iter()
+                .find(|(p, _)| key == *p || key.starts_with(&format!("{p}@")))
+                .map(|a| a.1);
             for (uid, v) in table {
-                let arch = space.check(uid.parse().map_err(|_| anyhow!("{}: architecture key '{uid}' is not an index", file.display()))?)?;
+                let arch = space.check(uid.parse().map_err(|_| {
+                    anyhow!("{}: architecture key '{uid}' is not an index", file.display())
+                })?)?;
                 if key == "clean" {
                     let x = match v {
                         Value::Array(a) if a.len() == 1 => a[0].as_f64(),
@@ -140,9 +179,19 @@ pub fn read(dir: &Path) -> Result<Imported> {
                     acc.entry(arch).or_default().push(("clean", check(x, uid)?));
                 } else if let Some(stem) = stem {
                     let eps = epsilons_for(&meta, &key, &meta_path)?;
-                    let list = v.as_array().ok_or_else(|| anyhow!("{}: architecture {uid}: expected a list of accuracies", file.display()))?;
+                    let list = v.as_array().ok_or_else(|| {
+                        anyhow!(
+                            "{}: architecture {uid}: expected a list of accuracies",
+                            file.display()
+                        )
+                    })?;
                     if list.len() != eps.len() {
-                        bail!("{}: architecture {uid}: {} accuracies for {} epsilons", file.display(), list.len(), eps.len());
+                        bail!(
+                            "{}: architecture {uid}: {} accuracies for {} epsilons",
+                            file.display(),
+                            list.len(),
+                            eps.len()
+                        );
                     }
                     for (e, x) in eps.iter().zip(list) {
                         if let Some(col) = column_for(stem, *e) {
@@ -155,28 +204,33 @@ pub fn read(dir: &Path) -> Result<Imported> {
         for (arch, values) in acc {
             let run_id = format!("{PROTOCOL}/{dataset}/{arch}/robustness-dataset");
             out.runs.push(
-                Protocol {
-                    name: PROTOCOL.into(),
+                protocol::row(
+                    PROTOCOL,
                     // NAS-Bench-201's own training, whose weights the dataset attacked.
-                    epochs: 200,
-                    batch_size: 256,
-                    lr_max: 0.1,
-                    momentum: 0.9,
-                    weight_decay: 5e-4,
-                    train_attack: "none".into(),
-                    train_eps: 0.0,
-                    train_alpha: 0.0,
-                    train_steps: 0,
-                    n_train: Some(full_train_size(dataset)),
-                }
-                .row()
+                    &Protocol {
+                        epochs: 200,
+                        batch_size: 256,
+                        lr_max: 0.1,
+                        momentum: 0.9,
+                        weight_decay: 5e-4,
+                        train_attack: TrainAttack::None,
+                        train_eps: 0.0,
+                        train_alpha: 0.0,
+                        train_steps: 0,
+                        n_train: Some(full_train_size(dataset) as usize),
+                    },
+                )
                 .set("run_id", run_id.clone())
                 .set("arch", arch)
                 .set("dataset", dataset)
                 .set("source", SOURCE)
                 .set("provenance", prov.clone()),
             );
-            let mut m = Row::new().set("run_id", run_id).set("arch", arch).set("dataset", dataset).set("split", "test");
+            let mut m = Row::new()
+                .set("run_id", run_id)
+                .set("arch", arch)
+                .set("dataset", dataset)
+                .set("split", "test");
             for (col, x) in values {
                 m = m.set(col, x);
             }

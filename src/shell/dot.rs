@@ -16,7 +16,10 @@ pub const HELP: &str = "\
 .tables             List the tables and views
 .timer on|off       Show the time each statement takes";
 
-pub const COMMANDS: [&str; 10] = [".bench", ".exit", ".help", ".mode", ".output", ".quit", ".read", ".schema", ".tables", ".timer"];
+pub const COMMANDS: [&str; 10] = [
+    ".bench", ".exit", ".help", ".mode", ".output", ".quit", ".read", ".schema", ".tables",
+    ".timer",
+];
 
 pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
     let mut words = line.split_whitespace();
@@ -50,7 +53,8 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
             arity(1)?;
             match args.first() {
                 Some(path) => {
-                    let f = std::fs::File::create(path).with_context(|| format!(".output: cannot create {path}"))?;
+                    let f = std::fs::File::create(path)
+                        .with_context(|| format!(".output: cannot create {path}"))?;
                     s.set_output(Box::new(f));
                 }
                 None => s.set_output(Box::new(std::io::stdout())),
@@ -59,7 +63,8 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
         ".read" => {
             arity(1)?;
             let path = args.first().ok_or_else(|| anyhow!(".read: which file?"))?;
-            let text = std::fs::read_to_string(path).with_context(|| format!(".read: cannot read {path}"))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!(".read: cannot read {path}"))?;
             return s.run_source(&text, path).map_err(|e| anyhow!(e));
         }
         ".tables" => {
@@ -79,7 +84,9 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                                         UNION ALL SELECT view_name, sql FROM duckdb_views() WHERE NOT internal)
                  WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
             )?;
-            let rows: Vec<(String, String)> = stmt.query_map([filter.clone()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            let rows: Vec<(String, String)> = stmt
+                .query_map([filter.clone()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
             if rows.is_empty() {
                 if let Some(t) = filter {
                     bail!(".schema: no table or view named '{t}'");
@@ -92,9 +99,14 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
         }
         ".bench" => {
             arity(0)?;
-            println!("{}{}", s.bench.dir().display(), if s.bench.read_only() { " (read-only)" } else { "" });
+            println!(
+                "{}{}",
+                s.bench.dir().display(),
+                if s.bench.read_only() { " (read-only)" } else { "" }
+            );
             for t in crate::store::TABLES {
-                let n: i64 = s.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+                let n: i64 =
+                    s.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
                 println!("  {t:<14} {n:>8} rows");
             }
         }

@@ -9,12 +9,77 @@ use super::dot::COMMANDS;
 use super::split::is_complete;
 
 const KEYWORDS: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "LIMIT", "OFFSET", "HAVING", "JOIN", "LEFT", "RIGHT", "INNER",
-    "OUTER", "FULL", "CROSS", "ON", "USING", "AS", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN",
-    "CASE", "WHEN", "THEN", "ELSE", "END", "DISTINCT", "UNION", "ALL", "EXCEPT", "INTERSECT", "WITH", "INSERT", "INTO",
-    "VALUES", "UPDATE", "SET", "DELETE", "CREATE", "TABLE", "VIEW", "MACRO", "DROP", "ALTER", "DESCRIBE", "SUMMARIZE",
-    "SHOW", "EXPLAIN", "ANALYZE", "COPY", "TO", "ASC", "DESC", "QUALIFY", "WINDOW", "OVER", "PARTITION", "CAST",
-    "BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "TRUE", "FALSE",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "BY",
+    "ORDER",
+    "LIMIT",
+    "OFFSET",
+    "HAVING",
+    "JOIN",
+    "LEFT",
+    "RIGHT",
+    "INNER",
+    "OUTER",
+    "FULL",
+    "CROSS",
+    "ON",
+    "USING",
+    "AS",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "IS",
+    "NULL",
+    "LIKE",
+    "ILIKE",
+    "BETWEEN",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "DISTINCT",
+    "UNION",
+    "ALL",
+    "EXCEPT",
+    "INTERSECT",
+    "WITH",
+    "INSERT",
+    "INTO",
+    "VALUES",
+    "UPDATE",
+    "SET",
+    "DELETE",
+    "CREATE",
+    "TABLE",
+    "VIEW",
+    "MACRO",
+    "DROP",
+    "ALTER",
+    "DESCRIBE",
+    "SUMMARIZE",
+    "SHOW",
+    "EXPLAIN",
+    "ANALYZE",
+    "COPY",
+    "TO",
+    "ASC",
+    "DESC",
+    "QUALIFY",
+    "WINDOW",
+    "OVER",
+    "PARTITION",
+    "CAST",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "PRAGMA",
+    "TRUE",
+    "FALSE",
 ];
 
 #[derive(Helper, Hinter, Highlighter)]
@@ -26,7 +91,12 @@ pub struct ReplHelper {
 impl Completer for ReplHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = &line[..pos];
         let start = before
             .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
@@ -42,10 +112,15 @@ impl Completer for ReplHelper {
         } else {
             let lower = word.to_ascii_lowercase();
             let upper_typed = word.chars().next().is_some_and(|c| c.is_ascii_uppercase());
-            let keywords = KEYWORDS.iter().filter(|k| k.to_ascii_lowercase().starts_with(&lower)).map(|k| {
-                if upper_typed { pair(k) } else { pair(&k.to_ascii_lowercase()) }
-            });
-            let names = self.names.iter().filter(|n| n.to_ascii_lowercase().starts_with(&lower)).map(|n| pair(n));
+            let keywords = KEYWORDS
+                .iter()
+                .filter(|k| k.to_ascii_lowercase().starts_with(&lower))
+                .map(|k| if upper_typed { pair(k) } else { pair(&k.to_ascii_lowercase()) });
+            let names = self
+                .names
+                .iter()
+                .filter(|n| n.to_ascii_lowercase().starts_with(&lower))
+                .map(|n| pair(n));
             keywords.chain(names).collect()
         };
         out.sort_by(|a, b| a.display.cmp(&b.display));

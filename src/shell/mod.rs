@@ -73,7 +73,14 @@ pub fn install_ctrl_c(exit_when_idle: bool) {
 
 /// Does the statement call a function that runs robbench-worker (minutes to hours)?
 fn drives_worker(sql: &str) -> bool {
-    const FUNCTIONS: [&str; 6] = ["train", "scores", "evaluate", "evaluate_corruptions", "robbench_train", "robbench_scores"];
+    const FUNCTIONS: [&str; 6] = [
+        "train",
+        "scores",
+        "evaluate",
+        "evaluate_corruptions",
+        "robbench_train",
+        "robbench_scores",
+    ];
     let lower = sql.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
@@ -100,7 +107,17 @@ fn may_modify(sql: &str) -> bool {
     let first = first_keyword(sql);
     !matches!(
         first.as_str(),
-        "SELECT" | "FROM" | "DESCRIBE" | "SHOW" | "EXPLAIN" | "SUMMARIZE" | "PRAGMA" | "VALUES" | "TABLE" | "SET" | "RESET"
+        "SELECT"
+            | "FROM"
+            | "DESCRIBE"
+            | "SHOW"
+            | "EXPLAIN"
+            | "SUMMARIZE"
+            | "PRAGMA"
+            | "VALUES"
+            | "TABLE"
+            | "SET"
+            | "RESET"
     )
 }
 
@@ -108,8 +125,27 @@ fn may_modify(sql: &str) -> bool {
 fn prints_result(sql: &str) -> bool {
     !matches!(
         first_keyword(sql).as_str(),
-        "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "COPY" | "SET" | "RESET" | "ATTACH" | "DETACH"
-            | "BEGIN" | "COMMIT" | "ROLLBACK" | "ABORT" | "END" | "CHECKPOINT" | "INSTALL" | "LOAD" | "USE" | "TRUNCATE"
+        "INSERT"
+            | "UPDATE"
+            | "DELETE"
+            | "CREATE"
+            | "DROP"
+            | "ALTER"
+            | "COPY"
+            | "SET"
+            | "RESET"
+            | "ATTACH"
+            | "DETACH"
+            | "BEGIN"
+            | "COMMIT"
+            | "ROLLBACK"
+            | "ABORT"
+            | "END"
+            | "CHECKPOINT"
+            | "INSTALL"
+            | "LOAD"
+            | "USE"
+            | "TRUNCATE"
     )
 }
 
@@ -131,10 +167,16 @@ fn first_keyword(sql: &str) -> String {
 }
 
 impl Session {
-    pub fn open(dir: &Path, read_only: bool, mode: Mode, settings: &crate::sql::train::Settings) -> Result<Session> {
+    pub fn open(
+        dir: &Path,
+        read_only: bool,
+        mode: Mode,
+        settings: &crate::sql::train::Settings,
+    ) -> Result<Session> {
         let conn = Connection::open_in_memory().context("cannot start DuckDB")?;
         crate::sql::register_core(&conn)?;
-        let bench = Bench::open(&conn, dir, read_only).with_context(|| format!("cannot open the benchmark {}", dir.display()))?;
+        let bench = Bench::open(&conn, dir, read_only)
+            .with_context(|| format!("cannot open the benchmark {}", dir.display()))?;
         crate::sql::register_bench(&conn, &bench.catalog(), settings)?;
         let handle = conn.interrupt_handle();
         let slot = INTERRUPT.get_or_init(|| Mutex::new(None));
@@ -151,7 +193,9 @@ impl Session {
     pub fn run_source(&mut self, text: &str, origin: &str) -> Result<Flow, StatementError> {
         for item in split::split(text) {
             let (line, result) = match item {
-                Item::Sql { text, line } => (line, self.run_statement(&text).map(|_| Flow::Continue)),
+                Item::Sql { text, line } => {
+                    (line, self.run_statement(&text).map(|_| Flow::Continue))
+                }
                 Item::Dot { text, line } => (line, dot::run(self, &text)),
             };
             match result {
@@ -159,7 +203,8 @@ impl Session {
                 Ok(Flow::Continue) => {}
                 Err(e) => {
                     // duckdb-rs appends the C API's generic code to every message; it says nothing.
-                    let message = format!("{e:#}").replace(": Error code 1: Unknown error code", "");
+                    let message =
+                        format!("{e:#}").replace(": Error code 1: Unknown error code", "");
                     return Err(StatementError { origin: origin.to_string(), line, message });
                 }
             }
@@ -191,11 +236,15 @@ impl Session {
         Ok(())
     }
 
-    fn execute(&self, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::record_batch::RecordBatch>)> {
+    fn execute(
+        &self,
+        sql: &str,
+    ) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::record_batch::RecordBatch>)> {
         if drives_worker(sql) {
             // With worker threads, DuckDB's main thread spins while a table function blocks in
             // one of them, taking a core from the training: run such statements on one thread.
-            let threads: i64 = self.conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
+            let threads: i64 =
+                self.conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
             self.conn.execute_batch("SET threads = 1")?;
             let result = self.query(sql);
             self.conn.execute_batch(&format!("SET threads = {threads}"))?;
@@ -204,7 +253,10 @@ impl Session {
         self.query(sql)
     }
 
-    fn query(&self, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::record_batch::RecordBatch>)> {
+    fn query(
+        &self,
+        sql: &str,
+    ) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::record_batch::RecordBatch>)> {
         let mut stmt = self.conn.prepare(sql)?;
         let arrow = stmt.query_arrow([])?;
         let schema = arrow.get_schema();
@@ -218,7 +270,9 @@ impl Session {
                    UNION SELECT column_name FROM duckdb_columns() UNION SELECT DISTINCT function_name FROM duckdb_functions()";
         self.conn
             .prepare(sql)
-            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0)).and_then(|rows| rows.collect()))
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get::<_, String>(0)).and_then(|rows| rows.collect())
+            })
             .unwrap_or_default()
     }
 }

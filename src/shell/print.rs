@@ -31,7 +31,11 @@ impl FromStr for Mode {
             "jsonl" | "ndjson" => Mode::Jsonl,
             "markdown" => Mode::Markdown,
             "line" => Mode::Line,
-            other => return Err(format!("unknown mode '{other}' (table, csv, json, jsonl, markdown, line)")),
+            other => {
+                return Err(format!(
+                    "unknown mode '{other}' (table, csv, json, jsonl, markdown, line)"
+                ))
+            }
         })
     }
 }
@@ -43,9 +47,16 @@ impl Mode {
 /// Rows a table shows before it elides the middle, as the DuckDB shell does.
 const MAX_TABLE_ROWS: usize = 40;
 
-pub fn print(out: &mut dyn Write, mode: Mode, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+pub fn print(
+    out: &mut dyn Write,
+    mode: Mode,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<()> {
     match mode {
-        Mode::Table => table(out, schema, batches, presets::UTF8_FULL_CONDENSED, true, MAX_TABLE_ROWS),
+        Mode::Table => {
+            table(out, schema, batches, presets::UTF8_FULL_CONDENSED, true, MAX_TABLE_ROWS)
+        }
         // Markdown is for documents: every row, as the DuckDB shell prints it.
         Mode::Markdown => table(out, schema, batches, presets::ASCII_MARKDOWN, false, usize::MAX),
         Mode::Csv => {
@@ -132,11 +143,25 @@ fn is_numeric(dt: &DataType) -> bool {
     dt.is_numeric()
 }
 
-fn formatters<'a>(batch: &'a RecordBatch, opts: &'a FormatOptions<'a>) -> Result<Vec<ArrayFormatter<'a>>> {
-    Ok(batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), opts)).collect::<Result<_, _>>()?)
+fn formatters<'a>(
+    batch: &'a RecordBatch,
+    opts: &'a FormatOptions<'a>,
+) -> Result<Vec<ArrayFormatter<'a>>> {
+    Ok(batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), opts))
+        .collect::<Result<_, _>>()?)
 }
 
-fn table(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch], preset: &str, types: bool, max_rows: usize) -> Result<()> {
+fn table(
+    out: &mut dyn Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    preset: &str,
+    types: bool,
+    max_rows: usize,
+) -> Result<()> {
     let opts = FormatOptions::default().with_null("NULL");
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();
     let mut t = Table::new();
@@ -194,4 +219,3 @@ fn line(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Res
     }
     Ok(())
 }
-

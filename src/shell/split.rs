@@ -30,14 +30,16 @@ fn scan(text: &str) -> Scan {
         let c = bytes[i];
         // At the start of a statement, a line beginning with '.' is a dot command.
         if c == '.' && !started {
-            let end = bytes[i..].iter().position(|&x| x == '\n').map(|p| i + p).unwrap_or(bytes.len());
+            let end =
+                bytes[i..].iter().position(|&x| x == '\n').map(|p| i + p).unwrap_or(bytes.len());
             let cmd: String = bytes[i..end].iter().collect();
             items.push(Item::Dot { text: cmd.trim().to_string(), line });
             cur.clear();
             i = end;
             continue;
         }
-        let comment = (c == '-' && bytes.get(i + 1) == Some(&'-')) || (c == '/' && bytes.get(i + 1) == Some(&'*'));
+        let comment = (c == '-' && bytes.get(i + 1) == Some(&'-'))
+            || (c == '/' && bytes.get(i + 1) == Some(&'*'));
         if !started && !c.is_whitespace() && !comment && c != ';' {
             started = true;
             start_line = line;
@@ -111,7 +113,8 @@ fn scan(text: &str) -> Scan {
                             }
                             None => body.chars().count(),
                         };
-                        let chunk: String = bytes[body_start..body_start + consumed].iter().collect();
+                        let chunk: String =
+                            bytes[body_start..body_start + consumed].iter().collect();
                         line += chunk.matches('\n').count();
                         cur.push_str(&chunk);
                         i = body_start + consumed;
@@ -166,10 +169,15 @@ mod tests {
 
     #[test]
     fn splits_on_semicolons_outside_quotes_and_comments() {
-        let items = split("SELECT ';';\n-- a; comment\nSELECT \"a;b\" /* ; */ FROM t;\nSELECT $$x;y$$");
+        let items =
+            split("SELECT ';';\n-- a; comment\nSELECT \"a;b\" /* ; */ FROM t;\nSELECT $$x;y$$");
         assert_eq!(
             items,
-            vec![sql("SELECT ';';", 1), sql("-- a; comment\nSELECT \"a;b\" /* ; */ FROM t;", 3), sql("SELECT $$x;y$$", 4)]
+            vec![
+                sql("SELECT ';';", 1),
+                sql("-- a; comment\nSELECT \"a;b\" /* ; */ FROM t;", 3),
+                sql("SELECT $$x;y$$", 4)
+            ]
         );
     }
 

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, ListBuilder, StringArray, StringBuilder};
+use arrow::array::{
+    ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, ListBuilder,
+    StringArray, StringBuilder,
+};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
 use duckdb::core::DataChunkHandle;
@@ -63,10 +66,16 @@ impl VArrowScalar for ArchUid {
         let out: Int32Array = if col.data_type() == &DataType::Utf8 {
             col.as_string::<i32>()
                 .iter()
-                .map(|s| s.map(|s| space.index_of(s).and_then(|i| space.uid(i as i64)).map(|u| u as i32)).transpose())
+                .map(|s| {
+                    s.map(|s| space.index_of(s).and_then(|i| space.uid(i as i64)).map(|u| u as i32))
+                        .transpose()
+                })
                 .collect::<Result<_, _>>()?
         } else {
-            int_input(col)?.iter().map(|i| i.map(|i| space.uid(i).map(|u| u as i32)).transpose()).collect::<Result<_, _>>()?
+            int_input(col)?
+                .iter()
+                .map(|i| i.map(|i| space.uid(i).map(|u| u as i32)).transpose())
+                .collect::<Result<_, _>>()?
         };
         Ok(Arc::new(out))
     }
@@ -83,7 +92,9 @@ pub fn architectures_batch() -> Result<RecordBatch, BoxError> {
     let space = Space::get();
     let n = space.len();
     let cells: Vec<_> = (0..n).map(|i| space.cell(i as i64)).collect::<Result<_, _>>()?;
-    let ints = |f: &dyn Fn(usize) -> i64| Arc::new(Int32Array::from_iter_values((0..n).map(|i| f(i) as i32))) as ArrayRef;
+    let ints = |f: &dyn Fn(usize) -> i64| {
+        Arc::new(Int32Array::from_iter_values((0..n).map(|i| f(i) as i32))) as ArrayRef
+    };
     let mut ops = ListBuilder::new(StringBuilder::new());
     for c in &cells {
         for op in c.ops() {
@@ -96,17 +107,40 @@ pub fn architectures_batch() -> Result<RecordBatch, BoxError> {
         ("arch", ints(&|i| i as i64)),
         ("arch_str", Arc::new(StringArray::from_iter_values(cells.iter().map(|c| c.to_string())))),
         ("uid", ints(&|i| space.uid(i as i64).unwrap() as i64)),
-        ("is_unique", Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(space.uid(i as i64).unwrap() == i))))),
+        (
+            "is_unique",
+            Arc::new(BooleanArray::from_iter(
+                (0..n).map(|i| Some(space.uid(i as i64).unwrap() == i)),
+            )),
+        ),
         ("ops", Arc::new(ops.finish())),
     ];
-    for (name, op) in [("n_none", Op::None), ("n_skip", Op::SkipConnect), ("n_conv1x1", Op::Conv1x1), ("n_conv3x3", Op::Conv3x3), ("n_pool", Op::AvgPool3x3)] {
+    for (name, op) in [
+        ("n_none", Op::None),
+        ("n_skip", Op::SkipConnect),
+        ("n_conv1x1", Op::Conv1x1),
+        ("n_conv3x3", Op::Conv3x3),
+        ("n_pool", Op::AvgPool3x3),
+    ] {
         columns.push((name, ints(&|i| cells[i].count(op) as i64)));
     }
-    for (name, shape) in ["params_cifar10", "params_cifar100", "params_imagenet16"].into_iter().zip(shapes) {
-        columns.push((name, Arc::new(Int64Array::from_iter_values(cells.iter().map(|c| space::params(c, shape) as i64)))));
+    for (name, shape) in
+        ["params_cifar10", "params_cifar100", "params_imagenet16"].into_iter().zip(shapes)
+    {
+        columns.push((
+            name,
+            Arc::new(Int64Array::from_iter_values(
+                cells.iter().map(|c| space::params(c, shape) as i64),
+            )),
+        ));
     }
-    for (name, shape) in ["flops_cifar10", "flops_cifar100", "flops_imagenet16"].into_iter().zip(shapes) {
-        columns.push((name, Arc::new(Float64Array::from_iter_values(cells.iter().map(|c| space::mflops(c, shape))))));
+    for (name, shape) in
+        ["flops_cifar10", "flops_cifar100", "flops_imagenet16"].into_iter().zip(shapes)
+    {
+        columns.push((
+            name,
+            Arc::new(Float64Array::from_iter_values(cells.iter().map(|c| space::mflops(c, shape)))),
+        ));
     }
     Ok(RecordBatch::try_from_iter(columns)?)
 }

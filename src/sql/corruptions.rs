@@ -6,119 +6,116 @@
 //! `CIFAR-100-C`).
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use serde_json::Value as Json;
+use robbench_vocab::worker::{Compute, CorruptionRow, CorruptionsRequest, Request};
+use robbench_vocab::{Corruption, Dataset};
 
 use super::evaluate::{network, Network};
 use super::table_fn::{any_type, declare, opt_i64, opt_str, BoxError, Computed};
-use super::train::{worker, TrainContext};
+use super::train::TrainContext;
 use crate::store::rows::{self, Row};
-
-/// The 15 standard corruptions (robbench-core checks the files against the same list).
-pub const CORRUPTIONS: [&str; 15] = [
-    "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur", "snow", "frost", "fog",
-    "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression",
-];
+use crate::worker;
 
 pub struct Bind {
     ctx: TrainContext,
     net: Network,
-    corruptions: Vec<String>,
+    corruptions: Vec<Corruption>,
     severities: Vec<i64>,
     n_eval: Option<i64>,
     dir: PathBuf,
-    device: String,
+    compute: Compute,
 }
 
 fn bind_corruptions(bind: &BindInfo) -> Result<Bind> {
+    const F: &str = "evaluate_corruptions";
+    // SAFETY: registered with a TrainContext as extra info (sql::register_bench), which DuckDB
+    // keeps alive as long as the function.
     let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let net = network(bind, &ctx, "evaluate_corruptions")?;
-    let folder = match net.dataset.as_str() {
-        "cifar10" => "CIFAR-10-C",
-        "cifar100" => "CIFAR-100-C",
-        other => bail!("evaluate_corruptions: corruption benchmarks exist for cifar10 and cifar100, not {other}"),
+    let net = network(bind, &ctx, F)?;
+    let folder = match net.dataset {
+        Dataset::Cifar10 => "CIFAR-10-C",
+        Dataset::Cifar100 => "CIFAR-100-C",
+        other => bail!("{F}: corruption benchmarks exist for cifar10 and cifar100, not {other}"),
     };
-    let corruptions: Vec<String> = match bind.get_named_parameter("corruptions").filter(|v| !v.is_null()) {
-        None => CORRUPTIONS.map(String::from).to_vec(),
-        Some(v) => v.to_list().ok_or_else(|| anyhow!("evaluate_corruptions: corruptions must be a list"))?.iter().map(|x| x.to_string()).collect(),
+    let corruptions: Vec<Corruption> =
+        match bind.get_named_parameter("corruptions").filter(|v| !v.is_null()) {
+            None => Corruption::ALL.to_vec(),
+            Some(v) => v
+                .to_list()
+                .ok_or_else(|| anyhow!("{F}: corruptions must be a list"))?
+                .iter()
+                .map(|x| Corruption::parse(&x.to_string()).map_err(|e| anyhow!("{F}: {e}")))
+                .collect::<Result<_>>()?,
+        };
+    let severities: Vec<i64> = match bind.get_named_parameter("severities").filter(|v| !v.is_null())
+    {
+        None => Corruption::SEVERITIES.collect(),
+        Some(v) => v
+            .to_list()
+            .ok_or_else(|| anyhow!("{F}: severities must be a list"))?
+            .iter()
+            .map(|x| x.to_int64())
+            .collect(),
     };
-    for c in &corruptions {
-        if !CORRUPTIONS.contains(&c.as_str()) {
-            bail!("evaluate_corruptions: unknown corruption '{c}' (expected {})", CORRUPTIONS.join(", "));
-        }
-    }
-    let severities: Vec<i64> = match bind.get_named_parameter("severities").filter(|v| !v.is_null()) {
-        None => (1..=5).collect(),
-        Some(v) => v.to_list().ok_or_else(|| anyhow!("evaluate_corruptions: severities must be a list"))?.iter().map(|x| x.to_int64()).collect(),
-    };
-    if let Some(s) = severities.iter().find(|s| !(1..=5).contains(*s)) {
-        bail!("evaluate_corruptions: severity {s} is not in 1..5");
+    if let Some(s) = severities.iter().find(|s| !Corruption::SEVERITIES.contains(*s)) {
+        bail!("{F}: severity {s} is not in 1..5");
     }
     if corruptions.is_empty() || severities.is_empty() {
-        bail!("evaluate_corruptions: nothing to evaluate (empty corruptions or severities)");
+        bail!("{F}: nothing to evaluate (empty corruptions or severities)");
     }
     let n_eval = opt_i64(bind, "n_eval");
     if n_eval.is_some_and(|n| n <= 0) {
-        bail!("evaluate_corruptions: n_eval must be positive");
+        bail!("{F}: n_eval must be positive");
     }
     let dir = match opt_str(bind, "data_dir") {
         Some(d) => PathBuf::from(d),
-        None => std::env::var_os("ROBBENCH_DATA")
-            .map(|d| PathBuf::from(d).join(folder))
-            .ok_or_else(|| anyhow!("evaluate_corruptions: where is {folder}? pass data_dir := '...' or set ROBBENCH_DATA"))?,
+        None => {
+            std::env::var_os("ROBBENCH_DATA").map(|d| PathBuf::from(d).join(folder)).ok_or_else(
+                || anyhow!("{F}: where is {folder}? pass data_dir := '...' or set ROBBENCH_DATA"),
+            )?
+        }
     };
     if !dir.is_dir() {
-        bail!("evaluate_corruptions: {} is not a folder", dir.display());
+        bail!("{F}: {} is not a folder", dir.display());
     }
-    let device = opt_str(bind, "device").or(ctx.settings.device.clone()).unwrap_or_else(|| "auto".into());
-    crate::parse_device(&device).map_err(|e| anyhow!("evaluate_corruptions: {e}"))?;
-    Ok(Bind { ctx, net, corruptions, severities, n_eval, dir, device })
+    let compute = ctx.compute(bind, F)?;
+    Ok(Bind { ctx, net, corruptions, severities, n_eval, dir, compute })
 }
 
 fn compute(b: &Bind) -> Result<RecordBatch> {
-    let out = std::env::temp_dir().join(format!("robbench-corruptions-{}.json", std::process::id()));
-    let list = |v: Vec<String>| v.join(",");
-    let mut cmd = Command::new(worker()?);
-    cmd.arg("corruptions")
-        .args(["--arch", &b.net.arch.to_string(), "--dataset", &b.net.dataset])
-        .arg("--checkpoint")
-        .arg(&b.net.checkpoint)
-        .arg("--data-dir")
-        .arg(&b.dir)
-        .args(["--corruptions", &b.corruptions.join(","), "--severities", &list(b.severities.iter().map(i64::to_string).collect())])
-        .args(["--device", &b.device])
-        .arg("--out")
-        .arg(&out);
-    if let Some(n) = b.n_eval {
-        cmd.args(["--n-eval", &n.to_string()]);
+    const F: &str = "evaluate_corruptions";
+    let out =
+        std::env::temp_dir().join(format!("robbench-corruptions-{}.json", std::process::id()));
+    let request = Request::Corruptions(CorruptionsRequest {
+        arch: b.net.arch,
+        dataset: b.net.dataset,
+        checkpoint: b.net.checkpoint.clone(),
+        data_dir: b.dir.clone(),
+        corruptions: b.corruptions.clone(),
+        severities: b.severities.clone(),
+        n_eval: b.n_eval,
+        compute: b.compute.clone(),
+        out: out.clone(),
+    });
+    let ended = worker::run(F, &request)?;
+    if ended == worker::Ended::Stopped {
+        bail!("{F}: stopped");
     }
-    if let Some(t) = b.ctx.settings.threads {
-        cmd.args(["--threads", &t.to_string()]);
-    }
-    let status = cmd.status().context("cannot start robbench-worker")?;
-    if !status.success() {
-        bail!("evaluate_corruptions: robbench-worker failed ({status}); see the message above");
-    }
-    let text = std::fs::read_to_string(&out).with_context(|| format!("evaluate_corruptions: no result in {}", out.display()))?;
+    let result: Result<Vec<CorruptionRow>> = worker::read(F, &out);
     let _ = std::fs::remove_file(&out);
-    let r: Json = serde_json::from_str(&text)?;
-    let rows: Vec<Row> = r
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
-        .iter()
+    let rows: Vec<Row> = result?
+        .into_iter()
         .map(|e| {
             Row::new()
                 .set("run_id", b.net.run_id.clone())
-                .set("corruption", e["corruption"].as_str().map(str::to_string))
-                .set("severity", e["severity"].as_i64())
-                .set("accuracy", e["accuracy"].as_f64())
-                .set("n_eval", e["n_eval"].as_i64())
+                .set("corruption", e.corruption.name())
+                .set("severity", e.severity)
+                .set("accuracy", e.accuracy)
+                .set("n_eval", e.n_eval)
         })
         .collect();
     rows::to_batch(&b.ctx.catalog.schema("corruptions")?, &rows)

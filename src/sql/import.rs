@@ -13,7 +13,12 @@ use super::table_fn::{declare, emit, opt_str, BoxError, Cursor};
 use crate::import::{self, Imported};
 use crate::store::{rows, Catalog};
 
-fn bind_import(bind: &BindInfo, read: fn(&Path) -> anyhow::Result<Imported>) -> Result<RecordBatch, BoxError> {
+fn bind_import(
+    bind: &BindInfo,
+    read: fn(&Path) -> anyhow::Result<Imported>,
+) -> Result<RecordBatch, BoxError> {
+    // SAFETY: registered with an Arc<Catalog> as extra info (sql::register_bench), which DuckDB
+    // keeps alive as long as the function.
     let catalog = unsafe { &*bind.get_extra_info::<Arc<Catalog>>() };
     let path = bind.get_parameter(0).to_string();
     let target = opt_str(bind, "target").unwrap_or_else(|| "metrics".into());

@@ -29,14 +29,27 @@ pub fn register_core(conn: &Connection) -> Result<()> {
 }
 
 /// Functions that produce rows of the benchmark's tables, and so need their schemas.
-pub fn register_bench(conn: &Connection, catalog: &Arc<Catalog>, settings: &train::Settings) -> Result<()> {
-    conn.register_table_function_with_extra_info::<import::ReadNasRobBench201, _>("read_nasrobbench201", catalog)?;
-    conn.register_table_function_with_extra_info::<import::ReadRobustnessDataset, _>("read_robustness_dataset", catalog)?;
+pub fn register_bench(
+    conn: &Connection,
+    catalog: &Arc<Catalog>,
+    settings: &train::Settings,
+) -> Result<()> {
+    conn.register_table_function_with_extra_info::<import::ReadNasRobBench201, _>(
+        "read_nasrobbench201",
+        catalog,
+    )?;
+    conn.register_table_function_with_extra_info::<import::ReadRobustnessDataset, _>(
+        "read_robustness_dataset",
+        catalog,
+    )?;
     let ctx = train::TrainContext { catalog: catalog.clone(), settings: settings.clone() };
     conn.register_table_function_with_extra_info::<train::Train, _>("robbench_train", &ctx)?;
     conn.execute_batch(&train::macro_sql()).context("cannot define train()")?;
     conn.register_table_function_with_extra_info::<evaluate::Evaluate, _>("evaluate", &ctx)?;
-    conn.register_table_function_with_extra_info::<corruptions::EvaluateCorruptions, _>("evaluate_corruptions", &ctx)?;
+    conn.register_table_function_with_extra_info::<corruptions::EvaluateCorruptions, _>(
+        "evaluate_corruptions",
+        &ctx,
+    )?;
     conn.register_table_function_with_extra_info::<scores::Scores, _>("robbench_scores", &ctx)?;
     conn.execute_batch(&scores::macro_sql()).context("cannot define scores()")?;
     Ok(())

@@ -9,56 +9,46 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use serde_json::Value as Json;
+use robbench_vocab::worker::{Compute, ImageSource, Request, ScoreLine, ScoresRequest};
+use robbench_vocab::{Dataset, Score, ScoreAttack};
 use sha2::{Digest, Sha256};
 
-use super::table_fn::{any_type, archs, declare, macro_over, opt_f64, opt_i64, opt_str, BoxError, Computed};
-use super::train::{worker, TrainContext, DATASETS};
+use super::table_fn::{any_type, archs, declare, macro_over, opt_f64, opt_i64, opt_str};
+use super::table_fn::{BoxError, Computed};
+use super::train::{dataset_arg, TrainContext};
 use crate::store::rows::{self, Row};
-
-/// Score names, as robbench-core defines them (the worker checks again).
-pub const SCORES: [&str; 18] = [
-    "ntk_clean", "ntk_robust", "ntk_twice", "ntk_mixed", "ntk_mixed_twice", "ntk_cond", "knas", "synflow", "snip", "grad_norm", "grasp", "fisher", "jacov", "nwot", "plain", "l2_norm", "params", "flops",
-];
-
-/// Images in each data set's evaluation split (SPEC section 6).
-fn eval_size(dataset: &str) -> i64 {
-    match dataset {
-        "digits" => 359,
-        "imagenet16-120" => 6000,
-        _ => 10_000,
-    }
-}
+use crate::worker;
 
 /// One call's configuration: everything that decides a value besides the architecture and score.
 #[derive(Clone, Debug)]
 struct Setup {
-    dataset: String,
+    dataset: Dataset,
     batch_size: i64,
     batch_offset: i64,
     eps: Option<f64>,
-    attack: String,
+    attack: ScoreAttack,
     beta: f64,
-    seed: i64,
+    seed: u64,
     /// None = the default (true at initialisation, false for a checkpoint).
     train_mode: Option<bool>,
     checkpoint: Option<PathBuf>,
-    source: String,
+    source: ImageSource,
 }
 
 impl Setup {
     /// The cache key: the configuration, with the checkpoint's contents rather than its path.
+    /// Its format is frozen: caches already written are found by it.
     fn key(&self) -> Result<String> {
         let ckpt = match &self.checkpoint {
             None => String::new(),
             Some(p) => {
-                let bytes = std::fs::read(p).with_context(|| format!("scores: cannot read checkpoint {}", p.display()))?;
+                let bytes = std::fs::read(p)
+                    .with_context(|| format!("scores: cannot read checkpoint {}", p.display()))?;
                 format!("{:x}", Sha256::digest(&bytes))
             }
         };
@@ -82,41 +72,39 @@ impl Setup {
 pub struct Bind {
     ctx: TrainContext,
     archs: Vec<i64>,
-    scores: Vec<String>,
+    scores: Vec<Score>,
     setup: Setup,
-    data_dir: Option<String>,
-    device: String,
+    data_dir: Option<PathBuf>,
+    compute: Compute,
 }
 
-fn score_names(bind: &BindInfo) -> Result<Vec<String>> {
+fn score_names(bind: &BindInfo) -> Result<Vec<Score>> {
     let names: Vec<String> = match bind.get_named_parameter("score").filter(|v| !v.is_null()) {
-        None => vec!["ntk_robust".into()],
-        Some(v) if v.logical_type_id() == LogicalTypeId::List => v.to_list().unwrap_or_default().iter().map(|x| x.to_string()).collect(),
+        None => vec![Score::NtkRobust.name().into()],
+        Some(v) if v.logical_type_id() == LogicalTypeId::List => {
+            v.to_list().unwrap_or_default().iter().map(|x| x.to_string()).collect()
+        }
         Some(v) => vec![v.to_string()],
     };
     if names.is_empty() {
         bail!("scores: the score list is empty");
     }
-    for n in &names {
-        if !SCORES.contains(&n.as_str()) {
-            bail!("scores: unknown score '{n}' (expected one of {})", SCORES.join(", "));
-        }
-    }
-    Ok(names)
+    names.iter().map(|n| Score::parse(n).map_err(|e| anyhow!("scores: {e}"))).collect()
 }
 
 fn bind_scores(bind: &BindInfo) -> Result<Bind> {
+    // SAFETY: registered with a TrainContext as extra info (sql::register_bench), which DuckDB
+    // keeps alive as long as the function.
     let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let arch_value = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).ok_or_else(|| anyhow!("scores: which architectures? pass arch := id, cell string or list of ids"))?;
-    let mut archs = archs(&arch_value).context("scores: arch")?;
+    let arch_value = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).ok_or_else(|| {
+        anyhow!("scores: which architectures? pass arch := id, cell string or list of ids")
+    })?;
+    let archs = archs(&arch_value).context("scores: arch")?;
     if archs.is_empty() {
         bail!("scores: the arch list is empty");
     }
     let scores = score_names(bind)?;
-    let dataset = opt_str(bind, "dataset").unwrap_or_else(|| "cifar10".into());
-    if !DATASETS.contains(&dataset.as_str()) {
-        bail!("scores: unknown dataset '{dataset}' (expected {})", DATASETS.join(", "));
-    }
+    let dataset = dataset_arg(bind, "scores")?;
     let batch_size = opt_i64(bind, "batch_size").unwrap_or(64);
     let batch_offset = opt_i64(bind, "batch_offset").unwrap_or(0);
     if batch_size <= 0 {
@@ -125,16 +113,18 @@ fn bind_scores(bind: &BindInfo) -> Result<Bind> {
     if batch_offset < 0 {
         bail!("scores: batch_offset must be non-negative, got {batch_offset}");
     }
-    let source = opt_str(bind, "source").unwrap_or_else(|| "test".into());
-    match source.as_str() {
-        "test" => {
-            let n = eval_size(&dataset);
-            if batch_offset + batch_size > n {
-                bail!("scores: images {batch_offset}..{} asked for, but the {dataset} evaluation split has {n} images", batch_offset + batch_size);
-            }
+    let source = opt_str(bind, "source").unwrap_or_else(|| ImageSource::Test.name().into());
+    let source = ImageSource::parse(&source).map_err(|_| {
+        anyhow!("scores: source must be 'test' (the evaluation split) or 'noise', got '{source}'")
+    })?;
+    if source == ImageSource::Test {
+        let n = dataset.eval_size();
+        if batch_offset + batch_size > n {
+            bail!(
+                "scores: images {batch_offset}..{} asked for, but the {dataset} evaluation split has {n} images",
+                batch_offset + batch_size
+            );
         }
-        "noise" => {}
-        other => bail!("scores: source must be 'test' (the evaluation split) or 'noise', got '{other}'"),
     }
     let eps = opt_f64(bind, "eps").context("scores")?;
     if let Some(e) = eps {
@@ -146,10 +136,9 @@ fn bind_scores(bind: &BindInfo) -> Result<Bind> {
     if !(0.0..=1.0).contains(&beta) {
         bail!("scores: beta must be in [0, 1], got {beta}");
     }
-    let attack = opt_str(bind, "attack").unwrap_or_else(|| "pgd".into());
-    if !matches!(attack.as_str(), "fgsm" | "pgd") {
-        bail!("scores: attack must be 'fgsm' or 'pgd', got '{attack}'");
-    }
+    let attack = opt_str(bind, "attack").unwrap_or_else(|| ScoreAttack::Pgd.name().into());
+    let attack = ScoreAttack::parse(&attack)
+        .map_err(|_| anyhow!("scores: attack must be 'fgsm' or 'pgd', got '{attack}'"))?;
     let seed = opt_i64(bind, "seed").unwrap_or(0);
     if seed < 0 {
         bail!("scores: seed must be non-negative, got {seed}");
@@ -163,58 +152,63 @@ fn bind_scores(bind: &BindInfo) -> Result<Bind> {
             bail!("scores: a checkpoint holds one architecture; {} were listed", archs.len());
         }
     }
-    let train_mode = bind.get_named_parameter("train_mode").filter(|v| !v.is_null()).map(|v| v.to_string() == "true");
-    let device = opt_str(bind, "device").or(ctx.settings.device.clone()).unwrap_or_else(|| "auto".into());
-    crate::parse_device(&device).map_err(|e| anyhow!("scores: {e}"))?;
-    if let Some((i, n)) = ctx.settings.shard {
-        archs = archs.into_iter().enumerate().filter(|(pos, _)| *pos as u32 % n == i).map(|(_, a)| a).collect();
-    }
-    let setup = Setup { dataset, batch_size, batch_offset, eps, attack, beta, seed, train_mode, checkpoint, source };
-    Ok(Bind { ctx, archs, scores, setup, data_dir: opt_str(bind, "data_dir"), device })
+    let train_mode = bind
+        .get_named_parameter("train_mode")
+        .filter(|v| !v.is_null())
+        .map(|v| v.to_string() == "true");
+    let compute = ctx.compute(bind, "scores")?;
+    let archs = archs.into_iter().enumerate().filter(|(p, _)| ctx.in_shard(*p)).map(|(_, a)| a);
+    let archs = archs.collect();
+    let setup = Setup {
+        dataset,
+        batch_size,
+        batch_offset,
+        eps,
+        attack,
+        beta,
+        seed: seed as u64,
+        train_mode,
+        checkpoint,
+        source,
+    };
+    let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
+    Ok(Bind { ctx, archs, scores, setup, data_dir, compute })
 }
 
 /// Cached values of one configuration: (arch, score) -> the worker's line.
-fn read_cache(path: &Path) -> HashMap<(i64, String), Json> {
+fn read_cache(path: &Path) -> HashMap<(i64, Score), ScoreLine> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     // A line cut short by a crash is skipped: its architecture is computed again.
     text.lines()
-        .filter_map(|l| serde_json::from_str::<Json>(l).ok())
-        .filter_map(|j| Some(((j["arch"].as_i64()?, j["score"].as_str()?.to_string()), j)))
+        .filter_map(|l| serde_json::from_str::<ScoreLine>(l).ok())
+        .map(|j| ((j.arch, j.score), j))
         .collect()
 }
 
 fn run_worker(b: &Bind, archs: &[i64], out: &Path) -> Result<()> {
     let s = &b.setup;
-    let list = |v: Vec<String>| v.join(",");
-    let mut cmd = Command::new(worker()?);
-    cmd.arg("scores")
-        .args(["--archs", &list(archs.iter().map(i64::to_string).collect())])
-        .args(["--scores", &b.scores.join(","), "--dataset", &s.dataset])
-        .args(["--batch-size", &s.batch_size.to_string(), "--batch-offset", &s.batch_offset.to_string()])
-        .args(["--attack", &s.attack, "--beta", &s.beta.to_string(), "--seed", &s.seed.to_string()])
-        .args(["--source", &s.source, "--device", &b.device])
-        .arg("--out")
-        .arg(out);
-    if let Some(e) = s.eps {
-        cmd.args(["--eps", &e.to_string()]);
-    }
-    if let Some(t) = s.train_mode {
-        cmd.args(["--train-mode", &t.to_string()]);
-    }
-    if let Some(p) = &s.checkpoint {
-        cmd.arg("--checkpoint").arg(p);
-    }
-    if let Some(d) = &b.data_dir {
-        cmd.args(["--data-dir", d]);
-    }
-    if let Some(t) = b.ctx.settings.threads {
-        cmd.args(["--threads", &t.to_string()]);
-    }
-    let status = cmd.status().context("cannot start robbench-worker")?;
-    match status.code() {
-        Some(0) => Ok(()),
-        Some(130) => bail!("scores: stopped; the architectures already scored are kept (run the statement again to finish)"),
-        _ => bail!("scores: robbench-worker failed ({status}); see the message above"),
+    let request = Request::Scores(ScoresRequest {
+        archs: archs.to_vec(),
+        dataset: s.dataset,
+        scores: b.scores.clone(),
+        batch_size: s.batch_size,
+        batch_offset: s.batch_offset,
+        eps: s.eps,
+        attack: s.attack,
+        beta: s.beta,
+        seed: s.seed,
+        train_mode: s.train_mode,
+        checkpoint: s.checkpoint.clone(),
+        source: s.source,
+        data_dir: b.data_dir.clone(),
+        compute: b.compute.clone(),
+        out: out.to_path_buf(),
+    });
+    match worker::run("scores", &request)? {
+        worker::Ended::Done => Ok(()),
+        worker::Ended::Stopped => bail!(
+            "scores: stopped; the architectures already scored are kept (run the statement again to finish)"
+        ),
     }
 }
 
@@ -231,39 +225,43 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(format!("{}.jsonl", b.setup.key()?));
     let mut cache = read_cache(&path);
-    let missing: Vec<i64> = b.archs.iter().copied().filter(|&a| b.scores.iter().any(|s| !cache.contains_key(&(a, s.clone())))).collect();
+    let missing: Vec<i64> = b
+        .archs
+        .iter()
+        .copied()
+        .filter(|&a| b.scores.iter().any(|&s| !cache.contains_key(&(a, s))))
+        .collect();
     if !missing.is_empty() {
         let result = run_worker(b, &missing, &path);
+        cache = read_cache(&path);
         if c.read_only {
-            cache = read_cache(&path);
             let _ = std::fs::remove_dir_all(&dir);
         }
         result?;
-        if !c.read_only {
-            cache = read_cache(&path);
-        }
     }
     let s = &b.setup;
     let mut out = Vec::new();
     for &arch in &b.archs {
-        for score in &b.scores {
-            let j = cache.get(&(arch, score.clone())).ok_or_else(|| anyhow!("scores: robbench-worker left no value for arch {arch}, {score}"))?;
+        for &score in &b.scores {
+            let j = cache.get(&(arch, score)).ok_or_else(|| {
+                anyhow!("scores: robbench-worker left no value for arch {arch}, {score}")
+            })?;
             out.push(
                 Row::new()
                     .set("arch", arch)
-                    .set("dataset", s.dataset.clone())
-                    .set("score", score.clone())
-                    .set("value", j["value"].as_f64())
+                    .set("dataset", s.dataset.name())
+                    .set("score", score.name())
+                    .set("value", j.value)
                     .set("batch_size", s.batch_size)
-                    .set("seed", s.seed)
-                    .set("eps", j["eps"].as_f64())
-                    .set("beta", j["beta"].as_f64())
-                    .set("seconds", j["seconds"].as_f64())
-                    .set("attack", j["attack"].as_str().map(str::to_string))
+                    .set("seed", s.seed as i64)
+                    .set("eps", j.eps)
+                    .set("beta", j.beta)
+                    .set("seconds", j.seconds)
+                    .set("attack", j.attack.map(|a| a.name()))
                     .set("batch_offset", s.batch_offset)
-                    .set("train_mode", j["train_mode"].as_bool())
+                    .set("train_mode", j.train_mode)
                     .set("checkpoint", s.checkpoint.as_ref().map(|p| p.display().to_string()))
-                    .set("source", s.source.clone()),
+                    .set("source", s.source.name()),
             );
         }
     }

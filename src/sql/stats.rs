@@ -81,10 +81,17 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
 
 fn pairs_signature() -> Vec<ArrowFunctionSignature> {
     let inner = DataType::List(Arc::new(Field::new("l", DataType::Float64, true)));
-    vec![ArrowFunctionSignature::exact(vec![DataType::List(Arc::new(Field::new("l", inner, true)))], DataType::Float64)]
+    vec![ArrowFunctionSignature::exact(
+        vec![DataType::List(Arc::new(Field::new("l", inner, true)))],
+        DataType::Float64,
+    )]
 }
 
-fn per_row(input: RecordBatch, name: &str, f: fn(&[f64], &[f64]) -> Option<f64>) -> Result<ArrayRef, BoxError> {
+fn per_row(
+    input: RecordBatch,
+    name: &str,
+    f: fn(&[f64], &[f64]) -> Option<f64>,
+) -> Result<ArrayRef, BoxError> {
     let lists = input.column(0).as_list::<i32>();
     let mut out = Vec::with_capacity(lists.len());
     for row in 0..lists.len() {
@@ -103,7 +110,9 @@ fn per_row(input: RecordBatch, name: &str, f: fn(&[f64], &[f64]) -> Option<f64>)
             }
             let (a, b) = (pair.value(0), pair.value(1));
             if a.is_nan() || b.is_nan() {
-                return Err(format!("{name}: NaN in the input (filter it out or cast it to NULL)").into());
+                return Err(
+                    format!("{name}: NaN in the input (filter it out or cast it to NULL)").into()
+                );
             }
             x.push(a);
             y.push(b);

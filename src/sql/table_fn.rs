@@ -4,10 +4,10 @@
 use std::error::Error;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use anyhow::{bail, Result};
 use arrow::datatypes::Schema;
 use arrow::record_batch::RecordBatch;
 use duckdb::core::DataChunkHandle;
-use anyhow::{bail, Result};
 use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{record_batch_to_duckdb_data_chunk, to_duckdb_logical_type, BindInfo, Value};
 use robbench_space::Space;
@@ -26,7 +26,12 @@ pub struct Cursor {
     offset: AtomicUsize,
 }
 
-pub fn emit(batch: &RecordBatch, cursor: &Cursor, output: &mut DataChunkHandle) -> Result<(), BoxError> {
+pub fn emit(
+    batch: &RecordBatch,
+    cursor: &Cursor,
+    output: &mut DataChunkHandle,
+) -> Result<(), BoxError> {
+    // SAFETY: duckdb_vector_size takes nothing and returns a constant of the library.
     let vector = unsafe { duckdb::ffi::duckdb_vector_size() } as usize;
     let start = cursor.offset.fetch_add(vector, Ordering::SeqCst);
     if start >= batch.num_rows() {
@@ -48,7 +53,11 @@ pub struct Computed {
 }
 
 impl Computed {
-    pub fn emit(&self, output: &mut DataChunkHandle, compute: impl FnOnce() -> anyhow::Result<RecordBatch>) -> Result<(), BoxError> {
+    pub fn emit(
+        &self,
+        output: &mut DataChunkHandle,
+        compute: impl FnOnce() -> anyhow::Result<RecordBatch>,
+    ) -> Result<(), BoxError> {
         match self.rows.get_or_init(|| compute().map_err(|e| format!("{e:#}"))) {
             Ok(batch) => emit(batch, &self.cursor, output),
             Err(e) => Err(e.clone().into()),
@@ -56,19 +65,27 @@ impl Computed {
     }
 }
 
-/// duckdb-rs has no constructor for the ANY type, which `arch` needs (an id, a cell string or a
-/// list of ids); its handle is a single owned pointer, so one is made from the C API's.
+/// The ANY type, which `arch` needs (an id, a cell string or a list of ids).
 pub fn any_type() -> LogicalTypeHandle {
-    const _: () = assert!(std::mem::size_of::<LogicalTypeHandle>() == std::mem::size_of::<duckdb::ffi::duckdb_logical_type>());
-    unsafe { std::mem::transmute(duckdb::ffi::duckdb_create_logical_type(duckdb::ffi::DUCKDB_TYPE_DUCKDB_TYPE_ANY)) }
+    LogicalTypeHandle::from(LogicalTypeId::Any)
 }
 
 pub fn archs(v: &Value) -> Result<Vec<i64>> {
     let space = Space::get();
     match v.logical_type_id() {
-        LogicalTypeId::List => v.to_list().unwrap_or_default().iter().map(|x| archs(x).map(|a| a[0])).collect(),
+        LogicalTypeId::List => {
+            v.to_list().unwrap_or_default().iter().map(|x| archs(x).map(|a| a[0])).collect()
+        }
         LogicalTypeId::Varchar => Ok(vec![space.resolve(&v.to_string())? as i64]),
-        LogicalTypeId::Tinyint | LogicalTypeId::Smallint | LogicalTypeId::Integer | LogicalTypeId::Bigint | LogicalTypeId::UTinyint | LogicalTypeId::USmallint | LogicalTypeId::UInteger | LogicalTypeId::UBigint | LogicalTypeId::Hugeint => {
+        LogicalTypeId::Tinyint
+        | LogicalTypeId::Smallint
+        | LogicalTypeId::Integer
+        | LogicalTypeId::Bigint
+        | LogicalTypeId::UTinyint
+        | LogicalTypeId::USmallint
+        | LogicalTypeId::UInteger
+        | LogicalTypeId::UBigint
+        | LogicalTypeId::Hugeint => {
             let id = v.to_int64();
             space.check(id)?;
             Ok(vec![id])
@@ -98,13 +115,17 @@ pub fn opt_str(bind: &BindInfo, name: &str) -> Option<String> {
     bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| v.to_string())
 }
 
-
 /// A table macro `name(first, opt := NULL, ...)` over the table function `inner`: a DuckDB table
 /// function takes an argument either by position or by name, and a macro parameter takes both,
 /// so `f(2581, ...)` and `f(arch := [2581, 9930], ...)` both work. NULL means the default.
 /// (Table functions registered through the C API cannot be overloaded either: a second
 /// registration under one name is silently dropped.)
-pub fn macro_over(name: &str, inner: &str, first: &str, named: &[(String, LogicalTypeHandle)]) -> String {
+pub fn macro_over(
+    name: &str,
+    inner: &str,
+    first: &str,
+    named: &[(String, LogicalTypeHandle)],
+) -> String {
     let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
     format!(
         "CREATE MACRO {name}({first}, {}) AS TABLE SELECT * FROM {inner}({first}, {});",

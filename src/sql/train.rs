@@ -8,58 +8,93 @@
 //! written durably; a run whose result is recorded is returned without training again.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use serde_json::Value as Json;
+use robbench_vocab::worker::{Compute, Request, TrainRequest, TrainResult};
+use robbench_vocab::{Attack, Dataset, DeviceSpec, Protocol, TrainAttack};
 
 use super::table_fn::{any_type, archs, declare, opt_f64, opt_i64, opt_str, BoxError};
+use crate::protocol;
 use crate::store::rows::{self, Row};
-use crate::protocol::Protocol;
 use crate::store::Catalog;
+use crate::worker::{self, Ended};
 
 /// Process-wide settings from the command line that the SQL functions honour.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
-    pub device: Option<String>,
+    pub device: Option<DeviceSpec>,
     pub threads: Option<u32>,
     pub shard: Option<(u32, u32)>,
 }
 
-/// What `train` needs from the session: the benchmark and the command line's settings.
+/// What the functions that run the worker need from the session: the benchmark and the
+/// command line's settings.
 #[derive(Clone)]
 pub struct TrainContext {
     pub catalog: Arc<Catalog>,
     pub settings: Settings,
 }
 
-pub const DATASETS: [&str; 4] = ["cifar10", "cifar100", "imagenet16-120", "digits"];
-/// The metrics columns the worker's attack suite fills (robbench-core's `train::ATTACKS`; this
-/// binary does not link libtorch, so the list is stated here too and a test compares the two).
-pub const ATTACKS: [&str; 16] = ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8", "apgd3", "apgd8", "aa3", "aa8", "square3", "square8", "pgd16", "pgd32", "pgd64", "pgd128", "pgd255"];
+impl TrainContext {
+    /// The call's `device :=`, else the command line's `--device`, and the thread limit.
+    pub fn compute(&self, bind: &BindInfo, function: &str) -> Result<Compute> {
+        let device = match opt_str(bind, "device") {
+            Some(s) => DeviceSpec::parse(&s).map_err(|e| anyhow!("{function}: {e}"))?,
+            None => self.settings.device.unwrap_or_default(),
+        };
+        Ok(Compute { device, threads: self.settings.threads.map(|t| t as i32) })
+    }
 
-/// Checks a call's `attacks := [...]` against the metrics columns the suite fills.
-pub fn check_attacks(function: &str, attacks: &[String]) -> Result<()> {
-    match attacks.iter().find(|a| !ATTACKS.contains(&a.as_str())) {
-        Some(a) => bail!("{function}: unknown attack '{a}' (metrics columns: {})", ATTACKS.join(", ")),
-        None if attacks.is_empty() => bail!("{function}: attacks is empty (metrics columns: {})", ATTACKS.join(", ")),
-        None => Ok(()),
+    /// Whether this process's shard (`--shard I/N`) takes the item at `position` of a call's
+    /// list.
+    pub fn in_shard(&self, position: usize) -> bool {
+        self.settings.shard.is_none_or(|(i, n)| position as u32 % n == i)
+    }
+
+    /// Where a recorded path points: paths inside the benchmark folder are stored relative to
+    /// it, so the folder can move; absolute paths (and those of folders from before) as given.
+    pub fn resolve(&self, stored: &str) -> PathBuf {
+        let p = Path::new(stored);
+        let inside = self.catalog.dir.join(p);
+        if p.is_relative() && inside.exists() {
+            inside
+        } else {
+            p.to_path_buf()
+        }
+    }
+
+    /// How a path inside the benchmark folder is stored: relative to the folder.
+    pub fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.catalog.dir).unwrap_or(path).display().to_string()
     }
 }
 
-/// The `warnings` column for the attacks of a row: the worker's warnings (a JSON object of
-/// attack -> messages) as 'attack: message' lines, in metrics column order; NULL when none.
-pub fn warnings_text(warnings: &Json, attacks: &[String]) -> Option<String> {
-    let lines: Vec<String> = ATTACKS
-        .iter()
-        .filter(|a| attacks.iter().any(|x| x == *a))
-        .flat_map(|a| warnings[*a].as_array().into_iter().flatten().filter_map(|w| w.as_str()).map(move |w| format!("{a}: {w}")))
-        .collect();
-    (!lines.is_empty()).then(|| lines.join("\n"))
+/// A call's data set (`dataset :=`, default cifar10).
+pub fn dataset_arg(bind: &BindInfo, function: &str) -> Result<Dataset> {
+    let name = opt_str(bind, "dataset").unwrap_or_else(|| Dataset::Cifar10.name().into());
+    Dataset::parse(&name).map_err(|e| anyhow!("{function}: {e}"))
+}
+
+/// A call's `attacks := [...]`: metrics column names, default the paper's cheap ones.
+pub fn attacks_arg(bind: &BindInfo, function: &str) -> Result<Vec<Attack>> {
+    match bind.get_named_parameter("attacks").filter(|v| !v.is_null()) {
+        None => Ok(Attack::DEFAULT.to_vec()),
+        Some(v) => {
+            let names: Vec<String> = v
+                .to_list()
+                .ok_or_else(|| {
+                    anyhow!("{function}: attacks must be a list of metrics column names")
+                })?
+                .iter()
+                .map(|x| x.to_string())
+                .collect();
+            Attack::parse_list(&names).map_err(|e| anyhow!("{function}: {e}"))
+        }
+    }
 }
 
 struct Job {
@@ -71,199 +106,170 @@ struct Job {
 pub struct Bind {
     ctx: TrainContext,
     jobs: Vec<Job>,
-    dataset: String,
-    seed: i64,
+    dataset: Dataset,
+    seed: u64,
     protocol: Protocol,
-    attacks: Vec<String>,
+    attacks: Vec<Attack>,
     n_eval: Option<i64>,
-    data_dir: Option<String>,
-    device: String,
+    data_dir: Option<PathBuf>,
+    compute: Compute,
+}
+
+/// An optional count that must be positive.
+fn positive(bind: &BindInfo, name: &str) -> Result<Option<usize>> {
+    match opt_i64(bind, name) {
+        Some(x) if x <= 0 => bail!("train: {name} must be positive, got {x}"),
+        x => Ok(x.map(|x| x as usize)),
+    }
 }
 
 fn bind_train(bind: &BindInfo) -> Result<Bind> {
+    // SAFETY: registered with a TrainContext as extra info (sql::register_bench), which DuckDB
+    // keeps alive as long as the function.
     let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let arch_value = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).ok_or_else(|| anyhow!("train: which architectures? pass arch := id, cell string or list of ids"))?;
+    let arch_value = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).ok_or_else(|| {
+        anyhow!("train: which architectures? pass arch := id, cell string or list of ids")
+    })?;
     let archs = archs(&arch_value).context("train: arch")?;
     if archs.is_empty() {
         bail!("train: the arch list is empty");
     }
-    let dataset = opt_str(bind, "dataset").unwrap_or_else(|| "cifar10".into());
-    if !DATASETS.contains(&dataset.as_str()) {
-        bail!("train: unknown dataset '{dataset}' (expected {})", DATASETS.join(", "));
-    }
+    let dataset = dataset_arg(bind, "train")?;
     let seed = opt_i64(bind, "seed").unwrap_or(0);
     if seed < 0 {
         bail!("train: seed must be non-negative, got {seed}");
     }
     let p = Protocol::paper();
-    let positive = |name: &str, v: Option<i64>, default: i64| -> Result<i64> {
-        let x = v.unwrap_or(default);
-        if x <= 0 {
-            bail!("train: {name} must be positive, got {x}");
-        }
-        Ok(x)
+    let train_steps = match opt_i64(bind, "train_steps") {
+        Some(x) if x < 0 => bail!("train: train_steps must be non-negative, got {x}"),
+        x => x.map_or(p.train_steps, |x| x as usize),
+    };
+    let train_attack = match opt_str(bind, "train_attack") {
+        Some(s) => TrainAttack::parse(&s).map_err(|e| anyhow!("train: {e}"))?,
+        None => p.train_attack,
     };
     let protocol = Protocol {
-        name: String::new(),
-        epochs: positive("epochs", opt_i64(bind, "epochs"), p.epochs)?,
-        batch_size: positive("batch_size", opt_i64(bind, "batch_size"), p.batch_size)?,
+        epochs: positive(bind, "epochs")?.unwrap_or(p.epochs),
+        batch_size: positive(bind, "batch_size")?.unwrap_or(p.batch_size),
         lr_max: opt_f64(bind, "lr_max")?.unwrap_or(p.lr_max),
         momentum: opt_f64(bind, "momentum")?.unwrap_or(p.momentum),
         weight_decay: opt_f64(bind, "weight_decay")?.unwrap_or(p.weight_decay),
-        train_attack: opt_str(bind, "train_attack").unwrap_or(p.train_attack.clone()),
+        train_attack,
         train_eps: opt_f64(bind, "train_eps")?.unwrap_or(p.train_eps),
         train_alpha: opt_f64(bind, "train_alpha")?.unwrap_or(p.train_alpha),
-        train_steps: opt_i64(bind, "train_steps").unwrap_or(p.train_steps),
-        n_train: opt_i64(bind, "n_train"),
-    }
-    .named();
-    if !(0.0..1.0).contains(&protocol.momentum) || protocol.lr_max < 0.0 || protocol.weight_decay < 0.0 || protocol.train_eps < 0.0 || protocol.train_alpha < 0.0 || protocol.train_steps < 0 {
-        bail!("train: momentum must be in [0, 1) and lr_max, weight_decay, train_eps, train_alpha, train_steps non-negative");
-    }
-    if !matches!(protocol.train_attack.as_str(), "pgd" | "none") {
-        bail!("train: train_attack must be 'pgd' or 'none', got '{}'", protocol.train_attack);
-    }
-    if let Some(n) = protocol.n_train {
-        positive("n_train", Some(n), 1)?;
-    }
-    let attacks: Vec<String> = match bind.get_named_parameter("attacks").filter(|v| !v.is_null()) {
-        None => ["clean", "fgsm3", "fgsm8", "pgd3", "pgd8"].map(String::from).to_vec(),
-        Some(v) => v.to_list().ok_or_else(|| anyhow!("train: attacks must be a list of metrics column names"))?.iter().map(|x| x.to_string()).collect(),
+        train_steps,
+        n_train: positive(bind, "n_train")?,
     };
-    check_attacks("train", &attacks)?;
-    let n_eval = opt_i64(bind, "n_eval");
-    if let Some(n) = n_eval {
-        positive("n_eval", Some(n), 1)?;
-    }
-    let device = opt_str(bind, "device").or(ctx.settings.device.clone()).unwrap_or_else(|| "auto".into());
-    crate::parse_device(&device).map_err(|e| anyhow!("train: {e}"))?;
+    protocol.validate().map_err(|e| anyhow!("train: {e}"))?;
+    let attacks = attacks_arg(bind, "train")?;
+    let n_eval = positive(bind, "n_eval")?.map(|n| n as i64);
+    let compute = ctx.compute(bind, "train")?;
     if ctx.catalog.read_only {
         bail!("train: the benchmark is open read-only");
     }
-    let mut jobs = Vec::new();
-    for (pos, arch) in archs.into_iter().enumerate() {
-        if let Some((i, n)) = ctx.settings.shard {
-            if pos as u32 % n != i {
-                continue;
-            }
-        }
-        let run_id = format!("{}/{dataset}/{arch}/s{seed}", protocol.name);
-        let dir = ctx.catalog.dir.join("checkpoints").join(run_id.replace('/', "-"));
-        jobs.push(Job { arch, run_id, dir });
-    }
-    Ok(Bind { ctx, jobs, dataset, seed, protocol, attacks, n_eval, data_dir: opt_str(bind, "data_dir"), device })
-}
-
-pub fn worker() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("ROBBENCH_WORKER") {
-        return Ok(p.into());
-    }
-    let exe = std::env::current_exe().context("cannot locate the robbench binary")?;
-    let w = exe.with_file_name("robbench-worker");
-    if !w.exists() {
-        bail!("robbench-worker is not next to {} (build it with make build, or set ROBBENCH_WORKER)", exe.display());
-    }
-    Ok(w)
+    let name = protocol.name();
+    let jobs = archs
+        .into_iter()
+        .enumerate()
+        .filter(|(pos, _)| ctx.in_shard(*pos))
+        .map(|(_, arch)| {
+            let run_id = format!("{name}/{dataset}/{arch}/s{seed}");
+            let dir = ctx.catalog.dir.join("checkpoints").join(run_id.replace('/', "-"));
+            Job { arch, run_id, dir }
+        })
+        .collect();
+    let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
+    Ok(Bind { ctx, jobs, dataset, seed: seed as u64, protocol, attacks, n_eval, data_dir, compute })
 }
 
 /// A recorded result that covers this call's attacks and n_eval, if any.
-fn recorded(b: &Bind, dir: &Path) -> Result<Option<Json>> {
+fn recorded(b: &Bind, dir: &Path) -> Result<Option<TrainResult>> {
     let path = dir.join("result.json");
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
-    let r: Json = serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
-    let covers = b.attacks.iter().all(|a| r["metrics"].get(a).is_some());
-    let same_eval = r["n_eval_requested"].as_i64() == b.n_eval;
+    if !path.exists() {
+        return Ok(None);
+    }
+    let r: TrainResult = worker::read("train", &path)?;
+    let covers = b.attacks.iter().all(|a| r.evaluation.metrics.contains_key(a));
+    let same_eval = r.n_eval_requested == b.n_eval;
     Ok((covers && same_eval).then_some(r))
 }
 
-fn run_worker(b: &Bind, job: &Job, k: usize) -> Result<Json> {
-    let p = &b.protocol;
-    let mut cmd = Command::new(worker()?);
-    cmd.arg("train").args(["--arch", &job.arch.to_string(), "--dataset", &b.dataset, "--seed", &b.seed.to_string()])
-        .arg("--run-dir")
-        .arg(&job.dir)
-        .args(["--epochs", &p.epochs.to_string(), "--batch-size", &p.batch_size.to_string()])
-        .args(["--lr-max", &p.lr_max.to_string(), "--momentum", &p.momentum.to_string(), "--weight-decay", &p.weight_decay.to_string()])
-        .args(["--train-attack", &p.train_attack, "--train-eps", &p.train_eps.to_string(), "--train-alpha", &p.train_alpha.to_string()])
-        .args(["--train-steps", &p.train_steps.to_string(), "--attacks", &b.attacks.join(","), "--device", &b.device])
-        .args(["--label", &format!("run {}/{} arch {}", k + 1, b.jobs.len(), job.arch)]);
-    if let Some(n) = p.n_train {
-        cmd.args(["--n-train", &n.to_string()]);
+fn run_worker(b: &Bind, job: &Job, k: usize) -> Result<TrainResult> {
+    let request = Request::Train(TrainRequest {
+        arch: job.arch,
+        dataset: b.dataset,
+        seed: b.seed,
+        run_dir: job.dir.clone(),
+        protocol: b.protocol.clone(),
+        n_eval: b.n_eval,
+        attacks: b.attacks.clone(),
+        data_dir: b.data_dir.clone(),
+        compute: b.compute.clone(),
+        label: format!("run {}/{} arch {}", k + 1, b.jobs.len(), job.arch),
+    });
+    match worker::run("train", &request)? {
+        Ended::Done => {}
+        Ended::Stopped => bail!(
+            "train: stopped at a step boundary; run {} keeps its last epoch checkpoint in {} (run the statement again to resume)",
+            job.run_id,
+            job.dir.display()
+        ),
     }
-    if let Some(n) = b.n_eval {
-        cmd.args(["--n-eval", &n.to_string()]);
-    }
-    if let Some(d) = &b.data_dir {
-        cmd.args(["--data-dir", d]);
-    }
-    if let Some(t) = b.ctx.settings.threads {
-        cmd.args(["--threads", &t.to_string()]);
-    }
-    let status = cmd.status().context("cannot start robbench-worker")?;
-    match status.code() {
-        Some(0) => {}
-        Some(130) => bail!("train: stopped at a step boundary; run {} keeps its last epoch checkpoint in {} (run the statement again to resume)", job.run_id, job.dir.display()),
-        _ => bail!("train: run {} (arch {}) failed ({status}); see the message above", job.run_id, job.arch),
-    }
-    recorded(b, &job.dir)?.ok_or_else(|| anyhow!("train: robbench-worker finished without a result in {}", job.dir.display()))
+    recorded(b, &job.dir)?.ok_or_else(|| {
+        anyhow!("train: robbench-worker finished without a result in {}", job.dir.display())
+    })
 }
 
 /// Writes the run's `runs` and `curves` rows, unless an earlier call already did.
-fn record(b: &Bind, job: &Job, r: &Json) -> Result<()> {
+fn record(b: &Bind, job: &Job, r: &TrainResult) -> Result<()> {
     let c = &b.ctx.catalog;
     if c.contains("runs", "run_id", &job.run_id)? {
         return Ok(());
     }
-    let p = &b.protocol;
-    let curves: Vec<Row> = r["curves"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
+    let curves: Vec<Row> = r
+        .curves
         .iter()
         .map(|e| {
             Row::new()
                 .set("run_id", job.run_id.clone())
-                .set("epoch", e[0].as_i64())
-                .set("lr", e[1].as_f64())
-                .set("train_loss", e[2].as_f64())
-                .set("train_adv_acc", e[3].as_f64())
-                .set("seconds", e[4].as_f64())
+                .set("epoch", e.epoch)
+                .set("lr", e.lr)
+                .set("train_loss", e.train_loss)
+                .set("train_adv_acc", e.train_adv_acc)
+                .set("seconds", e.seconds)
         })
         .collect();
     // Curves first: a runs row is the mark of a fully recorded run.
     c.append("curves", &rows::to_batch(&c.schema("curves")?, &curves)?)?;
-    let run = p
-        .row()
+    let run = protocol::row(&b.protocol.name(), &b.protocol)
         .set("run_id", job.run_id.clone())
         .set("arch", job.arch)
-        .set("dataset", b.dataset.clone())
-        .set("seed", b.seed)
-        .set("n_train", r["n_train"].as_i64())
+        .set("dataset", b.dataset.name())
+        .set("seed", b.seed as i64)
+        .set("n_train", r.n_train)
         .set("source", "trained")
-        .set("device", r["device"].as_str().map(str::to_string))
-        .set("started_at", r["started_at"].as_i64().map(rows::Val::Timestamp).unwrap_or(rows::Val::Null))
-        .set("finished_at", r["finished_at"].as_i64().map(rows::Val::Timestamp).unwrap_or(rows::Val::Null))
-        .set("train_seconds", r["train_seconds"].as_f64())
-        .set("eval_seconds", r["eval_seconds"].as_f64())
-        .set("checkpoint", r["checkpoint"].as_str().map(str::to_string));
+        .set("device", r.device.clone())
+        .set("started_at", rows::Val::Timestamp(r.started_at))
+        .set("finished_at", rows::Val::Timestamp(r.finished_at))
+        .set("train_seconds", r.train_seconds)
+        .set("eval_seconds", r.eval_seconds)
+        .set("checkpoint", b.ctx.relative(&r.checkpoint));
     c.append("runs", &rows::to_batch(&c.schema("runs")?, &[run])?)?;
     Ok(())
 }
 
-fn metrics_row(b: &Bind, job: &Job, r: &Json) -> Row {
+fn metrics_row(b: &Bind, job: &Job, r: &TrainResult) -> Row {
     let mut m = Row::new()
         .set("run_id", job.run_id.clone())
         .set("arch", job.arch)
-        .set("dataset", b.dataset.clone())
-        .set("seed", b.seed)
+        .set("dataset", b.dataset.name())
+        .set("seed", b.seed as i64)
         .set("split", "test")
-        .set("n_eval", r["n_eval"].as_i64());
-    for a in ATTACKS {
-        if b.attacks.iter().any(|x| x == a) {
-            m = m.set(a, r["metrics"][a].as_f64());
-        }
+        .set("n_eval", r.evaluation.n_eval);
+    for a in &b.attacks {
+        m = m.set(a.name(), r.evaluation.metrics.get(a).copied());
     }
-    m.set("warnings", warnings_text(&r["warnings"], &b.attacks))
+    m.set("warnings", r.evaluation.warnings_text(&b.attacks))
 }
 
 pub struct Train;
@@ -344,17 +350,4 @@ fn named() -> Vec<(String, LogicalTypeHandle)> {
 /// `train` is a table macro over `robbench_train` (see `macro_over`).
 pub fn macro_sql() -> String {
     super::table_fn::macro_over("train", "robbench_train", "arch", &named())
-}
-
-#[cfg(test)]
-mod tests {
-    /// Every accuracy column of `metrics` is an attack the suite fills, and nothing else is.
-    #[test]
-    fn attacks_are_the_metrics_accuracy_columns() {
-        let ddl = crate::store::TABLES_SQL;
-        let metrics = &ddl[ddl.find("CREATE TABLE metrics").unwrap()..];
-        let metrics = &metrics[..metrics.find(");").unwrap()];
-        let columns: Vec<&str> = metrics.lines().filter(|l| l.contains(" DOUBLE CHECK")).map(|l| l.split_whitespace().next().unwrap()).collect();
-        assert_eq!(columns, super::ATTACKS);
-    }
 }

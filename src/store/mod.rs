@@ -16,7 +16,8 @@ pub const TABLES_SQL: &str = include_str!("../../schema/tables.sql");
 pub const VIEWS_SQL: &str = include_str!("../../schema/views.sql");
 
 /// The tables of every benchmark, in schema order.
-pub const TABLES: [&str; 6] = ["architectures", "runs", "metrics", "curves", "corruptions", "scores"];
+pub const TABLES: [&str; 6] =
+    ["architectures", "runs", "metrics", "curves", "corruptions", "scores"];
 const READ_ONLY_TABLES: [&str; 1] = ["architectures"];
 const MARKER: &str = "robbench.json";
 
@@ -54,9 +55,14 @@ impl Catalog {
         use parquet::arrow::ProjectionMask;
         let dir = self.dir.join(table);
         for path in parts::paths(&dir, &parts::current(&dir)?.1) {
-            let file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file).with_context(|| format!("{}: not Parquet", path.display()))?;
-            let Some(idx) = builder.schema().fields().iter().position(|f| f.name() == column) else { continue };
+            let file = std::fs::File::open(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                .with_context(|| format!("{}: not Parquet", path.display()))?;
+            let Some(idx) = builder.schema().fields().iter().position(|f| f.name() == column)
+            else {
+                continue;
+            };
             let mask = ProjectionMask::roots(builder.parquet_schema(), [idx]);
             for batch in builder.with_projection(mask).build()? {
                 let batch = batch?;
@@ -74,20 +80,32 @@ impl Catalog {
 impl Catalog {
     /// The first row of `table` whose `column` equals `value`, every column as text (NULL as
     /// None), from the files on disk.
-    pub fn lookup(&self, table: &str, column: &str, value: &str) -> Result<Option<std::collections::HashMap<String, Option<String>>>> {
+    pub fn lookup(
+        &self,
+        table: &str,
+        column: &str,
+        value: &str,
+    ) -> Result<Option<std::collections::HashMap<String, Option<String>>>> {
         use arrow::array::{Array, AsArray};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         let dir = self.dir.join(table);
         for path in parts::paths(&dir, &parts::current(&dir)?.1) {
-            let file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file).with_context(|| format!("{}: not Parquet", path.display()))?;
+            let file = std::fs::File::open(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                .with_context(|| format!("{}: not Parquet", path.display()))?;
             for batch in builder.build()? {
                 let batch = batch?;
                 let Ok(key) = batch.schema().index_of(column) else { break };
-                let texts: Vec<arrow::array::ArrayRef> =
-                    batch.columns().iter().map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)).collect::<Result<_, _>>()?;
+                let texts: Vec<arrow::array::ArrayRef> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
+                    .collect::<Result<_, _>>()?;
                 let keys = texts[key].as_string::<i32>();
-                if let Some(row) = (0..keys.len()).find(|&i| keys.is_valid(i) && keys.value(i) == value) {
+                if let Some(row) =
+                    (0..keys.len()).find(|&i| keys.is_valid(i) && keys.value(i) == value)
+                {
                     let schema = batch.schema();
                     return Ok(Some(
                         schema
@@ -96,7 +114,10 @@ impl Catalog {
                             .zip(&texts)
                             .map(|(f, c)| {
                                 let c = c.as_string::<i32>();
-                                (f.name().clone(), c.is_valid(row).then(|| c.value(row).to_string()))
+                                (
+                                    f.name().clone(),
+                                    c.is_valid(row).then(|| c.value(row).to_string()),
+                                )
                             })
                             .collect(),
                     ));
@@ -157,14 +178,29 @@ impl Bench {
         let mut schemas = HashMap::new();
         let mut tables = Vec::new();
         for name in TABLES {
-            let schema = conn.prepare(&format!("SELECT * FROM {name} LIMIT 0"))?.query_arrow([])?.get_schema();
+            let schema = conn
+                .prepare(&format!("SELECT * FROM {name} LIMIT 0"))?
+                .query_arrow([])?
+                .get_schema();
             schemas.insert(name.to_string(), schema);
-            let ddl: String = conn.query_row("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [name], |r| r.get(0))?;
+            let ddl: String = conn.query_row(
+                "SELECT sql FROM duckdb_tables() WHERE table_name = ?",
+                [name],
+                |r| r.get(0),
+            )?;
             let columns = conn
                 .prepare("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index")?
                 .query_map([name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
-            tables.push(TableState { name, ddl, columns, generation: 0, loaded: BTreeSet::new(), materialized: true, on_disk: None });
+            tables.push(TableState {
+                name,
+                ddl,
+                columns,
+                generation: 0,
+                loaded: BTreeSet::new(),
+                materialized: true,
+                on_disk: None,
+            });
         }
         let catalog = Arc::new(Catalog { dir: dir.to_path_buf(), read_only, schemas });
         let mut bench = Bench { dir: dir.to_path_buf(), read_only, tables, catalog };
@@ -179,15 +215,22 @@ impl Bench {
     }
 
     fn create(&mut self, conn: &Connection) -> Result<()> {
-        std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
         for t in TABLES {
             std::fs::create_dir_all(self.dir.join(t))?;
         }
-        let batches: Vec<_> = conn.prepare("SELECT * FROM nb201_architectures()")?.query_arrow([])?.collect();
-        parts::write(&self.dir.join("architectures"), 0, self.catalog.schema("architectures")?, &batches)?;
+        let batches: Vec<_> =
+            conn.prepare("SELECT * FROM nb201_architectures()")?.query_arrow([])?.collect();
+        parts::write(
+            &self.dir.join("architectures"),
+            0,
+            self.catalog.schema("architectures")?,
+            &batches,
+        )?;
         // The marker comes last: a folder without it was never finished and is not opened.
         let marker = self.dir.join(MARKER);
-        std::fs::write(&marker, "{\"format\": 1}\n").with_context(|| format!("cannot write {}", marker.display()))?;
+        robbench_vocab::durable::write(&marker, b"{\"format\": 1}\n")?;
         Ok(())
     }
 
@@ -231,8 +274,13 @@ impl Bench {
             }
             true
         } else {
-            conn.execute_batch(&format!("CREATE VIEW {} AS SELECT {} FROM {}", t.name, select(&t.columns, &files)?, parquet_list(&files)))
-                .with_context(|| format!("cannot read table {} from {}", t.name, dir.display()))?;
+            conn.execute_batch(&format!(
+                "CREATE VIEW {} AS SELECT {} FROM {}",
+                t.name,
+                select(&t.columns, &files)?,
+                parquet_list(&files)
+            ))
+            .with_context(|| format!("cannot read table {} from {}", t.name, dir.display()))?;
             false
         };
         if !self.read_only {
@@ -256,8 +304,13 @@ impl Bench {
         let dir = self.table_dir(i);
         let files: Vec<PathBuf> = t.loaded.iter().map(|n| dir.join(n)).collect();
         conn.execute_batch(&format!("DROP VIEW {}; {}", t.name, t.ddl))?;
-        conn.execute_batch(&format!("INSERT INTO {} SELECT {} FROM {}", t.name, select(&t.columns, &files)?, parquet_list(&files)))
-            .with_context(|| format!("cannot load table {} from {}", t.name, dir.display()))?;
+        conn.execute_batch(&format!(
+            "INSERT INTO {} SELECT {} FROM {}",
+            t.name,
+            select(&t.columns, &files)?,
+            parquet_list(&files)
+        ))
+        .with_context(|| format!("cannot load table {} from {}", t.name, dir.display()))?;
         self.tables[i].materialized = true;
         Ok(())
     }
@@ -298,7 +351,9 @@ impl Bench {
         }
         match errors.len() {
             0 => Ok(()),
-            _ => Err(anyhow!(errors.iter().map(|e| format!("{e:#}")).collect::<Vec<_>>().join("; "))),
+            _ => {
+                Err(anyhow!(errors.iter().map(|e| format!("{e:#}")).collect::<Vec<_>>().join("; ")))
+            }
         }
     }
 
@@ -322,14 +377,19 @@ impl Bench {
         }
         let dir = self.table_dir(i);
         let schema = self.catalog.schema(name)?;
-        let appended_only = now.count > before.count && snapshot(conn, name, Some(before.max_rowid))? == before;
+        let appended_only =
+            now.count > before.count && snapshot(conn, name, Some(before.max_rowid))? == before;
         if appended_only {
-            let sql = format!("SELECT * FROM {name} WHERE rowid > {} ORDER BY rowid", before.max_rowid);
+            let sql =
+                format!("SELECT * FROM {name} WHERE rowid > {} ORDER BY rowid", before.max_rowid);
             let batches: Vec<_> = conn.prepare(&sql)?.query_arrow([])?.collect();
             let part = parts::write(&dir, self.tables[i].generation, schema, &batches)?;
             self.tables[i].loaded.insert(part);
         } else {
-            let batches: Vec<_> = conn.prepare(&format!("SELECT * FROM {name} ORDER BY rowid"))?.query_arrow([])?.collect();
+            let batches: Vec<_> = conn
+                .prepare(&format!("SELECT * FROM {name} ORDER BY rowid"))?
+                .query_arrow([])?
+                .collect();
             let gen = parts::current(&dir)?.0.max(self.tables[i].generation) + 1;
             let part = parts::write(&dir, gen, schema, &batches)?;
             parts::remove_older(&dir, gen)?;
@@ -345,7 +405,8 @@ impl Bench {
         let dir = self.table_dir(i);
         let (gen, current) = parts::current(&dir)?;
         let t = &self.tables[i];
-        let vanished = current.iter().filter(|p| t.loaded.contains(&p.name)).count() < t.loaded.len();
+        let vanished =
+            current.iter().filter(|p| t.loaded.contains(&p.name)).count() < t.loaded.len();
         let new: Vec<_> = current.into_iter().filter(|p| !t.loaded.contains(&p.name)).collect();
         if gen > t.generation || vanished || (!t.materialized && !new.is_empty()) {
             return self.reload(conn, i); // rewritten elsewhere, or a view to widen
@@ -354,8 +415,13 @@ impl Bench {
             return Ok(());
         }
         let files = parts::paths(&dir, &new);
-        conn.execute_batch(&format!("INSERT INTO {} SELECT {} FROM {}", t.name, select(&t.columns, &files)?, parquet_list(&files)))
-            .with_context(|| format!("cannot load new rows of {} from {}", t.name, dir.display()))?;
+        conn.execute_batch(&format!(
+            "INSERT INTO {} SELECT {} FROM {}",
+            t.name,
+            select(&t.columns, &files)?,
+            parquet_list(&files)
+        ))
+        .with_context(|| format!("cannot load new rows of {} from {}", t.name, dir.display()))?;
         let t = &mut self.tables[i];
         t.loaded.extend(new.into_iter().map(|p| p.name));
         t.on_disk = None;
@@ -370,9 +436,20 @@ fn select(columns: &[(String, String)], files: &[PathBuf]) -> Result<String> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let mut present = BTreeSet::new();
     for path in files {
-        let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let reader = SerializedFileReader::new(file).with_context(|| format!("{}: not Parquet", path.display()))?;
-        present.extend(reader.metadata().file_metadata().schema_descr().root_schema().get_fields().iter().map(|f| f.name().to_string()));
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let reader = SerializedFileReader::new(file)
+            .with_context(|| format!("{}: not Parquet", path.display()))?;
+        present.extend(
+            reader
+                .metadata()
+                .file_metadata()
+                .schema_descr()
+                .root_schema()
+                .get_fields()
+                .iter()
+                .map(|f| f.name().to_string()),
+        );
     }
     Ok(columns
         .iter()
@@ -400,6 +477,8 @@ fn snapshot(conn: &Connection, table: &str, up_to_rowid: Option<i64>) -> Result<
     let sql = format!(
         "SELECT count(*), CAST(coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) AS VARCHAR), coalesce(max(rowid), -1) FROM {table} t {filter}"
     );
-    conn.query_row(&sql, [], |r| Ok(Snapshot { count: r.get(0)?, hash: r.get(1)?, max_rowid: r.get(2)? }))
-        .with_context(|| format!("cannot read table {table}"))
+    conn.query_row(&sql, [], |r| {
+        Ok(Snapshot { count: r.get(0)?, hash: r.get(1)?, max_rowid: r.get(2)? })
+    })
+    .with_context(|| format!("cannot read table {table}"))
 }

@@ -8,7 +8,7 @@
 //! fsynced, renamed into place, and the folder fsynced: a kill at any instant leaves either the
 //! old set of files or the new one.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,6 +19,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use robbench_vocab::durable;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Part {
@@ -63,33 +64,19 @@ fn unique_suffix() -> String {
     format!("{nanos}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed))
 }
 
-fn fsync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("cannot fsync {}", dir.display()))
-}
-
 /// Writes `batches` as one new part of generation `gen`, durably; returns its file name.
 pub fn write(dir: &Path, gen: u64, schema: SchemaRef, batches: &[RecordBatch]) -> Result<String> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = format!("g{gen:08}-{}.parquet", unique_suffix());
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let result = (|| -> Result<()> {
-        let file = File::create(&tmp)?;
+    durable::write_with(&dir.join(&name), |file| {
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
         for b in batches {
             writer.write(b)?;
         }
-        let file = writer.into_inner()?;
-        file.sync_all()?;
-        fs::rename(&tmp, dir.join(&name))?;
-        fsync_dir(dir)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e.context(format!("cannot write {}", dir.join(&name).display())));
-    }
+        writer.close()?;
+        Ok(())
+    })?;
     Ok(name)
 }
 
@@ -99,7 +86,7 @@ pub fn remove_older(dir: &Path, gen: u64) -> Result<()> {
         let path = dir.join(&p.name);
         fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
     }
-    fsync_dir(dir)
+    durable::sync_dir(dir)
 }
 
 /// Temporary files older than an hour belong to writers that died; younger ones may be in flight.

@@ -47,20 +47,30 @@ pub fn python() -> Command {
 
 /// Runs a script from tests/python with arguments; panics with its stderr on failure.
 pub fn python_script(script: &str, args: &[&str]) -> String {
-    let o = python().arg(root().join("tests/python").join(script)).args(args).output().expect("python runs");
+    let o = python()
+        .arg(root().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .expect("python runs");
     assert!(o.status.success(), "{script} failed:\n{}", stderr(&o));
     stdout(&o)
 }
 
 /// Parses CSV output (header then rows) into rows of strings.
 pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    text.lines().skip(1).map(|l| l.split(',').map(|s| s.trim_matches('"').to_string()).collect()).collect()
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|s| s.trim_matches('"').to_string()).collect())
+        .collect()
 }
 
 /// Sends `signal` (e.g. "KILL", "INT") to the process group `pgid`, as a terminal's Ctrl-C or a
 /// machine's OOM killer would reach robbench and its worker together. procps' kill reads
 /// `-PID` after a signal as another option, so the group is named after `--`.
 pub fn signal_group(pgid: u32, signal: &str) {
-    let status = Command::new("kill").args(["-s", signal, "--", &format!("-{pgid}")]).status().expect("kill runs");
+    let status = Command::new("kill")
+        .args(["-s", signal, "--", &format!("-{pgid}")])
+        .status()
+        .expect("kill runs");
     assert!(status.success(), "kill -s {signal} -- -{pgid} failed");
 }

@@ -17,7 +17,9 @@ pub enum Loss {
     Ce,
     Dlr,
     /// Targeted DLR, over `n_targets` targets.
-    TargetedDlr { n_targets: usize },
+    TargetedDlr {
+        n_targets: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -63,11 +65,21 @@ impl Apgd {
     }
 
     /// Per-image losses and their gradient with respect to the images, and the logits.
-    fn loss_grad(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor, target: Option<&Tensor>) -> (Tensor, Tensor, Tensor) {
+    fn loss_grad(
+        &self,
+        net: &dyn ModuleT,
+        x: &Tensor,
+        y: &Tensor,
+        target: Option<&Tensor>,
+    ) -> (Tensor, Tensor, Tensor) {
         let x = x.detach().set_requires_grad(true);
         let logits = net.forward_t(&x, false);
         let loss = match (self.loss, target) {
-            (Loss::Ce, _) => logits.log_softmax(-1, Kind::Float).gather(1, &y.unsqueeze(1), false).squeeze_dim(1).neg(),
+            (Loss::Ce, _) => logits
+                .log_softmax(-1, Kind::Float)
+                .gather(1, &y.unsqueeze(1), false)
+                .squeeze_dim(1)
+                .neg(),
             (Loss::Dlr, _) => dlr(&logits, y),
             (Loss::TargetedDlr { .. }, Some(t)) => dlr_targeted(&logits, y, t),
             (Loss::TargetedDlr { .. }, None) => unreachable!("targeted DLR without a target"),
@@ -78,7 +90,13 @@ impl Apgd {
 
     /// One run on images that are all classified correctly: (still correct, the point that
     /// fooled the network where one did).
-    fn single_run(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor, target: Option<i64>) -> (Tensor, Tensor) {
+    fn single_run(
+        &self,
+        net: &dyn ModuleT,
+        x: &Tensor,
+        y: &Tensor,
+        target: Option<i64>,
+    ) -> (Tensor, Tensor) {
         let (eps, steps) = (self.eps, self.steps);
         let n = x.size()[0];
         let per_image = |t: &Tensor| t.view([-1, 1, 1, 1]);
@@ -106,7 +124,8 @@ impl Apgd {
         let mut loss_best = loss;
         let mut step = Tensor::full([n, 1, 1, 1], 2.0 * eps, (Kind::Float, x.device()));
         let mut x_old = x_adv.copy();
-        let mut losses: Vec<Tensor> = (0..steps).map(|_| Tensor::zeros([n], (Kind::Float, x.device()))).collect();
+        let mut losses: Vec<Tensor> =
+            (0..steps).map(|_| Tensor::zeros([n], (Kind::Float, x.device()))).collect();
         let mut k = first;
         let mut since_check = 0;
         let mut loss_best_last_check = loss_best.copy();
@@ -139,11 +158,14 @@ impl Apgd {
                 let mut rises = Tensor::zeros([n], (Kind::Float, x.device()));
                 for c in 0..k {
                     let now = &losses[(i as i64 - c as i64).rem_euclid(steps as i64) as usize];
-                    let before = &losses[(i as i64 - c as i64 - 1).rem_euclid(steps as i64) as usize];
+                    let before =
+                        &losses[(i as i64 - c as i64 - 1).rem_euclid(steps as i64) as usize];
                     rises += now.gt_tensor(before).to_kind(Kind::Float);
                 }
                 let oscillating = rises.le(k as f64 * self.rho);
-                let stalled = reduced_last_check.logical_not().logical_and(&loss_best_last_check.ge_tensor(&loss_best));
+                let stalled = reduced_last_check
+                    .logical_not()
+                    .logical_and(&loss_best_last_check.ge_tensor(&loss_best));
                 let reduce = oscillating.logical_or(&stalled);
                 reduced_last_check = reduce.copy();
                 loss_best_last_check = loss_best.copy();
@@ -177,5 +199,7 @@ fn dlr_targeted(z: &Tensor, y: &Tensor, t: &Tensor) -> Tensor {
     let zy = z.gather(1, &y.unsqueeze(1), false).squeeze_dim(1);
     let zt = z.gather(1, &t.unsqueeze(1), false).squeeze_dim(1);
     let margin: Tensor = zy - zt;
-    -margin / (sorted.select(1, c - 1) - sorted.select(1, c - 3) * 0.5 - sorted.select(1, c - 4) * 0.5 + 1e-12)
+    -margin
+        / (sorted.select(1, c - 1) - sorted.select(1, c - 3) * 0.5 - sorted.select(1, c - 4) * 0.5
+            + 1e-12)
 }

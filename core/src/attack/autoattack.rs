@@ -45,7 +45,14 @@ impl AutoAttack {
     /// The standard version: APGD-CE and APGD-T with 100 iterations, 9 targets for APGD-T and
     /// FAB-T (100 iterations), Square with 5,000 queries, seed 0.
     pub fn standard(eps: f64) -> AutoAttack {
-        AutoAttack { eps, apgd_steps: 100, fab_steps: 100, n_targets: 9, square_queries: 5000, seed: 0 }
+        AutoAttack {
+            eps,
+            apgd_steps: 100,
+            fab_steps: 100,
+            n_targets: 9,
+            square_queries: 5000,
+            seed: 0,
+        }
     }
 
     pub fn run(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Outcome {
@@ -56,11 +63,14 @@ impl AutoAttack {
         // The targeted attacks need n_targets wrong classes (and targeted DLR four classes).
         let n_targets = self.n_targets.min(classes.saturating_sub(1));
         let apgd_ce = Apgd { seed: self.seed, ..Apgd::ce(self.eps, self.apgd_steps) };
-        let apgd_t = Apgd { seed: self.seed, ..Apgd::targeted(self.eps, self.apgd_steps, n_targets) };
+        let apgd_t =
+            Apgd { seed: self.seed, ..Apgd::targeted(self.eps, self.apgd_steps, n_targets) };
         let fab_t = Fab::targeted(self.eps, self.fab_steps, n_targets);
-        let square = Square { queries: self.square_queries, seed: self.seed, ..Square::standard(self.eps) };
+        let square =
+            Square { queries: self.square_queries, seed: self.seed, ..Square::standard(self.eps) };
         type Attack<'a> = Box<dyn Fn(&Tensor, &Tensor) -> (Tensor, Tensor) + 'a>;
-        let mut attacks: Vec<(&'static str, Attack)> = vec![("apgd-ce", Box::new(|xs, ys| apgd_ce.run(net, xs, ys)))];
+        let mut attacks: Vec<(&'static str, Attack)> =
+            vec![("apgd-ce", Box::new(|xs, ys| apgd_ce.run(net, xs, ys)))];
         if classes >= 4 {
             attacks.push(("apgd-t", Box::new(|xs, ys| apgd_t.run(net, xs, ys))));
         }
@@ -93,7 +103,9 @@ pub fn checks(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Vec<String> {
     // Two passes, as the reference: a deterministic network gives equal outputs.
     let outputs: Vec<Tensor> = (0..2).map(|_| tch::no_grad(|| net.forward_t(x, false))).collect();
     let unit = |o: &Tensor| o / (o.square().sum_dim_intlist(1, true, Kind::Float).sqrt() + 1e-10);
-    let correct = |o: &Tensor| o.argmax(-1, false).eq_tensor(y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
+    let correct = |o: &Tensor| {
+        o.argmax(-1, false).eq_tensor(y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[])
+    };
     let max_diff = (unit(&outputs[0]) - unit(&outputs[1])).abs().max().double_value(&[]);
     let counts: Vec<i64> = outputs.iter().map(correct).collect();
     if max_diff > 1e-5 || counts[0] != counts[1] {
@@ -102,14 +114,28 @@ pub fn checks(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Vec<String> {
         ));
     }
     let o = &outputs[0];
-    let sums_to_one = (o.sum_dim_intlist(1, false, Kind::Float) - 1.0).abs().lt(1e-5).all().int64_value(&[]) == 1;
+    let sums_to_one =
+        (o.sum_dim_intlist(1, false, Kind::Float) - 1.0).abs().lt(1e-5).all().int64_value(&[]) == 1;
     if o.max().double_value(&[]) < 1.0 + 1e-5 && o.min().double_value(&[]) > -1e-5 && sums_to_one {
         warnings.push("the network's outputs look like probabilities (in [0, 1], summing to 1), not logits: the attacks' losses expect logits".to_string());
     }
     let xg = x.detach().set_requires_grad(true);
-    let loss = net.forward_t(&xg, false).cross_entropy_loss::<Tensor>(y, None, tch::Reduction::Sum, -100, 0.0);
+    let loss = net.forward_t(&xg, false).cross_entropy_loss::<Tensor>(
+        y,
+        None,
+        tch::Reduction::Sum,
+        -100,
+        0.0,
+    );
     let g = Tensor::run_backward(&[loss], &[&xg], false, false).pop().unwrap();
-    let zero = g.view([x.size()[0], -1]).abs().sum_dim_intlist(1, false, Kind::Float).eq(0.0).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
+    let zero = g
+        .view([x.size()[0], -1])
+        .abs()
+        .sum_dim_intlist(1, false, Kind::Float)
+        .eq(0.0)
+        .to_kind(Kind::Int64)
+        .sum(Kind::Int64)
+        .int64_value(&[]);
     if zero > 0 {
         warnings.push(format!("{zero} of {} images have an exactly zero loss gradient: gradient-based attacks cannot move them, so their robustness may be overstated", x.size()[0]));
     }

@@ -70,18 +70,27 @@ impl Fab {
             // The boundary between y and the target, linearised at x1: w . z = b.
             let xg = x1.detach().set_requires_grad(true);
             let logits = net.forward_t(&xg, false);
-            let diff = (logits.gather(1, &y.unsqueeze(1), false) - logits.gather(1, &target.unsqueeze(1), false)).squeeze_dim(1).neg();
-            let g = Tensor::run_backward(&[diff.sum(Kind::Float)], &[&xg], false, false).pop().unwrap();
+            let diff = (logits.gather(1, &y.unsqueeze(1), false)
+                - logits.gather(1, &target.unsqueeze(1), false))
+            .squeeze_dim(1)
+            .neg();
+            let g =
+                Tensor::run_backward(&[diff.sum(Kind::Float)], &[&xg], false, false).pop().unwrap();
             let x_next = tch::no_grad(|| {
                 let w = flat(&g);
                 let b = -diff.detach() + (&w * flat(&x1)).sum_dim_intlist(1, false, Kind::Float);
-                let d = project_linf(&Tensor::cat(&[flat(&x1), x0.shallow_clone()], 0), &Tensor::cat(&[&w, &w], 0), &Tensor::cat(&[&b, &b], 0));
+                let d = project_linf(
+                    &Tensor::cat(&[flat(&x1), x0.shallow_clone()], 0),
+                    &Tensor::cat(&[&w, &w], 0),
+                    &Tensor::cat(&[&b, &b], 0),
+                );
                 let to_current = d.narrow(0, 0, n).view_as(x);
                 let to_original = d.narrow(0, n, n).view_as(x);
                 let size = d.abs().amax(&[1i64][..], true).clamp_min(1e-8).view([-1, 1, 1, 1]);
                 let (a1, a2) = (size.narrow(0, 0, n), size.narrow(0, n, n));
                 let alpha = (&a1 / (&a1 + &a2)).clamp(0.0, self.alpha_max);
-                let moved: Tensor = (&x1 + to_current * self.eta) * (1.0 - &alpha) + (x + to_original * self.eta) * &alpha;
+                let moved: Tensor = (&x1 + to_current * self.eta) * (1.0 - &alpha)
+                    + (x + to_original * self.eta) * &alpha;
                 moved.clamp(0.0, 1.0)
             });
             x1 = x_next;
@@ -130,14 +139,22 @@ fn project_linf(t: &Tensor, w: &Tensor, b: &Tensor) -> Tensor {
 
     let rows = searched.nonzero().squeeze_dim(1);
     let m = rows.size()[0];
-    let (order_, sb_, s_, p_, b_) = (order.index_select(0, &rows), sb.index_select(0, &rows), s.index_select(0, &rows), p.index_select(0, &rows), b.index_select(0, &rows));
+    let (order_, sb_, s_, p_, b_) = (
+        order.index_select(0, &rows),
+        sb.index_select(0, &rows),
+        s.index_select(0, &rows),
+        p.index_select(0, &rows),
+        b.index_select(0, &rows),
+    );
     let mut lb = Tensor::zeros([m], (f, t.device()));
     let mut ub = Tensor::full([m], (dim - 1) as f64, (f, t.device()));
     for _ in 0..(dim as f64).log2().ceil() as usize {
         let mid = ((&lb + &ub) / 2.0).floor();
         let at = mid.to_kind(Kind::Int64).unsqueeze(1);
         let coord = order_.gather(1, &(-&at + (dim - 1)), false);
-        let b2 = (sb_.gather(1, &at, false) - s_.gather(1, &at, false) * p_.gather(1, &coord, false)).squeeze_dim(1);
+        let b2 = (sb_.gather(1, &at, false)
+            - s_.gather(1, &at, false) * p_.gather(1, &coord, false))
+        .squeeze_dim(1);
         let c = (&b_ - b2).gt(0.0);
         lb = mid.where_self(&c, &lb);
         ub = ub.where_self(&c, &mid);
@@ -147,10 +164,16 @@ fn project_linf(t: &Tensor, w: &Tensor, b: &Tensor) -> Tensor {
     let mut d = d;
     let far = unreachable.nonzero().squeeze_dim(1);
     if far.numel() > 0 {
-        let lambda = ((b.index_select(0, &far) - last(&sb).index_select(0, &far)) / -last(&s).index_select(0, &far)).clamp_min(0.0).unsqueeze(1);
+        let lambda = ((b.index_select(0, &far) - last(&sb).index_select(0, &far))
+            / -last(&s).index_select(0, &far))
+        .clamp_min(0.0)
+        .unsqueeze(1);
         d = d.index_copy(0, &far, &((a.index_select(0, &far) * 2.0 - 1.0) * lambda));
     }
-    let lambda = ((&b_ - sb_.gather(1, &lb, false).squeeze_dim(1)) / -s_.gather(1, &lb, false).squeeze_dim(1)).clamp_min(0.0).unsqueeze(1);
+    let lambda = ((&b_ - sb_.gather(1, &lb, false).squeeze_dim(1))
+        / -s_.gather(1, &lb, false).squeeze_dim(1))
+    .clamp_min(0.0)
+    .unsqueeze(1);
     let (d_, a_) = (d.index_select(0, &rows), a.index_select(0, &rows));
     let inside = lambda.minimum(&d_) * &a_ + (-&lambda).maximum(&d_) * (1.0 - &a_);
     d = d.index_copy(0, &rows, &inside);

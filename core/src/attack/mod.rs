@@ -117,5 +117,12 @@ impl Remaining {
 
 /// How many of `x` the network classifies correctly (eval mode, no gradients).
 pub fn correct(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> i64 {
-    tch::no_grad(|| net.forward_t(x, false).argmax(-1, false).eq_tensor(y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]))
+    tch::no_grad(|| {
+        net.forward_t(x, false)
+            .argmax(-1, false)
+            .eq_tensor(y)
+            .to_kind(Kind::Int64)
+            .sum(Kind::Int64)
+            .int64_value(&[])
+    })
 }

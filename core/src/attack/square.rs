@@ -64,7 +64,11 @@ impl Square {
         let size = x.size();
         let (c, h, w) = (size[1], size[2], size[3]);
         let device = x.device();
-        let sign = |shape: &[i64]| (Tensor::rand(shape, (Kind::Float, tch::Device::Cpu)) * 2.0 - 1.0).sign().to_device(device);
+        let sign = |shape: &[i64]| {
+            (Tensor::rand(shape, (Kind::Float, tch::Device::Cpu)) * 2.0 - 1.0)
+                .sign()
+                .to_device(device)
+        };
         let mut x_best = (x + sign(&[size[0], c, 1, w]) * eps).clamp(0.0, 1.0);
         let (mut margin_min, mut loss_min) = margin_and_loss(net, &x_best, y);
         let features = (c * h * w) as f64;
@@ -76,19 +80,32 @@ impl Square {
             let margin_curr = margin_min.index_select(0, &idx);
             let loss_curr = loss_min.index_select(0, &idx);
             let s = ((self.p(it) * features / c as f64).sqrt().round() as i64).max(1);
-            let vh = (Tensor::rand([1], (Kind::Float, tch::Device::Cpu)) * (h - s) as f64).to_kind(Kind::Int64).int64_value(&[0]);
-            let vw = (Tensor::rand([1], (Kind::Float, tch::Device::Cpu)) * (w - s) as f64).to_kind(Kind::Int64).int64_value(&[0]);
+            let vh = (Tensor::rand([1], (Kind::Float, tch::Device::Cpu)) * (h - s) as f64)
+                .to_kind(Kind::Int64)
+                .int64_value(&[0]);
+            let vw = (Tensor::rand([1], (Kind::Float, tch::Device::Cpu)) * (w - s) as f64)
+                .to_kind(Kind::Int64)
+                .int64_value(&[0]);
             let deltas = Tensor::zeros([c, h, w], (Kind::Float, device));
             let mut window = deltas.i((.., vh..vh + s, vw..vw + s));
             window.copy_(&(sign(&[c, 1, 1]) * (2.0 * eps)).expand([c, s, s], false));
-            let x_new = (&best_curr + &deltas).max_other(&(&x_curr - eps)).min_other(&(&x_curr + eps)).clamp(0.0, 1.0);
+            let x_new = (&best_curr + &deltas)
+                .max_other(&(&x_curr - eps))
+                .min_other(&(&x_curr + eps))
+                .clamp(0.0, 1.0);
             let (margin, loss) = margin_and_loss(net, &x_new, &y_curr);
             let improved = loss.lt_tensor(&loss_curr).to_kind(Kind::Float);
-            loss_min = loss_min.index_copy(0, &idx, &(&improved * &loss + (1.0 - &improved) * &loss_curr));
+            loss_min =
+                loss_min.index_copy(0, &idx, &(&improved * &loss + (1.0 - &improved) * &loss_curr));
             let improved = improved.maximum(&margin.le(0.0).to_kind(Kind::Float));
-            margin_min = margin_min.index_copy(0, &idx, &(&improved * &margin + (1.0 - &improved) * &margin_curr));
+            margin_min = margin_min.index_copy(
+                0,
+                &idx,
+                &(&improved * &margin + (1.0 - &improved) * &margin_curr),
+            );
             let improved = improved.view([-1, 1, 1, 1]);
-            x_best = x_best.index_copy(0, &idx, &(&improved * &x_new + (1.0 - &improved) * &best_curr));
+            x_best =
+                x_best.index_copy(0, &idx, &(&improved * &x_new + (1.0 - &improved) * &best_curr));
             if margin_min.le(0.0).all().int64_value(&[]) == 1 {
                 break;
             }
@@ -101,7 +118,8 @@ impl Square {
 fn margin_and_loss(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
     let logits = net.forward_t(x, false);
     let correct = logits.gather(1, &y.unsqueeze(1), false).squeeze_dim(1);
-    let others = logits.scatter_value(1, &y.unsqueeze(1), f64::NEG_INFINITY).amax(&[1i64][..], false);
+    let others =
+        logits.scatter_value(1, &y.unsqueeze(1), f64::NEG_INFINITY).amax(&[1i64][..], false);
     let margin = correct - others;
     (margin.shallow_clone(), margin)
 }

@@ -15,16 +15,35 @@ use tch::{Device, Kind, Tensor};
 /// classes, mean, std), weights.safetensors and eval.safetensors (x, y).
 pub fn trained_digits(dir: &Path, arch: i64, n: i64) -> (train::Trained, Tensor, Tensor) {
     let cell = Space::get().cell(arch).unwrap();
-    let protocol = Protocol { epochs: 6, train_attack: "none".into(), ..Protocol::default() };
+    let protocol = Protocol {
+        epochs: 6,
+        train_attack: robbench_core::train::TrainAttack::None,
+        ..Protocol::paper()
+    };
     let train_split = data::load(Dataset::Digits, None, true).unwrap();
-    let spec = TrainSpec { cell, dataset: Dataset::Digits, seed: 1, protocol: &protocol, device: Device::Cpu, dir };
+    let spec = TrainSpec {
+        cell,
+        dataset: Dataset::Digits,
+        seed: 1,
+        protocol: &protocol,
+        device: Device::Cpu,
+        dir,
+    };
     let t = train::train(&spec, &train_split, |_| {}).unwrap().unwrap();
     let eval = data::load(Dataset::Digits, None, false).unwrap();
     let (x, y) = eval.range(0, n.min(eval.len()), Device::Cpu);
     checkpoint::save(&t.vs, &dir.join("weights.safetensors"), 0).unwrap();
-    Tensor::write_safetensors(&[("x", &x), ("y", &y.to_kind(Kind::Int64))], dir.join("eval.safetensors")).unwrap();
+    Tensor::write_safetensors(
+        &[("x", &x), ("y", &y.to_kind(Kind::Int64))],
+        dir.join("eval.safetensors"),
+    )
+    .unwrap();
     let norm = Dataset::Digits.normalization();
     let join = |v: [f64; 3]| v.map(|x| format!("{x:.17}")).join(",");
-    std::fs::write(dir.join("arch.txt"), format!("{cell}\n10\n{}\n{}\n", join(norm.mean), join(norm.std))).unwrap();
+    std::fs::write(
+        dir.join("arch.txt"),
+        format!("{cell}\n10\n{}\n{}\n", join(norm.mean), join(norm.std)),
+    )
+    .unwrap();
     (t, x, y)
 }

@@ -10,14 +10,11 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use tch::{Kind, Tensor};
 
-use crate::data::Split;
+use super::Split;
 
-/// The 15 standard corruptions.
-pub const CORRUPTIONS: [&str; 15] = [
-    "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur", "snow", "frost", "fog",
-    "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression",
-];
-pub const PER_SEVERITY: i64 = 10_000;
+pub use robbench_vocab::Corruption;
+
+pub const PER_SEVERITY: i64 = Corruption::PER_SEVERITY;
 const IMAGES: i64 = 5 * PER_SEVERITY;
 
 /// An opened .npy file: its element type, shape, and where its data start.
@@ -31,7 +28,8 @@ struct Npy {
 fn open_npy(path: &Path) -> Result<Npy> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut magic = [0u8; 8];
-    file.read_exact(&mut magic).with_context(|| format!("{}: too short for a .npy file", path.display()))?;
+    file.read_exact(&mut magic)
+        .with_context(|| format!("{}: too short for a .npy file", path.display()))?;
     if &magic[..6] != b"\x93NUMPY" {
         bail!("{}: not a .npy file (no \\x93NUMPY magic)", path.display());
     }
@@ -45,18 +43,25 @@ fn open_npy(path: &Path) -> Result<Npy> {
         u32::from_le_bytes(b) as usize
     };
     let mut header = vec![0u8; header_len];
-    file.read_exact(&mut header).with_context(|| format!("{}: header cut short", path.display()))?;
+    file.read_exact(&mut header)
+        .with_context(|| format!("{}: header cut short", path.display()))?;
     let header = String::from_utf8_lossy(&header).to_string();
     let field = |key: &str| -> Option<String> {
         let at = header.find(&format!("'{key}'"))? + key.len() + 2;
         let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
         Some(rest.to_string())
     };
-    let descr = field("descr").and_then(|r| r.strip_prefix('\'').and_then(|r| r.split('\'').next()).map(str::to_string));
+    let descr = field("descr")
+        .and_then(|r| r.strip_prefix('\'').and_then(|r| r.split('\'').next()).map(str::to_string));
     let fortran = field("fortran_order").map(|r| r.starts_with("True"));
     let shape = field("shape").and_then(|r| {
         let inner = r.strip_prefix('(')?.split(')').next()?.to_string();
-        inner.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse::<i64>().ok()).collect::<Option<Vec<_>>>()
+        inner
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<i64>().ok())
+            .collect::<Option<Vec<_>>>()
     });
     let (Some(descr), Some(fortran), Some(shape)) = (descr, fortran, shape) else {
         bail!("{}: unreadable .npy header {header:?}", path.display());
@@ -71,10 +76,8 @@ fn open_npy(path: &Path) -> Result<Npy> {
 /// Severity `severity` (1..5) of one corruption, as an evaluation split (the first `n` images
 /// of the block when given).
 pub fn load(dir: &Path, corruption: &str, severity: i64, n: Option<i64>) -> Result<Split> {
-    if !CORRUPTIONS.contains(&corruption) {
-        bail!("unknown corruption '{corruption}' (expected one of {})", CORRUPTIONS.join(", "));
-    }
-    if !(1..=5).contains(&severity) {
+    let corruption = Corruption::parse(corruption)?;
+    if !Corruption::SEVERITIES.contains(&severity) {
         bail!("severity must be 1..5, got {severity}");
     }
     let n = n.unwrap_or(PER_SEVERITY).min(PER_SEVERITY);
@@ -84,12 +87,21 @@ pub fn load(dir: &Path, corruption: &str, severity: i64, n: Option<i64>) -> Resu
         bail!("{}: images must be uint8 ('|u1'), found '{}'", path.display(), images.descr);
     }
     if images.shape != [IMAGES, 32, 32, 3] {
-        bail!("{}: shape {:?}, expected (50000, 32, 32, 3): 10,000 images per severity 1..5", path.display(), images.shape);
+        bail!(
+            "{}: shape {:?}, expected (50000, 32, 32, 3): 10,000 images per severity 1..5",
+            path.display(),
+            images.shape
+        );
     }
     let size = images.file.metadata()?.len();
     let image_bytes = 32 * 32 * 3;
     if size < images.data_start + (IMAGES * image_bytes) as u64 {
-        bail!("{}: {} bytes of data, the header promises {}", path.display(), size - images.data_start, IMAGES * image_bytes);
+        bail!(
+            "{}: {} bytes of data, the header promises {}",
+            path.display(),
+            size - images.data_start,
+            IMAGES * image_bytes
+        );
     }
     let first = (severity - 1) * PER_SEVERITY;
     let mut buf = vec![0u8; (n * image_bytes) as usize];
@@ -110,7 +122,10 @@ pub fn load(dir: &Path, corruption: &str, severity: i64, n: Option<i64>) -> Resu
     }
     let mut lbuf = vec![0u8; (n * width) as usize];
     labels.file.seek(SeekFrom::Start(labels.data_start + (first * width) as u64))?;
-    labels.file.read_exact(&mut lbuf).with_context(|| format!("{}: fewer labels than the header promises", lpath.display()))?;
+    labels
+        .file
+        .read_exact(&mut lbuf)
+        .with_context(|| format!("{}: fewer labels than the header promises", lpath.display()))?;
     let y: Vec<i64> = lbuf
         .chunks(width as usize)
         .map(|c| {

@@ -40,7 +40,9 @@ impl Value {
 
     pub fn as_int_list(&self) -> Option<Vec<i64>> {
         match self {
-            Value::List(v) | Value::Tuple(v) => v.iter().map(|x| if let Value::Int(i) = x { Some(*i) } else { None }).collect(),
+            Value::List(v) | Value::Tuple(v) => {
+                v.iter().map(|x| if let Value::Int(i) = x { Some(*i) } else { None }).collect()
+            }
             _ => None,
         }
     }
@@ -61,7 +63,9 @@ fn bytes_of(v: &Value) -> Option<Vec<u8>> {
         // `_codecs.encode(text, 'latin1')`.
         Value::Str(s) => s.chars().map(|c| u8::try_from(c as u32).ok()).collect(),
         Value::Reduce(f, args) => match (&**f, &**args) {
-            (Value::Global(m, n), Value::Tuple(a)) if m == "_codecs" && n == "encode" => a.first().and_then(bytes_of),
+            (Value::Global(m, n), Value::Tuple(a)) if m == "_codecs" && n == "encode" => {
+                a.first().and_then(bytes_of)
+            }
             _ => None,
         },
         _ => None,
@@ -70,8 +74,12 @@ fn bytes_of(v: &Value) -> Option<Vec<u8>> {
 
 /// Interprets a value as a numpy ndarray, if it is one.
 pub fn as_array(v: &Value) -> Result<Array> {
-    let Value::Build(obj, state) = v else { bail!("expected a numpy array, found {}", describe(v)) };
-    let Value::Reduce(f, _) = &**obj else { bail!("expected a numpy array, found {}", describe(v)) };
+    let Value::Build(obj, state) = v else {
+        bail!("expected a numpy array, found {}", describe(v))
+    };
+    let Value::Reduce(f, _) = &**obj else {
+        bail!("expected a numpy array, found {}", describe(v))
+    };
     match &**f {
         Value::Global(m, n) if m.starts_with("numpy") && n == "_reconstruct" => {}
         other => bail!("expected a numpy array, found a call to {}", describe(other)),
@@ -80,7 +88,9 @@ pub fn as_array(v: &Value) -> Result<Array> {
     if st.len() < 5 {
         bail!("numpy array state has {} fields, expected 5", st.len());
     }
-    let shape = st[1].as_int_list().ok_or_else(|| anyhow!("numpy array shape is not a tuple of integers"))?;
+    let shape = st[1]
+        .as_int_list()
+        .ok_or_else(|| anyhow!("numpy array shape is not a tuple of integers"))?;
     let dtype = match &st[2] {
         Value::Build(d, _) => match &**d {
             Value::Reduce(_, args) => match &**args {
@@ -123,7 +133,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or_else(|| anyhow!("truncated at byte {}", self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| anyhow!("truncated at byte {}", self.pos))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -139,15 +153,22 @@ impl<'a> Reader<'a> {
     }
     fn line(&mut self) -> Result<&'a str> {
         let rest = &self.buf[self.pos..];
-        let n = rest.iter().position(|&b| b == b'\n').ok_or_else(|| anyhow!("unterminated line at byte {}", self.pos))?;
-        let s = std::str::from_utf8(&rest[..n]).map_err(|_| anyhow!("non-UTF-8 text at byte {}", self.pos))?;
+        let n = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| anyhow!("unterminated line at byte {}", self.pos))?;
+        let s = std::str::from_utf8(&rest[..n])
+            .map_err(|_| anyhow!("non-UTF-8 text at byte {}", self.pos))?;
         self.pos += n + 1;
         Ok(s)
     }
 }
 
 fn pop_mark(stack: &mut Vec<Value>) -> Result<Vec<Value>> {
-    let m = stack.iter().rposition(|v| *v == Value::Mark).ok_or_else(|| anyhow!("no MARK on the stack"))?;
+    let m = stack
+        .iter()
+        .rposition(|v| *v == Value::Mark)
+        .ok_or_else(|| anyhow!("no MARK on the stack"))?;
     let items = stack.split_off(m + 1);
     stack.pop();
     Ok(items)
@@ -177,9 +198,13 @@ pub fn parse(buf: &[u8]) -> Result<Value> {
             b'N' => stack.push(Value::None),
             0x88 => stack.push(Value::Bool(true)),
             0x89 => stack.push(Value::Bool(false)),
-            b'J' => stack.push(Value::Int(i32::from_le_bytes(r.take(4)?.try_into().unwrap()) as i64)),
+            b'J' => {
+                stack.push(Value::Int(i32::from_le_bytes(r.take(4)?.try_into().unwrap()) as i64))
+            }
             b'K' => stack.push(Value::Int(r.u8()? as i64)),
-            b'M' => stack.push(Value::Int(u16::from_le_bytes(r.take(2)?.try_into().unwrap()) as i64)),
+            b'M' => {
+                stack.push(Value::Int(u16::from_le_bytes(r.take(2)?.try_into().unwrap()) as i64))
+            }
             0x8a => {
                 let n = r.u8()? as usize;
                 let b = r.take(n)?;
@@ -201,12 +226,16 @@ pub fn parse(buf: &[u8]) -> Result<Value> {
                 stack.push(match s {
                     "01" => Value::Bool(true),
                     "00" => Value::Bool(false),
-                    _ => Value::Int(s.parse().map_err(|_| anyhow!("bad integer '{s}' at byte {at}"))?),
+                    _ => Value::Int(
+                        s.parse().map_err(|_| anyhow!("bad integer '{s}' at byte {at}"))?,
+                    ),
                 });
             }
             b'F' => {
                 let s = r.line()?;
-                stack.push(Value::Float(s.parse().map_err(|_| anyhow!("bad float '{s}' at byte {at}"))?));
+                stack.push(Value::Float(
+                    s.parse().map_err(|_| anyhow!("bad float '{s}' at byte {at}"))?,
+                ));
             }
             b'T' => {
                 let n = r.u32()? as usize;
@@ -234,7 +263,8 @@ pub fn parse(buf: &[u8]) -> Result<Value> {
                     0x8c => r.u8()? as usize,
                     _ => r.u64()? as usize,
                 };
-                let s = std::str::from_utf8(r.take(n)?).map_err(|_| anyhow!("bad UTF-8 string at byte {at}"))?;
+                let s = std::str::from_utf8(r.take(n)?)
+                    .map_err(|_| anyhow!("bad UTF-8 string at byte {at}"))?;
                 stack.push(Value::Str(s.to_string()));
             }
             b'S' => {
@@ -250,7 +280,10 @@ pub fn parse(buf: &[u8]) -> Result<Value> {
                     b'p' => r.line()?.parse().map_err(|_| anyhow!("bad memo key at byte {at}"))?,
                     _ => memo.len() as u64,
                 };
-                let top = stack.last().ok_or_else(|| anyhow!("memo of an empty stack at byte {at}"))?.clone();
+                let top = stack
+                    .last()
+                    .ok_or_else(|| anyhow!("memo of an empty stack at byte {at}"))?
+                    .clone();
                 memo.insert(key, top);
             }
             b'h' | b'j' | b'g' => {
@@ -259,7 +292,11 @@ pub fn parse(buf: &[u8]) -> Result<Value> {
                     b'j' => r.u32()? as u64,
                     _ => r.line()?.parse().map_err(|_| anyhow!("bad memo key at byte {at}"))?,
                 };
-                stack.push(memo.get(&key).cloned().ok_or_else(|| anyhow!("unknown memo {key} at byte {at}"))?);
+                stack.push(
+                    memo.get(&key)
+                        .cloned()
+                        .ok_or_else(|| anyhow!("unknown memo {key} at byte {at}"))?,
+                );
             }
             b'c' => {
                 let m = r.line()?.to_string();
@@ -340,7 +377,7 @@ pub fn parse(buf: &[u8]) -> Result<Value> {
 }
 
 fn pairs(items: Vec<Value>, at: usize) -> Result<Vec<(Value, Value)>> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         bail!("odd number of dict items at byte {at}");
     }
     let mut out = Vec::with_capacity(items.len() / 2);

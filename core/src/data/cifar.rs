@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use tch::Tensor;
 
+use super::pickle;
 use crate::data::{Dataset, Split};
-use crate::pickle;
 
 const PIXELS: usize = 3 * 32 * 32;
 
@@ -27,28 +27,52 @@ fn find(dir: &Path, subdirs: &[&str], names: &[String]) -> Option<PathBuf> {
 
 fn split_from(images: Vec<u8>, labels: Vec<i64>, side: i64) -> Split {
     let n = labels.len() as i64;
-    Split { images: Tensor::from_slice(&images).view([n, 3, side, side]), labels: Tensor::from_slice(&labels), scale: 255.0 }
+    Split {
+        images: Tensor::from_slice(&images).view([n, 3, side, side]),
+        labels: Tensor::from_slice(&labels),
+        scale: 255.0,
+    }
 }
 
 pub fn load(dataset: Dataset, dir: &Path, train: bool) -> Result<Split> {
     let c10 = dataset == Dataset::Cifar10;
     let (bin_dir, bin_files, label_bytes) = if c10 {
-        let files = if train { (1..=5).map(|i| format!("data_batch_{i}.bin")).collect() } else { vec!["test_batch.bin".to_string()] };
+        let files = if train {
+            (1..=5).map(|i| format!("data_batch_{i}.bin")).collect()
+        } else {
+            vec!["test_batch.bin".to_string()]
+        };
         ("cifar-10-batches-bin", files, 1)
     } else {
         ("cifar-100-binary", vec![if train { "train.bin" } else { "test.bin" }.to_string()], 2)
     };
     if let Some(d) = find(dir, &[bin_dir], &bin_files) {
-        return binary(&d, &bin_files, label_bytes, dataset.num_classes(), if train { 50_000 } else { 10_000 });
+        return binary(
+            &d,
+            &bin_files,
+            label_bytes,
+            dataset.num_classes(),
+            if train { 50_000 } else { 10_000 },
+        );
     }
     let (py_dir, py_files, label_key) = if c10 {
-        let files = if train { (1..=5).map(|i| format!("data_batch_{i}")).collect() } else { vec!["test_batch".to_string()] };
+        let files = if train {
+            (1..=5).map(|i| format!("data_batch_{i}")).collect()
+        } else {
+            vec!["test_batch".to_string()]
+        };
         ("cifar-10-batches-py", files, "labels")
     } else {
         ("cifar-100-python", vec![if train { "train" } else { "test" }.to_string()], "fine_labels")
     };
     if let Some(d) = find(dir, &[py_dir], &py_files) {
-        return python(&d, &py_files, label_key, dataset.num_classes(), if train { 50_000 } else { 10_000 });
+        return python(
+            &d,
+            &py_files,
+            label_key,
+            dataset.num_classes(),
+            if train { 50_000 } else { 10_000 },
+        );
     }
     bail!(
         "no {} {} files in {}: expected {} (binary, in {} or the folder itself) or {} (python, in {})",
@@ -63,19 +87,34 @@ pub fn load(dataset: Dataset, dir: &Path, train: bool) -> Result<Split> {
 }
 
 /// Binary batches: records of label byte(s) then 3,072 pixel bytes (R, G, B planes).
-fn binary(dir: &Path, files: &[String], label_bytes: usize, classes: i64, expected: usize) -> Result<Split> {
+fn binary(
+    dir: &Path,
+    files: &[String],
+    label_bytes: usize,
+    classes: i64,
+    expected: usize,
+) -> Result<Split> {
     let record = label_bytes + PIXELS;
-    let (mut images, mut labels) = (Vec::with_capacity(expected * PIXELS), Vec::with_capacity(expected));
+    let (mut images, mut labels) =
+        (Vec::with_capacity(expected * PIXELS), Vec::with_capacity(expected));
     for f in files {
         let path = dir.join(f);
         let bytes = read(&path)?;
         if bytes.is_empty() || bytes.len() % record != 0 {
-            bail!("{}: {} bytes is not a whole number of {record}-byte records", path.display(), bytes.len());
+            bail!(
+                "{}: {} bytes is not a whole number of {record}-byte records",
+                path.display(),
+                bytes.len()
+            );
         }
         for (i, rec) in bytes.chunks_exact(record).enumerate() {
             let label = rec[label_bytes - 1] as i64; // CIFAR-100: coarse then fine label
             if label >= classes {
-                bail!("{}: record {i} has label {label}, expected 0..{}", path.display(), classes - 1);
+                bail!(
+                    "{}: record {i} has label {label}, expected 0..{}",
+                    path.display(),
+                    classes - 1
+                );
             }
             labels.push(label);
             images.extend_from_slice(&rec[label_bytes..]);
@@ -85,14 +124,25 @@ fn binary(dir: &Path, files: &[String], label_bytes: usize, classes: i64, expect
 }
 
 fn pickled_batch(path: &Path, label_key: &str, row: usize) -> Result<(Vec<u8>, Vec<i64>)> {
-    let v = pickle::parse(&read(path)?).with_context(|| format!("{}: not a readable pickle", path.display()))?;
+    let v = pickle::parse(&read(path)?)
+        .with_context(|| format!("{}: not a readable pickle", path.display()))?;
     let data = v.get("data").ok_or_else(|| anyhow!("{}: no 'data' entry", path.display()))?;
     let arr = pickle::as_array(data).with_context(|| format!("{}: 'data'", path.display()))?;
     if arr.dtype != "u1" || arr.shape.len() != 2 || arr.shape[1] as usize != row {
-        bail!("{}: 'data' is {} of shape {:?}, expected uint8 of shape (N, {row})", path.display(), arr.dtype, arr.shape);
+        bail!(
+            "{}: 'data' is {} of shape {:?}, expected uint8 of shape (N, {row})",
+            path.display(),
+            arr.dtype,
+            arr.shape
+        );
     }
     if arr.data.len() != arr.shape[0] as usize * row {
-        bail!("{}: 'data' holds {} bytes for shape {:?}", path.display(), arr.data.len(), arr.shape);
+        bail!(
+            "{}: 'data' holds {} bytes for shape {:?}",
+            path.display(),
+            arr.data.len(),
+            arr.shape
+        );
     }
     let labels = v
         .get(label_key)
@@ -104,8 +154,15 @@ fn pickled_batch(path: &Path, label_key: &str, row: usize) -> Result<(Vec<u8>, V
     Ok((arr.data, labels))
 }
 
-fn python(dir: &Path, files: &[String], label_key: &str, classes: i64, expected: usize) -> Result<Split> {
-    let (mut images, mut labels) = (Vec::with_capacity(expected * PIXELS), Vec::with_capacity(expected));
+fn python(
+    dir: &Path,
+    files: &[String],
+    label_key: &str,
+    classes: i64,
+    expected: usize,
+) -> Result<Split> {
+    let (mut images, mut labels) =
+        (Vec::with_capacity(expected * PIXELS), Vec::with_capacity(expected));
     for f in files {
         let path = dir.join(f);
         let (data, l) = pickled_batch(&path, label_key, PIXELS)?;
@@ -121,9 +178,14 @@ fn python(dir: &Path, files: &[String], label_key: &str, classes: i64, expected:
 /// ImageNet16: `train_data_batch_1..10` and `val_data`, pickled dicts of 'data' (N x 768 uint8)
 /// and 'labels' 1..1000; images labelled 1..120 are kept, as classes 0..119.
 pub fn load_imagenet16(dir: &Path, train: bool) -> Result<Split> {
-    let files: Vec<String> = if train { (1..=10).map(|i| format!("train_data_batch_{i}")).collect() } else { vec!["val_data".into()] };
-    let d = find(dir, &["ImageNet16", "imagenet16-120", "ImageNet16-120"], &files)
-        .ok_or_else(|| anyhow!("no ImageNet16 files in {}: expected {}", dir.display(), files.join(", ")))?;
+    let files: Vec<String> = if train {
+        (1..=10).map(|i| format!("train_data_batch_{i}")).collect()
+    } else {
+        vec!["val_data".into()]
+    };
+    let d = find(dir, &["ImageNet16", "imagenet16-120", "ImageNet16-120"], &files).ok_or_else(
+        || anyhow!("no ImageNet16 files in {}: expected {}", dir.display(), files.join(", ")),
+    )?;
     let (mut images, mut labels) = (Vec::new(), Vec::new());
     for f in &files {
         let path = d.join(f);

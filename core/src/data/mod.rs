@@ -7,78 +7,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use tch::{Device, Kind, Tensor};
 
-use crate::model::Normalization;
 use crate::rng::Rng;
+pub use robbench_vocab::{Dataset, Normalization};
+
+pub mod cifar;
+pub mod corruptions;
+pub mod pickle;
 
 /// The digits set ships inside the binary: it is small and the tests and demo need it offline.
-const DIGITS_GZ: &[u8] = include_bytes!("../../data/digits.csv.gz");
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Dataset {
-    Cifar10,
-    Cifar100,
-    ImageNet16,
-    Digits,
-}
-
-impl Dataset {
-    pub const ALL: [Dataset; 4] = [Dataset::Cifar10, Dataset::Cifar100, Dataset::ImageNet16, Dataset::Digits];
-
-    pub fn parse(name: &str) -> Result<Dataset> {
-        Dataset::ALL
-            .into_iter()
-            .find(|d| d.name() == name)
-            .ok_or_else(|| anyhow!("unknown dataset '{name}' (expected cifar10, cifar100, imagenet16-120 or digits)"))
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Dataset::Cifar10 => "cifar10",
-            Dataset::Cifar100 => "cifar100",
-            Dataset::ImageNet16 => "imagenet16-120",
-            Dataset::Digits => "digits",
-        }
-    }
-
-    pub fn num_classes(self) -> i64 {
-        match self {
-            Dataset::Cifar10 | Dataset::Digits => 10,
-            Dataset::Cifar100 => 100,
-            Dataset::ImageNet16 => 120,
-        }
-    }
-
-    pub fn resolution(self) -> i64 {
-        match self {
-            Dataset::Cifar10 | Dataset::Cifar100 => 32,
-            Dataset::ImageNet16 => 16,
-            Dataset::Digits => 8,
-        }
-    }
-
-    pub fn normalization(self) -> Normalization {
-        let div = |m: [f64; 3], s: [f64; 3]| Normalization { mean: m.map(|x| x / 255.0), std: s.map(|x| x / 255.0) };
-        match self {
-            Dataset::Cifar10 => div([125.3, 123.0, 113.9], [63.0, 62.1, 66.7]),
-            Dataset::Cifar100 => div([129.3, 124.1, 112.4], [68.2, 65.4, 70.4]),
-            Dataset::ImageNet16 => div([122.68, 116.66, 104.01], [63.22, 61.26, 65.09]),
-            Dataset::Digits => Normalization { mean: [0.306; 3], std: [0.376; 3] },
-        }
-    }
-
-    /// Zero padding of the training random crop.
-    pub fn crop_padding(self) -> i64 {
-        match self {
-            Dataset::Cifar10 | Dataset::Cifar100 => 4,
-            Dataset::ImageNet16 => 2,
-            Dataset::Digits => 1,
-        }
-    }
-
-    pub fn flips(self) -> bool {
-        self != Dataset::Digits
-    }
-}
+const DIGITS_GZ: &[u8] = include_bytes!("../../../data/digits.csv.gz");
 
 /// Images as stored (uint8, N x 3 x H x W) with the divisor that maps them to [0, 1].
 pub struct Split {
@@ -99,18 +36,24 @@ impl Split {
     /// The first `n` images (evaluation takes `n_eval` from the front, in file order).
     pub fn head(&self, n: i64) -> Split {
         let n = n.min(self.len());
-        Split { images: self.images.narrow(0, 0, n), labels: self.labels.narrow(0, 0, n), scale: self.scale }
+        Split {
+            images: self.images.narrow(0, 0, n),
+            labels: self.labels.narrow(0, 0, n),
+            scale: self.scale,
+        }
     }
 
     /// Images `idx` in [0, 1] as float on `device`, with their labels.
     pub fn batch(&self, idx: &Tensor, device: Device) -> (Tensor, Tensor) {
-        let x = self.images.index_select(0, idx).to_device(device).to_kind(Kind::Float) / self.scale;
+        let x =
+            self.images.index_select(0, idx).to_device(device).to_kind(Kind::Float) / self.scale;
         (x, self.labels.index_select(0, idx).to_device(device))
     }
 
     /// A contiguous range, for evaluation.
     pub fn range(&self, start: i64, len: i64, device: Device) -> (Tensor, Tensor) {
-        let x = self.images.narrow(0, start, len).to_device(device).to_kind(Kind::Float) / self.scale;
+        let x =
+            self.images.narrow(0, start, len).to_device(device).to_kind(Kind::Float) / self.scale;
         (x, self.labels.narrow(0, start, len).to_device(device))
     }
 }
@@ -124,7 +67,8 @@ pub fn augment(x: &Tensor, dataset: Dataset, rng: &mut Rng) -> Tensor {
     let padded = x.constant_pad_nd([p, p, p, p]);
     let crops: Vec<Tensor> = (0..n)
         .map(|i| {
-            let (dy, dx) = (rng.below((2 * p + 1) as u64) as i64, rng.below((2 * p + 1) as u64) as i64);
+            let (dy, dx) =
+                (rng.below((2 * p + 1) as u64) as i64, rng.below((2 * p + 1) as u64) as i64);
             let flip = dataset.flips() && rng.below(2) == 1;
             let img = padded.get(i).narrow(1, dy, h).narrow(2, dx, w);
             if flip {
@@ -148,11 +92,14 @@ pub fn load(dataset: Dataset, dir: Option<&Path>, train: bool) -> Result<Split> 
         return digits(train);
     }
     let dir = data_dir(dir).ok_or_else(|| {
-        anyhow!("no data folder for {}: pass data_dir := '...' or set ROBBENCH_DATA", dataset.name())
+        anyhow!(
+            "no data folder for {}: pass data_dir := '...' or set ROBBENCH_DATA",
+            dataset.name()
+        )
     })?;
     match dataset {
-        Dataset::Cifar10 | Dataset::Cifar100 => crate::cifar::load(dataset, &dir, train),
-        Dataset::ImageNet16 => crate::cifar::load_imagenet16(&dir, train),
+        Dataset::Cifar10 | Dataset::Cifar100 => cifar::load(dataset, &dir, train),
+        Dataset::ImageNet16 => cifar::load_imagenet16(&dir, train),
         Dataset::Digits => unreachable!(),
     }
 }
@@ -161,7 +108,9 @@ pub fn load(dataset: Dataset, dir: Option<&Path>, train: bool) -> Result<Split> 
 /// 0..16 becomes v/16, copied to 3 channels.
 pub fn digits(train: bool) -> Result<Split> {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(DIGITS_GZ).read_to_string(&mut text).context("digits.csv.gz: not gzip text")?;
+    flate2::read::GzDecoder::new(DIGITS_GZ)
+        .read_to_string(&mut text)
+        .context("digits.csv.gz: not gzip text")?;
     let (mut px, mut labels) = (Vec::new(), Vec::new());
     for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
         if (i % 5 == 4) == train {

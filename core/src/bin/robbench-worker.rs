@@ -1,0 +1,58 @@
+//! robbench-worker: the libtorch side of robbench's SQL functions (`robbench_core::worker`). It
+//! carries alone to a GPU machine. robbench sends it one request as JSON on stdin (`json`); the
+//! other subcommands take the same request as flags, for running it by hand.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use robbench_core::worker::{self, Outcome};
+use robbench_vocab::worker::{Request, EXIT_STOPPED};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "robbench-worker",
+    about = "robbench's libtorch side: train and evaluate a NAS-Bench-201 network, or score networks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// One value per process, parsed once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+enum Command {
+    #[command(flatten)]
+    Request(Request),
+    /// Read one request as JSON from standard input (what robbench sends)
+    Json,
+}
+
+fn main() -> ExitCode {
+    // Ctrl-C stops at the next step boundary, so the checkpoint on disk is whole.
+    let _ = ctrlc::set_handler(|| robbench_core::train::STOP.store(true, Ordering::SeqCst));
+    let request = match Cli::parse().command {
+        Command::Request(r) => Ok(r),
+        Command::Json => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the request from stdin")
+                .and_then(|_| serde_json::from_str(&text).context("the request is not valid"))
+        }
+    };
+    match request.and_then(worker::run) {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Stopped) => {
+            eprintln!("robbench-worker: stopped; the last epoch checkpoint is kept");
+            ExitCode::from(EXIT_STOPPED as u8)
+        }
+        Err(e) => {
+            eprintln!("robbench-worker: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Running `robbench-worker`, the libtorch process behind `train`, `evaluate`,
+//! `evaluate_corruptions` and `scores`: the one place robbench starts it, sends it a request and
+//! reads its answer. The protocol's types are `robbench_vocab::worker`, shared with the worker, so
+//! the compiler checks both sides.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{anyhow, bail, Context, Result};
+use robbench_vocab::worker::{Request, EXIT_STOPPED};
+use serde::de::DeserializeOwned;
+
+/// How a worker run ended when it did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Done,
+    /// Stopped at a step boundary (Ctrl-C); its checkpoint or finished part is kept.
+    Stopped,
+}
+
+/// The worker binary: `$ROBBENCH_WORKER`, else `robbench-worker` beside this executable.
+pub fn binary() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("ROBBENCH_WORKER") {
+        return Ok(p.into());
+    }
+    let exe = std::env::current_exe().context("cannot locate the robbench binary")?;
+    let w = exe.with_file_name("robbench-worker");
+    if !w.exists() {
+        bail!(
+            "robbench-worker is not next to {} (build it with make build, or set ROBBENCH_WORKER)",
+            exe.display()
+        );
+    }
+    Ok(w)
+}
+
+/// Runs one request to its end. The worker shares the terminal (progress bars, warnings, and
+/// Ctrl-C, which reaches the whole foreground process group); its failure message is on stderr,
+/// so the error here only names the function and the status.
+pub fn run(function: &str, request: &Request) -> Result<Ended> {
+    let mut child = Command::new(binary()?)
+        .arg("json")
+        .stdin(Stdio::piped())
+        .spawn()
+        .context("cannot start robbench-worker")?;
+    let json = serde_json::to_vec(request)?;
+    let sent = child.stdin.take().expect("stdin is piped").write_all(&json);
+    let status = child.wait().context("cannot wait for robbench-worker")?;
+    match status.code() {
+        Some(0) => {
+            sent.context("cannot send robbench-worker its request")?;
+            Ok(Ended::Done)
+        }
+        Some(EXIT_STOPPED) => Ok(Ended::Stopped),
+        _ => bail!("{function}: robbench-worker failed ({status}); see the message above"),
+    }
+}
+
+/// Reads an answer the worker wrote (atomically) as JSON.
+pub fn read<T: DeserializeOwned>(function: &str, path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow!("{function}: no result in {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{function}: {} is not a robbench-worker answer", path.display()))
+}
