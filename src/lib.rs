@@ -3,6 +3,7 @@
 //! - `store`: the benchmark folder of Parquet tables and its durability rules;
 //! - `sql`: the SQL functions registered on DuckDB;
 //! - `import`: readers of the published releases;
+//! - `search`: NAS search strategies (random search, regularized evolution, local search);
 //! - `shell`: sessions, the REPL, dot commands and output modes;
 //! - `worker`: running robbench-worker, the libtorch process behind train, evaluate and scores.
 //!
@@ -12,6 +13,7 @@
 
 pub mod import;
 pub mod protocol;
+pub mod search;
 pub mod shell;
 pub mod sql;
 pub mod store;

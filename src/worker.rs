@@ -6,10 +6,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use robbench_vocab::worker::{Request, EXIT_STOPPED};
 use serde::de::DeserializeOwned;
+
+/// Set when robbench is asked to stop (Ctrl-C, SIGTERM): a running worker is told to stop at its
+/// next step, for the case where the signal reached robbench alone.
+pub static STOP: AtomicBool = AtomicBool::new(false);
 
 /// How a worker run ended when it did not fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +52,19 @@ pub fn run(function: &str, request: &Request) -> Result<Ended> {
         .context("cannot start robbench-worker")?;
     let json = serde_json::to_vec(request)?;
     let sent = child.stdin.take().expect("stdin is piped").write_all(&json);
-    let status = child.wait().context("cannot wait for robbench-worker")?;
+    let mut told = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("cannot wait for robbench-worker")? {
+            break status;
+        }
+        if STOP.load(Ordering::SeqCst) && !told {
+            // The worker handles SIGTERM as a stop at its next step; a second signal would not
+            // make it faster, so it is sent once.
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            told = true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     match status.code() {
         Some(0) => {
             sent.context("cannot send robbench-worker its request")?;

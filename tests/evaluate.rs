@@ -44,13 +44,36 @@ fn evaluate_adds_attacks_to_a_run_and_the_sweep_falls_to_zero() {
     assert_eq!(csv_rows(&stdout(&o)), vec![vec![r[2].clone(), r[7].clone()]]);
 
     // A checkpoint file directly, with its architecture.
-    let ckpt = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
+    // Stored relative to the benchmark folder, so the folder can move.
+    let stored = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
+    assert!(Path::new(&stored).is_relative(), "{stored}");
+    let ckpt = b.join(&stored).display().to_string();
     let direct = q(&b, &format!("SELECT run_id, pgd8 FROM evaluate(checkpoint := '{ckpt}', arch := 2581, dataset := 'digits', attacks := ['pgd8'], n_eval := 100)"));
     assert_eq!(
         direct,
         vec![vec![format!("checkpoint:{ckpt}"), r[1].clone()]],
         "the same network, images and seed give the recorded value"
     );
+
+    // Without n_eval, a recorded run is evaluated on its own images (100 here, not all 359),
+    // so a replace keeps every recorded column.
+    q(&b, &format!("INSERT OR REPLACE INTO metrics FROM evaluate(run_id := '{run_id}', attacks := ['fgsm8'])"));
+    let kept = q(&b, "SELECT clean, pgd8, apgd8, n_eval, fgsm8 IS NOT NULL FROM metrics");
+    assert_eq!(
+        kept,
+        vec![vec![r[0].clone(), r[1].clone(), r[2].clone(), "100".into(), "true".into()]]
+    );
+
+    // The folder moves: the run's checkpoint (stored relative to it) and caches move with it.
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&b, &moved).unwrap();
+    let o = bin()
+        .env("ROBBENCH_WORKER", "/nonexistent")
+        .args(["--bench", moved.to_str().unwrap(), "-c", &format!("SELECT pgd255 FROM evaluate(run_id := '{run_id}', attacks := ['pgd255'], n_eval := 100)")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(csv_rows(&stdout(&o)), vec![vec![r[7].clone()]]);
 }
 
 #[test]
@@ -145,7 +168,10 @@ fn autoattack_warnings_go_to_stderr_and_into_the_metrics_row() {
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path().join("b");
     q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 1, batch_size := 128, train_attack := 'none', n_eval := 60, attacks := ['clean'])");
-    let ckpt = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
+    // Stored relative to the benchmark folder, so the folder can move.
+    let stored = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
+    assert!(Path::new(&stored).is_relative(), "{stored}");
+    let ckpt = b.join(&stored).display().to_string();
     let zero = tmp.path().join("zero.safetensors");
     python_script("zero_weights.py", &[&ckpt, zero.to_str().unwrap()]);
     let z = zero.to_str().unwrap();

@@ -231,6 +231,33 @@ impl Space {
         Ok(self.by_cell[&cell])
     }
 
+    /// Index of a cell (every cell of six edges with five operations has one).
+    pub fn index(&self, cell: &Cell) -> usize {
+        self.by_cell[cell]
+    }
+
+    /// The unique representatives (smallest index of each isomorphism class), in index order.
+    pub fn representatives(&self) -> Vec<usize> {
+        (0..self.cells.len()).filter(|&i| self.uid[i] == i).collect()
+    }
+
+    /// The cells one edge away from `arch` (each of its 6 edges changed to each of the 4 other
+    /// operations: 24 cells), as indices.
+    pub fn neighbours(&self, arch: usize) -> [usize; 24] {
+        let cell = self.cells[arch];
+        let mut out = [0; 24];
+        let mut k = 0;
+        for e in 0..6 {
+            for op in Op::ALL.into_iter().filter(|&op| op != cell.0[e]) {
+                let mut c = cell;
+                c.0[e] = op;
+                out[k] = self.index(&c);
+                k += 1;
+            }
+        }
+        out
+    }
+
     /// Smallest index of the isomorphism class of `arch`.
     pub fn uid(&self, arch: i64) -> Result<usize, SpaceError> {
         self.check(arch).map(|i| self.uid[i])
@@ -298,6 +325,24 @@ pub fn mflops(cell: &Cell, shape: NetShape) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neighbours_differ_in_exactly_one_edge() {
+        let space = Space::get();
+        for arch in [0usize, 2581, 15624] {
+            let n = space.neighbours(arch);
+            let mut sorted = n.to_vec();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), 24, "24 distinct neighbours of {arch}");
+            for &m in &n {
+                let diff =
+                    (0..6).filter(|&e| space.cells[m].0[e] != space.cells[arch].0[e]).count();
+                assert_eq!(diff, 1, "{arch} -> {m}");
+            }
+        }
+        assert_eq!(space.representatives().len(), N_UNIQUE);
+    }
 
     #[test]
     fn round_trips_every_string() {

@@ -62,6 +62,7 @@ static INTERRUPT: OnceLock<Mutex<Option<Arc<InterruptHandle>>>> = OnceLock::new(
 pub fn install_ctrl_c(exit_when_idle: bool) {
     let _ = ctrlc::set_handler(move || {
         if RUNNING.load(Ordering::SeqCst) {
+            crate::worker::STOP.store(true, Ordering::SeqCst);
             if let Some(h) = INTERRUPT.get().and_then(|m| m.lock().ok()).and_then(|g| g.clone()) {
                 h.interrupt();
             }
@@ -149,6 +150,18 @@ fn prints_result(sql: &str) -> bool {
     )
 }
 
+/// How often a statement is run again after conflicts before its error is reported.
+const MAX_ATTEMPTS: usize = 10;
+
+fn is_conflict(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<crate::store::Conflict>().is_some()
+}
+
+fn is_vanished_part(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}");
+    text.contains(".parquet") && (text.contains("No such file") || text.contains("No files found"))
+}
+
 fn first_keyword(sql: &str) -> String {
     let mut rest = sql;
     loop {
@@ -216,16 +229,35 @@ impl Session {
     pub fn run_statement(&mut self, sql: &str) -> Result<()> {
         let started = Instant::now();
         let modifies = may_modify(sql);
-        if modifies && self.conn.is_autocommit() {
-            self.bench.prepare(&self.conn)?;
-        }
-        RUNNING.store(true, Ordering::SeqCst);
-        let result = self.execute(sql);
-        RUNNING.store(false, Ordering::SeqCst);
-        // Whatever happened, the tables are brought back in line with the disk.
-        let synced = self.bench.sync(&self.conn, modifies);
-        let (schema, batches) = result?;
-        synced?;
+        let mut attempt = 0;
+        let (schema, batches) = loop {
+            attempt += 1;
+            let autocommit = self.conn.is_autocommit();
+            if modifies && autocommit {
+                self.bench.prepare(&self.conn)?;
+            }
+            crate::worker::STOP.store(false, Ordering::SeqCst);
+            RUNNING.store(true, Ordering::SeqCst);
+            let result = self.execute(sql);
+            RUNNING.store(false, Ordering::SeqCst);
+            // Whatever happened, the tables are brought back in line with the disk.
+            let synced = self.bench.sync(&self.conn, modifies);
+            match (result, synced) {
+                (Ok(out), Ok(())) => break out,
+                // Another process committed a change this one's does not apply to: nothing was
+                // written, and the statement runs again on what is on disk now (its expensive
+                // parts, train, evaluate and scores, come from their records and caches).
+                (Ok(_), Err(e)) if autocommit && attempt < MAX_ATTEMPTS && is_conflict(&e) => {
+                    eprintln!("note: {e:#}; running the statement again ({attempt})");
+                }
+                // A reader whose parts a rewrite removed in the meantime reads again.
+                (Err(e), _) if !modifies && attempt < 2 && is_vanished_part(&e) => {
+                    self.bench.refresh(&self.conn)?;
+                }
+                (Err(e), _) => return Err(e),
+                (Ok(_), Err(e)) => return Err(e),
+            }
+        };
         if prints_result(sql) {
             print::print(&mut *self.out, self.mode, &schema, &batches)?;
             self.out.flush()?;

@@ -7,7 +7,7 @@
 //! checkpoint contents, images and seed under `<bench>/cache/evaluate/`, so a repeated call
 //! attacks nothing again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -21,15 +21,21 @@ use sha2::{Digest, Sha256};
 use super::table_fn::{any_type, archs, declare, opt_i64, opt_str, BoxError, Computed};
 use super::train::{attacks_arg, TrainContext};
 use crate::store::rows::{self, Row};
+use crate::store::Fields;
 use crate::worker;
 
 pub struct Bind {
     ctx: TrainContext,
-    net: Network,
+    targets: Vec<Target>,
     attacks: Vec<Attack>,
-    n_eval: Option<i64>,
     data_dir: Option<PathBuf>,
     compute: Compute,
+}
+
+/// One network to evaluate and the images to evaluate it on.
+struct Target {
+    net: Network,
+    n_eval: Option<i64>,
 }
 
 /// The trained network a call names: a recorded run, or a checkpoint with its arch and dataset.
@@ -43,114 +49,165 @@ pub struct Network {
     pub recorded: Option<HashMap<String, Option<String>>>,
 }
 
-/// Resolves `run_id := ` or `checkpoint := ` (with `arch`, `dataset`, `seed`) for `function`.
-pub fn network(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<Network> {
+/// What a call says about the network(s) besides their names.
+struct Given {
+    arch: Option<i64>,
+    dataset: Option<Dataset>,
+    seed: Option<i64>,
+}
+
+/// Resolves `run_id := ` (one id, or a list of ids: those of this process's shard) or
+/// `checkpoint := ` (with `arch`, `dataset`, `seed`) for `function`.
+pub fn networks(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<Vec<Network>> {
     let c = &ctx.catalog;
-    let given_arch = match bind.get_named_parameter("arch").filter(|v| !v.is_null()) {
+    let arch = match bind.get_named_parameter("arch").filter(|v| !v.is_null()) {
         None => None,
         Some(v) => match archs(&v).with_context(|| format!("{function}: arch"))?.as_slice() {
             [a] => Some(*a),
             _ => bail!("{function}: one architecture at a time"),
         },
     };
-    let given_dataset = opt_str(bind, "dataset")
+    let dataset = opt_str(bind, "dataset")
         .map(|d| Dataset::parse(&d).map_err(|e| anyhow!("{function}: {e}")))
         .transpose()?;
-    let given_seed = opt_i64(bind, "seed");
-    if let Some(s) = given_seed.filter(|&s| s < 0) {
+    let seed = opt_i64(bind, "seed");
+    if let Some(s) = seed.filter(|&s| s < 0) {
         bail!("{function}: seed must be non-negative, got {s}");
     }
-    let n = match (opt_str(bind, "run_id"), opt_str(bind, "checkpoint")) {
+    let given = Given { arch, dataset, seed };
+    // A list is split between the shards (by a hash of each id, so that shards that computed
+    // the list at different moments still agree); a single id is evaluated by every process.
+    let run_ids: Option<Vec<String>> =
+        bind.get_named_parameter("run_id").filter(|v| !v.is_null()).map(|v| match v.to_list() {
+            Some(list) => {
+                list.iter().map(|x| x.to_string()).filter(|id| ctx.in_shard_key(id)).collect()
+            }
+            None => vec![v.to_string()],
+        });
+    let nets = match (run_ids, opt_str(bind, "checkpoint")) {
         (Some(_), Some(_)) => bail!("{function}: pass run_id or checkpoint, not both"),
         (None, None) => bail!(
-            "{function}: which network? pass run_id := '...' (a trained run) or checkpoint := 'file.safetensors' with arch and dataset"
+            "{function}: which network? pass run_id := '...' (a trained run, or a list of them) or checkpoint := 'file.safetensors' with arch and dataset"
         ),
-        (Some(id), None) => {
-            let run = c
-                .lookup("runs", "run_id", &id)?
-                .ok_or_else(|| anyhow!("{function}: no run '{id}' in this benchmark"))?;
-            let field = |k: &str| run.get(k).cloned().flatten();
-            let arch: i64 = field("arch")
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| anyhow!("{function}: run '{id}' has no arch"))?;
-            let dataset = Dataset::parse(&field("dataset").unwrap_or_default())
-                .with_context(|| format!("{function}: run '{id}'"))?;
-            let ckpt = field("checkpoint").ok_or_else(|| {
-                anyhow!("{function}: run '{id}' has no checkpoint (imported runs have no weights)")
-            })?;
-            if given_arch.is_some_and(|a| a != arch) || given_dataset.is_some_and(|d| d != dataset)
-            {
-                bail!("{function}: run '{id}' is arch {arch} on {dataset}, not what arch/dataset say");
+        (Some(ids), None) => {
+            let keys: HashSet<String> = ids.iter().cloned().collect();
+            let runs = c.lookup_many("runs", "run_id", &keys)?;
+            let mut metrics = c.lookup_many("metrics", "run_id", &keys)?;
+            let mut nets = Vec::with_capacity(ids.len());
+            for id in ids {
+                let run = runs
+                    .get(&id)
+                    .ok_or_else(|| anyhow!("{function}: no run '{id}' in this benchmark"))?;
+                nets.push(run_network(ctx, function, &given, id.clone(), run, metrics.remove(&id))?);
             }
-            let seed = given_seed.or_else(|| field("seed").and_then(|s| s.parse().ok())).unwrap_or(0);
-            let recorded = c.lookup("metrics", "run_id", &id)?;
-            let checkpoint = ctx.resolve(&ckpt);
-            Network { run_id: id, arch, dataset, seed: seed as u64, checkpoint, recorded }
+            nets
         }
         (None, Some(path)) => {
-            let arch = given_arch
+            let arch = given
+                .arch
                 .ok_or_else(|| anyhow!("{function}: a checkpoint needs arch := (its architecture)"))?;
-            let dataset = given_dataset.unwrap_or(Dataset::Cifar10);
+            let dataset = given.dataset.unwrap_or(Dataset::Cifar10);
             // A checkpoint evaluated before has a metrics row under this id, to merge with.
             let run_id = format!("checkpoint:{path}");
             let recorded = c.lookup("metrics", "run_id", &run_id)?;
-            let seed = given_seed.unwrap_or(0) as u64;
-            Network { run_id, arch, dataset, seed, checkpoint: PathBuf::from(path), recorded }
+            let seed = given.seed.unwrap_or(0) as u64;
+            vec![Network { run_id, arch, dataset, seed, checkpoint: PathBuf::from(path), recorded }]
         }
     };
-    if !n.checkpoint.is_file() {
-        bail!("{function}: checkpoint {} does not exist", n.checkpoint.display());
+    for n in &nets {
+        if !n.checkpoint.is_file() {
+            bail!("{function}: checkpoint {} does not exist", n.checkpoint.display());
+        }
     }
-    Ok(n)
+    Ok(nets)
+}
+
+/// The one network a call names (`run_id := ` one id, or `checkpoint := `).
+pub fn network(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<Network> {
+    let mut nets = networks(bind, ctx, function)?;
+    match nets.len() {
+        1 => Ok(nets.remove(0)),
+        n => bail!("{function}: one network at a time ({n} named for this shard)"),
+    }
+}
+
+fn run_network(
+    ctx: &TrainContext,
+    function: &str,
+    given: &Given,
+    id: String,
+    run: &Fields,
+    recorded: Option<Fields>,
+) -> Result<Network> {
+    let field = |k: &str| run.get(k).cloned().flatten();
+    let arch: i64 = field("arch")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("{function}: run '{id}' has no arch"))?;
+    let dataset = Dataset::parse(&field("dataset").unwrap_or_default())
+        .with_context(|| format!("{function}: run '{id}'"))?;
+    let ckpt = field("checkpoint").ok_or_else(|| {
+        anyhow!("{function}: run '{id}' has no checkpoint (imported runs have no weights)")
+    })?;
+    if given.arch.is_some_and(|a| a != arch) || given.dataset.is_some_and(|d| d != dataset) {
+        bail!("{function}: run '{id}' is arch {arch} on {dataset}, not what arch/dataset say");
+    }
+    let seed = given.seed.or_else(|| field("seed").and_then(|s| s.parse().ok())).unwrap_or(0);
+    let checkpoint = ctx.resolve(&ckpt);
+    Ok(Network { run_id: id, arch, dataset, seed: seed as u64, checkpoint, recorded })
 }
 
 fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
     // SAFETY: registered with a TrainContext as extra info (sql::register_bench), which DuckDB
     // keeps alive as long as the function.
     let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let net = network(bind, &ctx, "evaluate")?;
+    let nets = networks(bind, &ctx, "evaluate")?;
     let attacks = attacks_arg(bind, "evaluate")?;
     let asked = opt_i64(bind, "n_eval");
     if asked.is_some_and(|n| n <= 0) {
         bail!("evaluate: n_eval must be positive");
     }
-    // A recorded run is evaluated on the images its metrics were measured on, unless told
-    // otherwise, so that its row keeps them.
-    let recorded_n = net.recorded.as_ref().and_then(|r| r.get("n_eval").cloned().flatten());
-    let recorded_n = recorded_n.and_then(|s| s.parse::<i64>().ok());
-    let n_eval = asked.or(recorded_n);
-    if let (Some(a), Some(r)) = (asked, recorded_n) {
-        if a != r {
-            eprintln!(
-                "warning: evaluate: run '{}' was measured on {r} images and this call measures {a}; \
-                 its row carries only this call's columns (its recorded ones are not merged)",
-                net.run_id
-            );
-        }
-    }
+    let targets = nets
+        .into_iter()
+        .map(|net| {
+            // A recorded run is evaluated on the images its metrics were measured on, unless
+            // told otherwise, so that its row keeps them.
+            let recorded = net.recorded.as_ref().and_then(|r| r.get("n_eval").cloned().flatten());
+            let recorded = recorded.and_then(|s| s.parse::<i64>().ok());
+            if let (Some(a), Some(r)) = (asked, recorded) {
+                if a != r {
+                    eprintln!(
+                        "warning: evaluate: run '{}' was measured on {r} images and this call measures {a}; \
+                         its row carries only this call's columns (its recorded ones are not merged)",
+                        net.run_id
+                    );
+                }
+            }
+            Target { net, n_eval: asked.or(recorded) }
+        })
+        .collect();
     let compute = ctx.compute(bind, "evaluate")?;
     let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
-    Ok(Bind { ctx, net, attacks, n_eval, data_dir, compute })
+    Ok(Bind { ctx, targets, attacks, data_dir, compute })
 }
 
-fn cache_path(b: &Bind) -> Result<PathBuf> {
-    let n = &b.net;
+fn cache_path(b: &Bind, t: &Target) -> Result<PathBuf> {
+    let n = &t.net;
     let bytes = std::fs::read(&n.checkpoint)
         .with_context(|| format!("evaluate: cannot read {}", n.checkpoint.display()))?;
     let key =
-        format!("{:x}|{}|{}|{:?}|{}", Sha256::digest(&bytes), n.arch, n.dataset, b.n_eval, n.seed);
+        format!("{:x}|{}|{}|{:?}|{}", Sha256::digest(&bytes), n.arch, n.dataset, t.n_eval, n.seed);
     let dir = b.ctx.catalog.dir.join("cache").join("evaluate");
     Ok(dir.join(format!("{}.json", &format!("{:x}", Sha256::digest(key.as_bytes()))[..16])))
 }
 
-fn run_worker(b: &Bind, attacks: &[Attack], out: &Path) -> Result<EvaluateResult> {
-    let n = &b.net;
+fn run_worker(b: &Bind, t: &Target, attacks: &[Attack], out: &Path) -> Result<EvaluateResult> {
+    let n = &t.net;
     let request = Request::Evaluate(EvaluateRequest {
         arch: n.arch,
         dataset: n.dataset,
         checkpoint: n.checkpoint.clone(),
         attacks: attacks.to_vec(),
-        n_eval: b.n_eval,
+        n_eval: t.n_eval,
         seed: n.seed,
         data_dir: b.data_dir.clone(),
         compute: b.compute.clone(),
@@ -163,8 +220,20 @@ fn run_worker(b: &Bind, attacks: &[Attack], out: &Path) -> Result<EvaluateResult
 }
 
 fn compute(b: &Bind) -> Result<RecordBatch> {
+    let mut rows = Vec::with_capacity(b.targets.len());
+    for (k, t) in b.targets.iter().enumerate() {
+        if b.targets.len() > 1 {
+            eprintln!("evaluate: run {}/{}: {}", k + 1, b.targets.len(), t.net.run_id);
+        }
+        rows.push(row(b, t)?);
+    }
+    rows::to_batch(&b.ctx.catalog.schema("metrics")?, &rows)
+}
+
+/// The metrics row of one target: the cached accuracies, the missing ones measured now.
+fn row(b: &Bind, t: &Target) -> Result<Row> {
     let c = &b.ctx.catalog;
-    let path = cache_path(b)?;
+    let path = cache_path(b, t)?;
     let mut cached: Evaluation = match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
         Err(_) => Evaluation::default(),
@@ -174,7 +243,7 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
     if !missing.is_empty() {
         let scratch = tempfile_path(c.read_only, &path);
         std::fs::create_dir_all(scratch.parent().expect("a file in a folder"))?;
-        let r = run_worker(b, &missing, &scratch);
+        let r = run_worker(b, t, &missing, &scratch);
         let _ = std::fs::remove_file(&scratch);
         let r = r?.evaluation;
         for (a, v) in r.metrics {
@@ -187,7 +256,7 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
             durable::write_json(&path, &cached)?;
         }
     }
-    let n = &b.net;
+    let n = &t.net;
     let mut row = Row::new()
         .set("run_id", n.run_id.clone())
         .set("arch", n.arch)
@@ -221,8 +290,7 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
         row = row.set(a.name(), cached.metrics.get(a).copied());
     }
     warnings.extend(cached.warnings_text(&b.attacks));
-    let row = row.set("warnings", (!warnings.is_empty()).then(|| warnings.join("\n")));
-    rows::to_batch(&c.schema("metrics")?, &[row])
+    Ok(row.set("warnings", (!warnings.is_empty()).then(|| warnings.join("\n"))))
 }
 
 /// Where the worker writes: beside the cache, or in the temporary folder for a read-only bench.
@@ -259,7 +327,7 @@ impl VTab for Evaluate {
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
         let t = |id| LogicalTypeHandle::from(id);
         Some(vec![
-            ("run_id".to_string(), t(LogicalTypeId::Varchar)),
+            ("run_id".to_string(), any_type()),
             ("checkpoint".into(), t(LogicalTypeId::Varchar)),
             ("arch".into(), any_type()),
             ("dataset".into(), t(LogicalTypeId::Varchar)),

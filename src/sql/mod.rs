@@ -4,7 +4,9 @@ pub mod arch;
 pub mod corruptions;
 pub mod evaluate;
 pub mod import;
+pub mod pareto;
 pub mod scores;
+pub mod search;
 pub mod stats;
 pub mod table_fn;
 pub mod train;
@@ -52,5 +54,15 @@ pub fn register_bench(
     )?;
     conn.register_table_function_with_extra_info::<scores::Scores, _>("robbench_scores", &ctx)?;
     conn.execute_batch(&scores::macro_sql()).context("cannot define scores()")?;
+    let search_ctx = search::SearchContext {
+        train: ctx.clone(),
+        conn: Arc::new(std::sync::Mutex::new(conn.try_clone()?)),
+    };
+    conn.register_table_function_with_extra_info::<search::Search, _>(
+        "robbench_search",
+        &search_ctx,
+    )?;
+    conn.execute_batch(&search::macro_sql()).context("cannot define search()")?;
+    conn.register_table_function_with_extra_info::<pareto::Pareto, _>("pareto", &search_ctx.conn)?;
     Ok(())
 }

@@ -55,6 +55,17 @@ impl TrainContext {
         self.settings.shard.is_none_or(|(i, n)| position as u32 % n == i)
     }
 
+    /// Whether this process's shard takes the item named `key` (a run id): by a hash of the
+    /// name, so that shards which computed their lists at different moments still agree.
+    pub fn in_shard_key(&self, key: &str) -> bool {
+        use sha2::Digest;
+        self.settings.shard.is_none_or(|(i, n)| {
+            let h = sha2::Sha256::digest(key.as_bytes());
+            let x = u64::from_le_bytes(h[..8].try_into().expect("8 bytes"));
+            x % u64::from(n) == u64::from(i)
+        })
+    }
+
     /// Where a recorded path points: paths inside the benchmark folder are stored relative to
     /// it, so the folder can move; absolute paths (and those of folders from before) as given.
     pub fn resolve(&self, stored: &str) -> PathBuf {
@@ -97,22 +108,29 @@ pub fn attacks_arg(bind: &BindInfo, function: &str) -> Result<Vec<Attack>> {
     }
 }
 
-struct Job {
-    arch: i64,
-    run_id: String,
+/// One run to train: its architecture, id and folder.
+pub struct Job {
+    pub arch: i64,
+    pub run_id: String,
     dir: PathBuf,
 }
 
-pub struct Bind {
+/// How a call trains: every setting but the architectures (train's, and search's with
+/// `source := 'train'`).
+pub struct Trainer {
     ctx: TrainContext,
-    jobs: Vec<Job>,
-    dataset: Dataset,
+    pub dataset: Dataset,
     seed: u64,
     protocol: Protocol,
     attacks: Vec<Attack>,
     n_eval: Option<i64>,
     data_dir: Option<PathBuf>,
     compute: Compute,
+}
+
+pub struct Bind {
+    trainer: Trainer,
+    jobs: Vec<Job>,
 }
 
 /// An optional count that must be positive.
@@ -134,6 +152,19 @@ fn bind_train(bind: &BindInfo) -> Result<Bind> {
     if archs.is_empty() {
         bail!("train: the arch list is empty");
     }
+    let trainer = trainer_arg(bind, ctx.clone())?;
+    let jobs = archs
+        .into_iter()
+        .enumerate()
+        .filter(|(pos, _)| ctx.in_shard(*pos))
+        .map(|(_, arch)| trainer.job(arch))
+        .collect();
+    Ok(Bind { trainer, jobs })
+}
+
+/// A call's training settings (`dataset`, `seed`, the protocol's, `attacks`, `n_eval`,
+/// `data_dir`, `device`).
+pub fn trainer_arg(bind: &BindInfo, ctx: TrainContext) -> Result<Trainer> {
     let dataset = dataset_arg(bind, "train")?;
     let seed = opt_i64(bind, "seed").unwrap_or(0);
     if seed < 0 {
@@ -167,23 +198,44 @@ fn bind_train(bind: &BindInfo) -> Result<Bind> {
     if ctx.catalog.read_only {
         bail!("train: the benchmark is open read-only");
     }
-    let name = protocol.name();
-    let jobs = archs
-        .into_iter()
-        .enumerate()
-        .filter(|(pos, _)| ctx.in_shard(*pos))
-        .map(|(_, arch)| {
-            let run_id = format!("{name}/{dataset}/{arch}/s{seed}");
-            let dir = ctx.catalog.dir.join("checkpoints").join(run_id.replace('/', "-"));
-            Job { arch, run_id, dir }
-        })
-        .collect();
     let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
-    Ok(Bind { ctx, jobs, dataset, seed: seed as u64, protocol, attacks, n_eval, data_dir, compute })
+    let seed = seed as u64;
+    Ok(Trainer { ctx, dataset, seed, protocol, attacks, n_eval, data_dir, compute })
+}
+
+impl Trainer {
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.ctx.catalog
+    }
+
+    /// Makes sure the runs are evaluated under `attack` too.
+    pub fn ensure_attack(&mut self, attack: Attack) {
+        if !self.attacks.contains(&attack) {
+            self.attacks.push(attack);
+        }
+    }
+
+    /// The run of `arch` under these settings.
+    pub fn job(&self, arch: i64) -> Job {
+        let (name, dataset, seed) = (self.protocol.name(), self.dataset, self.seed);
+        let run_id = format!("{name}/{dataset}/{arch}/s{seed}");
+        let dir = self.ctx.catalog.dir.join("checkpoints").join(run_id.replace('/', "-"));
+        Job { arch, run_id, dir }
+    }
+
+    /// The run's result: recorded, or trained now (by the worker) and recorded.
+    pub fn run(&self, job: &Job, label: &str) -> Result<TrainResult> {
+        let r = match recorded(self, &job.dir)? {
+            Some(r) => r,
+            None => run_worker(self, job, label)?,
+        };
+        record(self, job, &r)?;
+        Ok(r)
+    }
 }
 
 /// A recorded result that covers this call's attacks and n_eval, if any.
-fn recorded(b: &Bind, dir: &Path) -> Result<Option<TrainResult>> {
+fn recorded(b: &Trainer, dir: &Path) -> Result<Option<TrainResult>> {
     let path = dir.join("result.json");
     if !path.exists() {
         return Ok(None);
@@ -194,7 +246,7 @@ fn recorded(b: &Bind, dir: &Path) -> Result<Option<TrainResult>> {
     Ok((covers && same_eval).then_some(r))
 }
 
-fn run_worker(b: &Bind, job: &Job, k: usize) -> Result<TrainResult> {
+fn run_worker(b: &Trainer, job: &Job, label: &str) -> Result<TrainResult> {
     let request = Request::Train(TrainRequest {
         arch: job.arch,
         dataset: b.dataset,
@@ -205,7 +257,7 @@ fn run_worker(b: &Bind, job: &Job, k: usize) -> Result<TrainResult> {
         attacks: b.attacks.clone(),
         data_dir: b.data_dir.clone(),
         compute: b.compute.clone(),
-        label: format!("run {}/{} arch {}", k + 1, b.jobs.len(), job.arch),
+        label: label.to_string(),
     });
     match worker::run("train", &request)? {
         Ended::Done => {}
@@ -221,8 +273,11 @@ fn run_worker(b: &Bind, job: &Job, k: usize) -> Result<TrainResult> {
 }
 
 /// Writes the run's `runs` and `curves` rows, unless an earlier call already did.
-fn record(b: &Bind, job: &Job, r: &TrainResult) -> Result<()> {
+fn record(b: &Trainer, job: &Job, r: &TrainResult) -> Result<()> {
     let c = &b.ctx.catalog;
+    // Under the folder's lock, so that two processes finishing the same run (a script run
+    // twice at once) record it once.
+    let lock = c.lock()?;
     if c.contains("runs", "run_id", &job.run_id)? {
         return Ok(());
     }
@@ -240,7 +295,7 @@ fn record(b: &Bind, job: &Job, r: &TrainResult) -> Result<()> {
         })
         .collect();
     // Curves first: a runs row is the mark of a fully recorded run.
-    c.append("curves", &rows::to_batch(&c.schema("curves")?, &curves)?)?;
+    c.append(&lock, "curves", &rows::to_batch(&c.schema("curves")?, &curves)?)?;
     let run = protocol::row(&b.protocol.name(), &b.protocol)
         .set("run_id", job.run_id.clone())
         .set("arch", job.arch)
@@ -254,11 +309,12 @@ fn record(b: &Bind, job: &Job, r: &TrainResult) -> Result<()> {
         .set("train_seconds", r.train_seconds)
         .set("eval_seconds", r.eval_seconds)
         .set("checkpoint", b.ctx.relative(&r.checkpoint));
-    c.append("runs", &rows::to_batch(&c.schema("runs")?, &[run])?)?;
+    c.append(&lock, "runs", &rows::to_batch(&c.schema("runs")?, &[run])?)?;
     Ok(())
 }
 
-fn metrics_row(b: &Bind, job: &Job, r: &TrainResult) -> Row {
+/// The `metrics` row of a run.
+pub fn metrics_row(b: &Trainer, job: &Job, r: &TrainResult) -> Row {
     let mut m = Row::new()
         .set("run_id", job.run_id.clone())
         .set("arch", job.arch)
@@ -280,7 +336,7 @@ impl VTab for Train {
 
     fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
         let b = bind_train(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &*b.ctx.catalog.schema("metrics")?)?;
+        declare(bind, &*b.trainer.ctx.catalog.schema("metrics")?)?;
         Ok(b)
     }
 
@@ -308,16 +364,10 @@ fn next_run(b: &Bind, cursor: &AtomicUsize, output: &mut DataChunkHandle) -> Res
         output.set_len(0);
         return Ok(());
     };
-    let row = (|| -> Result<Row> {
-        let r = match recorded(b, &job.dir)? {
-            Some(r) => r,
-            None => run_worker(b, job, k)?,
-        };
-        record(b, job, &r)?;
-        Ok(metrics_row(b, job, &r))
-    })()
-    .map_err(|e| format!("{e:#}"))?;
-    let batch = rows::to_batch(&b.ctx.catalog.schema("metrics")?, &[row])?;
+    let t = &b.trainer;
+    let label = format!("run {}/{} arch {}", k + 1, b.jobs.len(), job.arch);
+    let row = t.run(job, &label).map(|r| metrics_row(t, job, &r)).map_err(|e| format!("{e:#}"))?;
+    let batch = rows::to_batch(&t.ctx.catalog.schema("metrics")?, &[row])?;
     duckdb::vtab::record_batch_to_duckdb_data_chunk(&batch, output)?;
     output.set_len(1);
     Ok(())
@@ -345,6 +395,11 @@ fn named() -> Vec<(String, LogicalTypeHandle)> {
     ];
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
+}
+
+/// The named parameters of train (every training setting), shared with search.
+pub fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
+    named()
 }
 
 /// `train` is a table macro over `robbench_train` (see `macro_over`).

@@ -1,12 +1,26 @@
 //! The benchmark folder (SPEC section 3): Parquet tables loaded into an in-memory DuckDB, and
 //! every change a statement makes written back durably before the statement is reported done.
+//!
+//! Any number of processes may change one folder at once. A statement runs on the process's
+//! own copy of the tables, without any lock; then its commit takes the folder's lock
+//! ([`lock::Lock`]) and looks at the disk. If nobody committed since the copy was read, the
+//! change is written as it is (an append as a new part, anything else as a new generation).
+//! Otherwise the statement's change, the rows it added and the rows it removed, is re-applied
+//! to the table as it is on disk now, as Delta Lake and Iceberg re-apply a commit: rows it
+//! removed must still be there, rows it added must not collide with a key added meanwhile. A
+//! change that does not apply is a [`Conflict`]: nothing is written, and the session runs the
+//! statement again on the new state. Readers take no lock: they read whole parts of one
+//! generation, and parts that a rewrite superseded stay on disk for [`GRACE`] so a reader
+//! that listed them can still read them.
 
+pub mod lock;
 pub mod parts;
 pub mod rows;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::datatypes::SchemaRef;
@@ -20,6 +34,22 @@ pub const TABLES: [&str; 6] =
     ["architectures", "runs", "metrics", "curves", "corruptions", "scores"];
 const READ_ONLY_TABLES: [&str; 1] = ["architectures"];
 const MARKER: &str = "robbench.json";
+
+/// How long parts that a rewrite superseded stay readable.
+pub const GRACE: Duration = Duration::from_secs(600);
+
+/// A commit that does not apply to what other processes committed meanwhile: nothing of it was
+/// written. The session runs the statement again on the new state.
+#[derive(Debug)]
+pub struct Conflict(pub String);
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "conflict with a change committed meanwhile by another process: {}", self.0)
+    }
+}
+
+impl std::error::Error for Conflict {}
 
 /// What a process needs to write rows of a table without going through SQL (a `train` call
 /// records runs while its statement is still running): the folder and each table's schema.
@@ -35,11 +65,23 @@ impl Catalog {
         self.schemas.get(table).cloned().ok_or_else(|| anyhow!("no benchmark table '{table}'"))
     }
 
-    /// Appends rows to a table as a new part; the open session picks them up after the statement.
-    pub fn append(&self, table: &str, batch: &arrow::record_batch::RecordBatch) -> Result<()> {
+    /// Takes the folder's commit lock (for a check-then-append that must not race).
+    pub fn lock(&self) -> Result<lock::Lock> {
         if self.read_only {
             bail!("the benchmark {} is open read-only", self.dir.display());
         }
+        lock::Lock::acquire(&self.dir)
+    }
+
+    /// Appends rows to a table as a new part of its current generation; the open session picks
+    /// them up after the statement. The caller holds the commit lock, under which it checked
+    /// that the rows' keys are new.
+    pub fn append(
+        &self,
+        _lock: &lock::Lock,
+        table: &str,
+        batch: &arrow::record_batch::RecordBatch,
+    ) -> Result<()> {
         let dir = self.dir.join(table);
         let (gen, _) = parts::current(&dir)?;
         parts::write(&dir, gen, batch.schema(), std::slice::from_ref(batch))?;
@@ -80,14 +122,25 @@ impl Catalog {
 impl Catalog {
     /// The first row of `table` whose `column` equals `value`, every column as text (NULL as
     /// None), from the files on disk.
-    pub fn lookup(
+    pub fn lookup(&self, table: &str, column: &str, value: &str) -> Result<Option<Fields>> {
+        let keys = HashSet::from([value.to_string()]);
+        Ok(self.lookup_many(table, column, &keys)?.remove(value))
+    }
+
+    /// The first row of `table` for each of `values` of `column` that has one, every column as
+    /// text, in one pass over the files on disk.
+    pub fn lookup_many(
         &self,
         table: &str,
         column: &str,
-        value: &str,
-    ) -> Result<Option<std::collections::HashMap<String, Option<String>>>> {
+        values: &HashSet<String>,
+    ) -> Result<HashMap<String, Fields>> {
         use arrow::array::{Array, AsArray};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let mut found: HashMap<String, Fields> = HashMap::new();
+        if values.is_empty() {
+            return Ok(found);
+        }
         let dir = self.dir.join(table);
         for path in parts::paths(&dir, &parts::current(&dir)?.1) {
             let file = std::fs::File::open(&path)
@@ -103,30 +156,34 @@ impl Catalog {
                     .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
                     .collect::<Result<_, _>>()?;
                 let keys = texts[key].as_string::<i32>();
-                if let Some(row) =
-                    (0..keys.len()).find(|&i| keys.is_valid(i) && keys.value(i) == value)
-                {
-                    let schema = batch.schema();
-                    return Ok(Some(
-                        schema
-                            .fields()
-                            .iter()
-                            .zip(&texts)
-                            .map(|(f, c)| {
-                                let c = c.as_string::<i32>();
-                                (
-                                    f.name().clone(),
-                                    c.is_valid(row).then(|| c.value(row).to_string()),
-                                )
-                            })
-                            .collect(),
-                    ));
+                let schema = batch.schema();
+                for row in 0..keys.len() {
+                    if !keys.is_valid(row) {
+                        continue;
+                    }
+                    let k = keys.value(row);
+                    if !values.contains(k) || found.contains_key(k) {
+                        continue;
+                    }
+                    let fields = schema
+                        .fields()
+                        .iter()
+                        .zip(&texts)
+                        .map(|(f, c)| {
+                            let c = c.as_string::<i32>();
+                            (f.name().clone(), c.is_valid(row).then(|| c.value(row).to_string()))
+                        })
+                        .collect();
+                    found.insert(k.to_string(), fields);
                 }
             }
         }
-        Ok(None)
+        Ok(found)
     }
 }
+
+/// A row as text by column name (NULL as None).
+pub type Fields = HashMap<String, Option<String>>;
 
 /// What a table holds as far as the files on disk are concerned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -162,16 +219,30 @@ impl Bench {
     /// Opens (or, if it does not exist yet, creates) a benchmark folder into `conn`, which must
     /// be a fresh in-memory connection with the robbench functions registered.
     pub fn open(conn: &Connection, dir: &Path, read_only: bool) -> Result<Bench> {
-        let exists = dir.join(MARKER).exists();
+        let mut exists = dir.join(MARKER).exists();
+        // Creating is a commit too: processes that start on a new folder at once (the tasks of
+        // an array job) wait for the first, then find its folder.
+        let mut creating = None;
         if !exists {
             if read_only {
                 bail!("{} is not a robbench benchmark (no {MARKER}) and --read-only forbids creating it", dir.display());
             }
-            if dir.exists() && dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(true) {
-                bail!(
-                    "{} exists but is not a robbench benchmark (no {MARKER}); give an empty or new folder",
-                    dir.display()
-                );
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let lock = lock::Lock::acquire(dir)?;
+            exists = dir.join(MARKER).exists();
+            if !exists {
+                let others = std::fs::read_dir(dir)
+                    .with_context(|| format!("cannot list {}", dir.display()))?
+                    .flatten()
+                    .any(|e| e.file_name() != lock::LOCK_FILE);
+                if others {
+                    bail!(
+                        "{} exists but is not a robbench benchmark (no {MARKER}); give an empty or new folder",
+                        dir.display()
+                    );
+                }
+                creating = Some(lock);
             }
         }
         conn.execute_batch(TABLES_SQL).context("cannot create the benchmark tables")?;
@@ -204,7 +275,7 @@ impl Bench {
         }
         let catalog = Arc::new(Catalog { dir: dir.to_path_buf(), read_only, schemas });
         let mut bench = Bench { dir: dir.to_path_buf(), read_only, tables, catalog };
-        if !exists {
+        if let Some(_lock) = creating {
             bench.create(conn)?;
         }
         for i in 0..bench.tables.len() {
@@ -215,8 +286,6 @@ impl Bench {
     }
 
     fn create(&mut self, conn: &Connection) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create {}", self.dir.display()))?;
         for t in TABLES {
             std::fs::create_dir_all(self.dir.join(t))?;
         }
@@ -284,7 +353,7 @@ impl Bench {
             false
         };
         if !self.read_only {
-            parts::remove_older(&dir, gen)?;
+            parts::remove_superseded(&dir, GRACE)?;
             parts::remove_stale_temporaries(&dir);
         }
         let t = &mut self.tables[i];
@@ -320,9 +389,24 @@ impl Bench {
     pub fn prepare(&mut self, conn: &Connection) -> Result<()> {
         for i in 0..self.tables.len() {
             self.materialize(conn, i)?;
-            if self.tables[i].on_disk.is_none() {
-                self.tables[i].on_disk = Some(snapshot(conn, self.tables[i].name, None)?);
+            let name = self.tables[i].name;
+            self.tables[i].on_disk = Some(snapshot(conn, name, None)?);
+            if !READ_ONLY_TABLES.contains(&name) {
+                // The rows as they were, to tell afterwards which the statement added and removed.
+                conn.execute_batch(&format!(
+                    "CREATE OR REPLACE TEMP TABLE {} AS SELECT * FROM {name}",
+                    before_table(name)
+                ))?;
             }
+        }
+        Ok(())
+    }
+
+    /// Makes every table show what is on disk now (after a conflict, or a reader's part that
+    /// a rewrite removed).
+    pub fn refresh(&mut self, conn: &Connection) -> Result<()> {
+        for i in 0..self.tables.len() {
+            self.reload(conn, i)?;
         }
         Ok(())
     }
@@ -336,8 +420,9 @@ impl Bench {
         }
         let mut errors = Vec::new();
         if may_have_changed {
+            let mut lock = None;
             for i in 0..self.tables.len() {
-                if let Err(e) = self.persist(conn, i) {
+                if let Err(e) = self.persist(conn, i, &mut lock) {
                     // Nothing half-done stays in memory either: the table is what the disk says.
                     let _ = self.reload(conn, i);
                     errors.push(e);
@@ -357,12 +442,19 @@ impl Bench {
         }
     }
 
-    fn persist(&mut self, conn: &Connection, i: usize) -> Result<()> {
+    /// Commits what the statement changed in table `i`, under the folder's lock (taken at the
+    /// first table that changed and held for the others).
+    fn persist(
+        &mut self,
+        conn: &Connection,
+        i: usize,
+        lock: &mut Option<lock::Lock>,
+    ) -> Result<()> {
         let name = self.tables[i].name;
         if !self.tables[i].materialized {
             return Ok(()); // a view over the files cannot have changed
         }
-        let Some(before) = self.tables[i].on_disk.clone() else {
+        let Some(before) = self.tables[i].on_disk.take() else {
             bail!("internal: {name} was not snapshotted before the statement");
         };
         let now = snapshot(conn, name, None)?;
@@ -375,7 +467,18 @@ impl Bench {
         if READ_ONLY_TABLES.contains(&name) {
             bail!("{name} is read-only: the change was discarded");
         }
+        if lock.is_none() {
+            *lock = Some(lock::Lock::acquire(&self.dir)?);
+        }
         let dir = self.table_dir(i);
+        let (disk_gen, disk_parts) = parts::current(&dir)?;
+        let t = &self.tables[i];
+        let unchanged = disk_gen == t.generation
+            && disk_parts.len() == t.loaded.len()
+            && disk_parts.iter().all(|p| t.loaded.contains(&p.name));
+        if !unchanged {
+            return self.reapply(conn, i, disk_gen, &disk_parts);
+        }
         let schema = self.catalog.schema(name)?;
         let appended_only =
             now.count > before.count && snapshot(conn, name, Some(before.max_rowid))? == before;
@@ -383,22 +486,88 @@ impl Bench {
             let sql =
                 format!("SELECT * FROM {name} WHERE rowid > {} ORDER BY rowid", before.max_rowid);
             let batches: Vec<_> = conn.prepare(&sql)?.query_arrow([])?.collect();
-            let part = parts::write(&dir, self.tables[i].generation, schema, &batches)?;
+            let part = parts::write(&dir, disk_gen, schema, &batches)?;
             self.tables[i].loaded.insert(part);
         } else {
             let batches: Vec<_> = conn
                 .prepare(&format!("SELECT * FROM {name} ORDER BY rowid"))?
                 .query_arrow([])?
                 .collect();
-            let gen = parts::current(&dir)?.0.max(self.tables[i].generation) + 1;
+            let gen = disk_gen + 1;
             let part = parts::write(&dir, gen, schema, &batches)?;
-            parts::remove_older(&dir, gen)?;
+            parts::remove_superseded(&dir, GRACE)?;
             let t = &mut self.tables[i];
             t.generation = gen;
             t.loaded = BTreeSet::from([part]);
         }
-        self.tables[i].on_disk = Some(now);
         Ok(())
+    }
+
+    /// Applies the statement's change to table `i` as it is on disk now (generation `gen`,
+    /// `disk_parts`), which other processes changed since this one read it: the rows the
+    /// statement removed are removed, each once, and must all still be there; the rows it
+    /// added are added under the table's keys and checks. Anything else is a [`Conflict`].
+    fn reapply(
+        &mut self,
+        conn: &Connection,
+        i: usize,
+        gen: u64,
+        disk_parts: &[parts::Part],
+    ) -> Result<()> {
+        let t = &self.tables[i];
+        let name = t.name;
+        let dir = self.table_dir(i);
+        let before = before_table(name);
+        let count = |table: &str| -> Result<i64> {
+            Ok(conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        };
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP TABLE __added AS SELECT * FROM {name} EXCEPT ALL SELECT * FROM {before};
+             CREATE OR REPLACE TEMP TABLE __removed AS SELECT * FROM {before} EXCEPT ALL SELECT * FROM {name};"
+        ))?;
+        let removed = count("__removed")?;
+        let files = parts::paths(&dir, disk_parts);
+        let disk = if files.is_empty() {
+            format!("SELECT * FROM {before} LIMIT 0")
+        } else {
+            format!("SELECT {} FROM {}", select(&t.columns, &files)?, parquet_list(&files))
+        };
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP TABLE __disk AS {disk};
+             CREATE OR REPLACE TEMP TABLE __kept AS SELECT * FROM __disk EXCEPT ALL SELECT * FROM __removed;"
+        ))
+        .with_context(|| format!("cannot read table {name} from {}", dir.display()))?;
+        if count("__kept")? != count("__disk")? - removed {
+            bail!(Conflict(format!(
+                "rows of {name} that this statement updated or deleted were updated or deleted meanwhile"
+            )));
+        }
+        let work = format!("__commit_{name}");
+        let ddl = t.ddl.replacen(
+            &format!("CREATE TABLE {name}"),
+            &format!("CREATE OR REPLACE TEMP TABLE {work}"),
+            1,
+        );
+        conn.execute_batch(&ddl).with_context(|| format!("cannot stage table {name}"))?;
+        conn.execute_batch(&format!("INSERT INTO {work} SELECT * FROM __kept"))?;
+        if let Err(e) = conn.execute_batch(&format!("INSERT INTO {work} SELECT * FROM __added")) {
+            let e = format!("{e}").replace(": Error code 1: Unknown error code", "");
+            bail!(Conflict(format!("{name}: {e}")));
+        }
+        let schema = self.catalog.schema(name)?;
+        if removed == 0 {
+            let batches: Vec<_> = conn.prepare("SELECT * FROM __added")?.query_arrow([])?.collect();
+            parts::write(&dir, gen, schema, &batches)?;
+        } else {
+            let batches: Vec<_> =
+                conn.prepare(&format!("SELECT * FROM {work}"))?.query_arrow([])?.collect();
+            parts::write(&dir, gen + 1, schema, &batches)?;
+            parts::remove_superseded(&dir, GRACE)?;
+        }
+        conn.execute_batch(&format!(
+            "DROP TABLE __added; DROP TABLE __removed; DROP TABLE __disk; DROP TABLE __kept; DROP TABLE {work};"
+        ))?;
+        self.reload(conn, i)
     }
 
     fn pick_up(&mut self, conn: &Connection, i: usize) -> Result<()> {
@@ -427,6 +596,11 @@ impl Bench {
         t.on_disk = None;
         Ok(())
     }
+}
+
+/// The temporary copy of a table taken before a statement that may change it.
+fn before_table(name: &str) -> String {
+    format!("__before_{name}")
 }
 
 /// The table's columns as a typed select list over `files`. A column that none of the files has

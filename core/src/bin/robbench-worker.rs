@@ -32,7 +32,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Ctrl-C stops at the next step boundary, so the checkpoint on disk is whole.
+    // Ctrl-C and SIGTERM (Slurm's scancel, preemption, time limit) stop at the next step
+    // boundary, so the checkpoint on disk is whole.
     let _ = ctrlc::set_handler(|| robbench_core::train::STOP.store(true, Ordering::SeqCst));
     let request = match Cli::parse().command {
         Command::Request(r) => Ok(r),

@@ -1,0 +1,319 @@
+//! `search(algorithm := 'rs' | 're' | 'ls', dataset, metric, ...)`: NAS search strategies run
+//! against the benchmark (`crate::search`), one row per trial and query.
+//!
+//! The oracle is `metrics_mean` (the metric's mean over seeds, for the dataset and protocol), a
+//! training-free score of the `scores` table (its mean over the configurations recorded), or,
+//! with `source := 'train'`, real training through the trainer (each run recorded and reused as
+//! `train` records it), which makes a search on a new data set or protocol work end to end.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, bail, Context, Result};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::Connection;
+use robbench_space::{NetShape, Space};
+use robbench_vocab::{Attack, Dataset, Protocol, Score};
+
+use super::table_fn::{declare, macro_over, opt_f64, opt_i64, opt_str, BoxError, Computed};
+use super::train::{dataset_arg, metrics_row, trainer_arg, TrainContext, Trainer};
+use crate::search::{self, Algorithm, Oracle, Problem, Query};
+use crate::store::rows;
+
+/// What search needs from the session: the trainer's context, and a connection to the session's
+/// database to read `metrics_mean` and `scores`.
+#[derive(Clone)]
+pub struct SearchContext {
+    pub train: TrainContext,
+    pub conn: Arc<Mutex<Connection>>,
+}
+
+/// Where values come from.
+enum Source {
+    Table(HashMap<usize, f64>),
+    Train(Box<TrainOracle>),
+}
+
+pub struct Bind {
+    algorithm: Algorithm,
+    dataset: Dataset,
+    metric: String,
+    problem: Problem,
+    source: Mutex<Option<Source>>,
+}
+
+fn schema() -> Schema {
+    let f = |n: &str, t: DataType| Field::new(n, t, true);
+    Schema::new(vec![
+        f("algorithm", DataType::Utf8),
+        f("trial", DataType::Int64),
+        f("step", DataType::Int64),
+        f("arch", DataType::Int64),
+        f("value", DataType::Float64),
+        f("best_arch", DataType::Int64),
+        f("best_value", DataType::Float64),
+        f("dataset", DataType::Utf8),
+        f("metric", DataType::Utf8),
+    ])
+}
+
+/// The numeric columns of metrics_mean a search can rank by.
+fn metric_columns(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'metrics_mean' AND data_type = 'DOUBLE' ORDER BY column_index",
+    )?;
+    let cols = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    Ok(cols)
+}
+
+/// The table's values: the metric from metrics_mean, or the score from scores, by unique
+/// architecture.
+fn table_values(
+    conn: &Connection,
+    dataset: Dataset,
+    metric: &str,
+    protocol: &str,
+) -> Result<HashMap<usize, f64>> {
+    let columns = metric_columns(conn)?;
+    let (sql, is_score) = if columns.iter().any(|c| c == metric) {
+        let sql = format!(
+            "SELECT arch, \"{metric}\" FROM metrics_mean WHERE dataset = ? AND protocol = ? AND \"{metric}\" IS NOT NULL"
+        );
+        (sql, false)
+    } else if Score::parse(metric).is_ok() {
+        let sql = "SELECT arch, avg(value) FROM scores WHERE dataset = ? AND score = ? AND value IS NOT NULL AND isfinite(value) GROUP BY arch".to_string();
+        (sql, true)
+    } else {
+        bail!(
+            "search: unknown metric '{metric}' (a column of metrics_mean: {}; or a score: {})",
+            columns.join(", "),
+            robbench_vocab::names(Score::ALL, Score::name)
+        );
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let second = if is_score { metric } else { protocol };
+    let rows = stmt
+        .query_map([dataset.name(), second], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let space = Space::get();
+    let mut values = HashMap::new();
+    for (arch, v) in rows {
+        values.insert(space.uid(arch)?, v);
+    }
+    Ok(values)
+}
+
+/// Real training as the oracle: each architecture trained (or its recorded run reused) and
+/// its metrics row recorded.
+struct TrainOracle {
+    trainer: Trainer,
+    metric: Attack,
+    trained: usize,
+}
+
+impl Oracle for TrainOracle {
+    fn value(&mut self, arch: usize) -> Result<Option<f64>> {
+        let t = &self.trainer;
+        let job = t.job(arch as i64);
+        self.trained += 1;
+        let r = t.run(&job, &format!("search query {} arch {arch}", self.trained))?;
+        let row = metrics_row(t, &job, &r);
+        let catalog = t.catalog();
+        let lock = catalog.lock()?;
+        if !catalog.contains("metrics", "run_id", &job.run_id)? {
+            catalog.append(
+                &lock,
+                "metrics",
+                &rows::to_batch(&catalog.schema("metrics")?, &[row])?,
+            )?;
+        }
+        Ok(r.evaluation.metrics.get(&self.metric).copied())
+    }
+}
+
+fn positive(bind: &BindInfo, name: &str, default: i64) -> Result<usize> {
+    let v = opt_i64(bind, name).unwrap_or(default);
+    if v <= 0 {
+        bail!("search: {name} must be positive, got {v}");
+    }
+    Ok(v as usize)
+}
+
+fn bind_search(bind: &BindInfo) -> Result<Bind> {
+    // SAFETY: registered with a SearchContext as extra info (sql::register_bench), which DuckDB
+    // keeps alive as long as the function.
+    let ctx = unsafe { &*bind.get_extra_info::<SearchContext>() }.clone();
+    let first = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).map(|v| v.to_string());
+    let algorithm = match first.as_deref().unwrap_or("rs") {
+        "rs" => Algorithm::Random,
+        "re" => Algorithm::Evolution {
+            population: positive(bind, "population", 10)?,
+            sample_size: positive(bind, "sample_size", 3)?,
+        },
+        "ls" => Algorithm::Local,
+        other => bail!("search: unknown algorithm '{other}' (rs, re or ls)"),
+    };
+    let dataset = dataset_arg(bind, "search")?;
+    let metric = opt_str(bind, "metric").unwrap_or_else(|| Attack::Pgd8.name().into());
+    // Taken as text, so a macro can pass it on (DuckDB hands a nested macro's BOOLEAN
+    // parameter over as the parameter's name).
+    let maximize = match opt_str(bind, "maximize").map(|s| s.to_ascii_lowercase()).as_deref() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => bail!("search: maximize must be true or false, got '{other}'"),
+    };
+    let budget = opt_i64(bind, "budget").unwrap_or(100);
+    if budget <= 0 {
+        bail!("search: budget must be positive, got {budget}");
+    }
+    let trials = positive(bind, "trials", 1)?;
+    let seed = opt_i64(bind, "seed").unwrap_or(0);
+    if seed < 0 {
+        bail!("search: seed must be non-negative, got {seed}");
+    }
+    let max_params = opt_f64(bind, "max_params")?;
+    let max_flops = opt_f64(bind, "max_flops")?;
+    let source = opt_str(bind, "source").unwrap_or_else(|| "table".into());
+    let (source, mut candidates) = match source.as_str() {
+        "table" => {
+            let protocol = opt_str(bind, "protocol").unwrap_or_else(|| Protocol::PAPER_NAME.into());
+            let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+            let values = table_values(&conn, dataset, &metric, &protocol)?;
+            if values.is_empty() {
+                bail!("search: no architecture has {metric} for {dataset} under protocol '{protocol}'");
+            }
+            let candidates: Vec<usize> = values.keys().copied().collect();
+            (Source::Table(values), candidates)
+        }
+        "train" => {
+            let metric_col = Attack::parse(&metric).map_err(|e| {
+                anyhow!("search: with source 'train' the metric is an attack column: {e}")
+            })?;
+            let mut trainer = trainer_arg(bind, ctx.train.clone())?;
+            trainer.ensure_attack(metric_col);
+            let oracle = TrainOracle { trainer, metric: metric_col, trained: 0 };
+            (Source::Train(Box::new(oracle)), Space::get().representatives())
+        }
+        other => bail!("search: source must be 'table' or 'train', got '{other}'"),
+    };
+    let shape = NetShape {
+        classes: dataset.num_classes() as usize,
+        resolution: dataset.resolution() as usize,
+    };
+    let space = Space::get();
+    candidates.retain(|&a| {
+        let cell = space.cell(a as i64).expect("an index");
+        max_params.is_none_or(|m| robbench_space::params(&cell, shape) as f64 <= m)
+            && max_flops.is_none_or(|m| robbench_space::mflops(&cell, shape) <= m)
+    });
+    candidates.sort_unstable();
+    let problem =
+        Problem { candidates, maximize, budget: budget as usize, trials, seed: seed as u64 };
+    if problem.budget > problem.candidates.len() {
+        bail!(
+            "search: budget {} is larger than the space searched ({} architectures)",
+            problem.budget,
+            problem.candidates.len()
+        );
+    }
+    Ok(Bind { algorithm, dataset, metric, problem, source: Mutex::new(Some(source)) })
+}
+
+fn compute(b: &Bind) -> Result<RecordBatch> {
+    let mut source = b.source.lock().map_err(|_| anyhow!("search: poisoned"))?;
+    let source = source.as_mut().context("search: computed twice")?;
+    let oracle: &mut dyn Oracle = match source {
+        Source::Table(values) => values,
+        Source::Train(t) => t.as_mut(),
+    };
+    let queries = search::run(b.algorithm, &b.problem, oracle).context("search")?;
+    batch(b, &queries)
+}
+
+fn batch(b: &Bind, q: &[Query]) -> Result<RecordBatch> {
+    let n = q.len();
+    let int = |f: &dyn Fn(&Query) -> usize| -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values(q.iter().map(|x| f(x) as i64)))
+    };
+    let float = |f: &dyn Fn(&Query) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(q.iter().map(f)))
+    };
+    let text = |s: &str| -> ArrayRef { Arc::new(StringArray::from(vec![s; n])) };
+    Ok(RecordBatch::try_new(
+        Arc::new(schema()),
+        vec![
+            text(b.algorithm.name()),
+            int(&|x| x.trial),
+            int(&|x| x.step),
+            int(&|x| x.arch),
+            float(&|x| x.value),
+            int(&|x| x.best_arch),
+            float(&|x| x.best_value),
+            text(b.dataset.name()),
+            text(&b.metric),
+        ],
+    )?)
+}
+
+pub struct Search;
+
+impl VTab for Search {
+    type BindData = Bind;
+    type InitData = Computed;
+
+    fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
+        let b = bind_search(bind).map_err(|e| format!("{e:#}"))?;
+        declare(bind, &schema())?;
+        Ok(b)
+    }
+
+    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
+        Ok(Computed::default())
+    }
+
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
+        func.get_init_data().emit(output, || compute(func.get_bind_data()))
+    }
+
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(vec![LogicalTypeHandle::from(LogicalTypeId::Varchar)])
+    }
+
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        Some(named())
+    }
+}
+
+fn named() -> Vec<(String, LogicalTypeHandle)> {
+    let t = |id| LogicalTypeHandle::from(id);
+    let mut v: Vec<(String, LogicalTypeHandle)> = super::train::named_parameters()
+        .into_iter()
+        .filter(|(n, _)| n != "dataset" && n != "seed")
+        .collect();
+    v.extend([
+        ("dataset".to_string(), t(LogicalTypeId::Varchar)),
+        ("metric".into(), t(LogicalTypeId::Varchar)),
+        ("maximize".into(), t(LogicalTypeId::Varchar)),
+        ("protocol".into(), t(LogicalTypeId::Varchar)),
+        ("budget".into(), t(LogicalTypeId::Bigint)),
+        ("trials".into(), t(LogicalTypeId::Bigint)),
+        ("seed".into(), t(LogicalTypeId::Bigint)),
+        ("max_params".into(), t(LogicalTypeId::Double)),
+        ("max_flops".into(), t(LogicalTypeId::Double)),
+        ("population".into(), t(LogicalTypeId::Bigint)),
+        ("sample_size".into(), t(LogicalTypeId::Bigint)),
+        ("source".into(), t(LogicalTypeId::Varchar)),
+    ]);
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// `search` is a table macro over `robbench_search` (see `macro_over`): the algorithm may be
+/// given first or by name.
+pub fn macro_sql() -> String {
+    macro_over("search", "robbench_search", "algorithm", &named())
+}

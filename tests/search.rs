@@ -1,0 +1,223 @@
+//! search(): random search against its exact expectation, evolution and local search against
+//! random search, every queried value against metrics_mean, limits, proxies, refused options,
+//! and real training as the oracle.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
+    let o = run(&["--bench", bench.to_str().unwrap(), "--read-only", "-c", sql]);
+    assert!(o.status.success(), "{sql}: {}", stderr(&o));
+    csv_rows(&stdout(&o))
+}
+
+/// The bundled benchmark, built once for these tests.
+fn bench() -> &'static Path {
+    static BENCH: OnceLock<(tempfile::TempDir, std::path::PathBuf)> = OnceLock::new();
+    let (_, b) = BENCH.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let b = bundled_bench(tmp.path());
+        (tmp, b)
+    });
+    b
+}
+
+fn floats(rows: &[Vec<String>], col: usize) -> Vec<f64> {
+    rows.iter().map(|r| r[col].parse().unwrap()).collect()
+}
+
+/// ln(n!) for n = 0..=max.
+fn ln_factorials(max: usize) -> Vec<f64> {
+    let mut f = vec![0.0; max + 1];
+    for n in 1..=max {
+        f[n] = f[n - 1] + (n as f64).ln();
+    }
+    f
+}
+
+/// The exact mean and standard deviation of the best of k values drawn without replacement
+/// from `values` (what random search's best-so-far is at step k): with the values sorted,
+/// P(best = v_(i)) = C(i-1, k-1) / C(N, k).
+fn best_of_k(values: &[f64], k: usize) -> (f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    let lf = ln_factorials(n);
+    let ln_choose = |a: usize, b: usize| lf[a] - lf[b] - lf[a - b];
+    let (mut m1, mut m2) = (0.0, 0.0);
+    for i in k..=n {
+        let p = (ln_choose(i - 1, k - 1) - ln_choose(n, k)).exp();
+        m1 += p * v[i - 1];
+        m2 += p * v[i - 1] * v[i - 1];
+    }
+    (m1, (m2 - m1 * m1).max(0.0).sqrt())
+}
+
+#[test]
+fn random_search_meets_its_exact_expectation() {
+    let b = bench();
+    let values = floats(&q(b, "SELECT pgd8 FROM metrics_mean WHERE dataset = 'cifar10' AND protocol = 'nasrobbench201'"), 0);
+    assert_eq!(values.len(), 6466);
+    let trials = 300;
+    let rows = q(
+        b,
+        &format!("SELECT step, avg(best_value), count(*) FROM search('rs', dataset := 'cifar10', metric := 'pgd8', budget := 100, trials := {trials}, seed := 3) WHERE step IN (1, 5, 20, 100) GROUP BY step ORDER BY step"),
+    );
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        let k: usize = r[0].parse().unwrap();
+        let mean: f64 = r[1].parse().unwrap();
+        assert_eq!(r[2], trials.to_string());
+        let (expect, sd) = best_of_k(&values, k);
+        let se = sd / (trials as f64).sqrt();
+        eprintln!("random search, step {k}: mean best {mean:.5}, exact {expect:.5} (standard error {se:.5})");
+        assert!((mean - expect).abs() < 4.0 * se, "step {k}: {mean} vs exact {expect} +- {se}");
+    }
+}
+
+#[test]
+fn evolution_and_local_search_beat_random_search_and_every_value_is_the_table() {
+    let b = bench();
+    let mut finals = Vec::new();
+    for alg in ["rs", "re", "ls"] {
+        let call = format!("search('{alg}', dataset := 'cifar10', metric := 'pgd8', budget := 100, trials := 100, seed := 0)");
+        let r = q(b, &format!("SELECT avg(best_value), count(*) FROM {call} WHERE step = 100"));
+        assert_eq!(r[0][1], "100", "{alg}: every trial reaches the budget");
+        finals.push(r[0][0].parse::<f64>().unwrap());
+        // Every queried value is the table's.
+        let wrong = q(b, &format!("SELECT count(*) FROM {call} s JOIN metrics_mean m ON m.arch = s.arch AND m.dataset = 'cifar10' AND m.protocol = 'nasrobbench201' WHERE m.pgd8 IS DISTINCT FROM s.value"));
+        assert_eq!(wrong, vec![vec!["0"]], "{alg}");
+        let steps = q(b, &format!("SELECT count(*), count(DISTINCT (trial, arch)), bool_and(arch_uid(arch) = arch) FROM {call}"));
+        assert_eq!(
+            steps,
+            vec![vec!["10000", "10000", "true"]],
+            "{alg}: distinct representatives per trial"
+        );
+    }
+    eprintln!(
+        "mean best pgd8 after 100 queries: rs {:.4}, re {:.4}, ls {:.4}",
+        finals[0], finals[1], finals[2]
+    );
+    assert!(finals[1] > finals[0], "RE {} should beat RS {}", finals[1], finals[0]);
+    assert!(finals[2] > finals[0], "LS {} should beat RS {}", finals[2], finals[0]);
+    // Same seed, same rows.
+    let call = "SELECT * FROM search('re', budget := 20, trials := 2, seed := 5)";
+    assert_eq!(q(b, call), q(b, call));
+}
+
+#[test]
+fn limits_minimising_and_proxies() {
+    let b = bench();
+    let over = q(b, "SELECT count(*) FROM search('ls', dataset := 'cifar10', metric := 'clean', budget := 50, trials := 3, max_params := 400000) s JOIN architectures a USING (arch) WHERE a.params_cifar10 > 400000");
+    assert_eq!(over, vec![vec!["0"]]);
+    let min = q(b, "SELECT min(value), (SELECT best_value FROM search('rs', metric := 'clean', maximize := false, budget := 30, seed := 1) WHERE step = 30) FROM search('rs', metric := 'clean', maximize := false, budget := 30, seed := 1)");
+    assert_eq!(min[0][0], min[0][1]);
+    // A proxy: ranked by the score over the 100 architectures that have it.
+    let proxy = q(b, "SELECT count(*), count(DISTINCT s.arch), bool_and(s.arch IN (SELECT arch_uid(arch) FROM scores WHERE score = 'ntk_robust')) FROM search('rs', dataset := 'digits', metric := 'ntk_robust', budget := 100, trials := 2) s");
+    assert_eq!(proxy, vec![vec!["200", "100", "true"]]);
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let b = bench();
+    let cases = [
+        ("search('bogus')", "unknown algorithm 'bogus'"),
+        ("search('rs', metric := 'pgd9')", "unknown metric 'pgd9'"),
+        ("search('rs', dataset := 'mnist')", "unknown dataset 'mnist'"),
+        ("search('rs', budget := 0)", "budget must be positive"),
+        ("search('rs', budget := -3)", "budget must be positive"),
+        ("search('rs', budget := 7000)", "larger than the space searched (6466"),
+        (
+            "search('rs', metric := 'ntk_robust', budget := 101, dataset := 'digits')",
+            "larger than the space searched (100",
+        ),
+        ("search('rs', trials := 0)", "trials must be positive"),
+        ("search('rs', protocol := 'nope')", "no architecture has pgd8"),
+        ("search('rs', source := 'oracle')", "source must be 'table' or 'train'"),
+    ];
+    for (call, needle) in cases {
+        let o = run(&[
+            "--bench",
+            b.to_str().unwrap(),
+            "--read-only",
+            "-c",
+            &format!("SELECT * FROM {call}"),
+        ]);
+        assert!(!o.status.success(), "{call} succeeded");
+        assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
+    }
+}
+
+/// A search on a data set with no table: each query trains (and records) a digits network.
+#[test]
+#[ignore = "full tier (make test): trains"]
+fn real_training_as_the_oracle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    let call = "search('rs', dataset := 'digits', metric := 'clean', source := 'train', budget := 3, trials := 1, seed := 2, epochs := 1, n_train := 64, n_eval := 32, batch_size := 64, attacks := ['clean'])";
+    let o =
+        run(&["--bench", b.to_str().unwrap(), "-c", &format!("SELECT arch, value FROM {call}")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let found = csv_rows(&stdout(&o));
+    assert_eq!(found.len(), 3);
+    let o = run(&[
+        "--bench",
+        b.to_str().unwrap(),
+        "-c",
+        "SELECT arch, clean FROM metrics ORDER BY run_id",
+    ]);
+    let mut recorded = csv_rows(&stdout(&o));
+    let mut want = found.clone();
+    recorded.sort();
+    want.sort();
+    assert_eq!(recorded, want, "each query's run and metrics row are recorded");
+    // Again: the recorded runs answer, with no worker to start.
+    let o = bin()
+        .env("ROBBENCH_WORKER", "/bin/false")
+        .args(["--bench", b.to_str().unwrap(), "-c", &format!("SELECT arch, value FROM {call}")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(csv_rows(&stdout(&o)), found);
+}
+
+/// pareto() keeps exactly the rows no other row dominates, checked against the definition in
+/// SQL (a correlated NOT EXISTS), and names what is wrong with a bad call.
+#[test]
+fn pareto_is_the_brute_force_front() {
+    let b = bench();
+    let base = "SELECT arch, params_cifar10 AS params, pgd8, aa8 FROM metrics_mean JOIN architectures USING (arch) WHERE dataset = 'cifar10' AND protocol = 'nasrobbench201'";
+    let quoted = base.replace('\'', "''");
+    for (cols, max, cond) in [
+        ("['params', 'pgd8']", "[false, true]", "y.params <= x.params AND y.pgd8 >= x.pgd8 AND (y.params < x.params OR y.pgd8 > x.pgd8)"),
+        ("['params', 'pgd8', 'aa8']", "[false, true, true]", "y.params <= x.params AND y.pgd8 >= x.pgd8 AND y.aa8 >= x.aa8 AND (y.params < x.params OR y.pgd8 > x.pgd8 OR y.aa8 > x.aa8)"),
+    ] {
+        let ours = q(b, &format!("SELECT string_agg(arch::VARCHAR, ' ' ORDER BY arch), count(*) FROM pareto('{quoted}', columns := {cols}, maximize := {max})"));
+        let brute = q(b, &format!("WITH t AS ({base}) SELECT string_agg(arch::VARCHAR, ' ' ORDER BY arch), count(*) FROM t x WHERE NOT EXISTS (SELECT 1 FROM t y WHERE {cond})"));
+        eprintln!("pareto front over {cols}: {} architectures", ours[0][1]);
+        assert_eq!(ours, brute, "{cols}");
+    }
+    for (call, needle) in [
+        (format!("pareto('{quoted}', columns := ['params'])"), "two or more columns"),
+        (format!("pareto('{quoted}', columns := ['params', 'nope'])"), "no column 'nope'"),
+        (
+            "pareto('SELECT 1 AS a, ''x'' AS b', columns := ['a', 'b'])".to_string(),
+            "column 'b' is Utf8, not a number",
+        ),
+        (
+            format!("pareto('{quoted}', columns := ['params', 'pgd8'], maximize := [true])"),
+            "2 columns but 1 maximize flags",
+        ),
+    ] {
+        let o = run(&[
+            "--bench",
+            b.to_str().unwrap(),
+            "--read-only",
+            "-c",
+            &format!("SELECT * FROM {call}"),
+        ]);
+        assert!(!o.status.success() && stderr(&o).contains(needle), "{call}: {}", stderr(&o));
+    }
+}
