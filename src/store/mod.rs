@@ -10,8 +10,7 @@
 //! removed must still be there, rows it added must not collide with a key added meanwhile. A
 //! change that does not apply is a [`Conflict`]: nothing is written, and the session runs the
 //! statement again on the new state. Readers take no lock: they read whole parts of one
-//! generation, and parts that a rewrite superseded stay on disk for [`GRACE`] so a reader
-//! that listed them can still read them.
+//! generation; one whose parts a rewrite removed meanwhile reads again.
 
 pub mod lock;
 pub mod parts;
@@ -20,7 +19,6 @@ pub mod rows;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::datatypes::SchemaRef;
@@ -34,9 +32,6 @@ pub const TABLES: [&str; 6] =
     ["architectures", "runs", "metrics", "curves", "corruptions", "scores"];
 const READ_ONLY_TABLES: [&str; 1] = ["architectures"];
 const MARKER: &str = "robbench.json";
-
-/// How long parts that a rewrite superseded stay readable.
-pub const GRACE: Duration = Duration::from_secs(600);
 
 /// A commit that does not apply to what other processes committed meanwhile: nothing of it was
 /// written. The session runs the statement again on the new state.
@@ -92,6 +87,10 @@ impl Catalog {
 impl Catalog {
     /// Whether any row of `table` on disk has `value` in the VARCHAR column `column`.
     pub fn contains(&self, table: &str, column: &str, value: &str) -> Result<bool> {
+        reading_again(|| self.contains_once(table, column, value))
+    }
+
+    fn contains_once(&self, table: &str, column: &str, value: &str) -> Result<bool> {
         use arrow::array::{Array, AsArray};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         use parquet::arrow::ProjectionMask;
@@ -130,6 +129,15 @@ impl Catalog {
     /// The first row of `table` for each of `values` of `column` that has one, every column as
     /// text, in one pass over the files on disk.
     pub fn lookup_many(
+        &self,
+        table: &str,
+        column: &str,
+        values: &HashSet<String>,
+    ) -> Result<HashMap<String, Fields>> {
+        reading_again(|| self.lookup_many_once(table, column, values))
+    }
+
+    fn lookup_many_once(
         &self,
         table: &str,
         column: &str,
@@ -182,6 +190,25 @@ impl Catalog {
     }
 }
 
+/// Runs a read of the parts on disk again when a part it listed was removed by a rewrite
+/// before it could open it (the new generation is complete by then).
+fn reading_again<T>(read: impl Fn() -> Result<T>) -> Result<T> {
+    let mut attempt = 0;
+    loop {
+        match read() {
+            Err(e) if attempt < 3 && vanished(&e) => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+fn vanished(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+    })
+}
+
 /// A row as text by column name (NULL as None).
 pub type Fields = HashMap<String, Option<String>>;
 
@@ -227,16 +254,27 @@ impl Bench {
             if read_only {
                 bail!("{} is not a robbench benchmark (no {MARKER}) and --read-only forbids creating it", dir.display());
             }
+            // A folder with files but no lock file is someone else's: not ours to touch. (A
+            // creator takes the lock first, so a folder being created has the lock file.)
+            let foreign = |dir: &Path| -> Result<bool> {
+                Ok(std::fs::read_dir(dir)
+                    .with_context(|| format!("cannot list {}", dir.display()))?
+                    .flatten()
+                    .any(|e| e.file_name() != lock::LOCK_FILE))
+            };
+            let locked = dir.join(lock::LOCK_FILE).exists();
+            if dir.exists() && !locked && !dir.join(MARKER).exists() && foreign(dir)? {
+                bail!(
+                    "{} exists but is not a robbench benchmark (no {MARKER}); give an empty or new folder",
+                    dir.display()
+                );
+            }
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             let lock = lock::Lock::acquire(dir)?;
             exists = dir.join(MARKER).exists();
             if !exists {
-                let others = std::fs::read_dir(dir)
-                    .with_context(|| format!("cannot list {}", dir.display()))?
-                    .flatten()
-                    .any(|e| e.file_name() != lock::LOCK_FILE);
-                if others {
+                if foreign(dir)? {
                     bail!(
                         "{} exists but is not a robbench benchmark (no {MARKER}); give an empty or new folder",
                         dir.display()
@@ -353,7 +391,7 @@ impl Bench {
             false
         };
         if !self.read_only {
-            parts::remove_superseded(&dir, GRACE)?;
+            parts::remove_older(&dir, gen)?;
             parts::remove_stale_temporaries(&dir);
         }
         let t = &mut self.tables[i];
@@ -495,7 +533,7 @@ impl Bench {
                 .collect();
             let gen = disk_gen + 1;
             let part = parts::write(&dir, gen, schema, &batches)?;
-            parts::remove_superseded(&dir, GRACE)?;
+            parts::remove_older(&dir, gen)?;
             let t = &mut self.tables[i];
             t.generation = gen;
             t.loaded = BTreeSet::from([part]);
@@ -562,7 +600,7 @@ impl Bench {
             let batches: Vec<_> =
                 conn.prepare(&format!("SELECT * FROM {work}"))?.query_arrow([])?.collect();
             parts::write(&dir, gen + 1, schema, &batches)?;
-            parts::remove_superseded(&dir, GRACE)?;
+            parts::remove_older(&dir, gen + 1)?;
         }
         conn.execute_batch(&format!(
             "DROP TABLE __added; DROP TABLE __removed; DROP TABLE __disk; DROP TABLE __kept; DROP TABLE {work};"
