@@ -14,7 +14,7 @@ export ROBBENCH_PYTHON := $(VENV)/bin/python
 BIN := target/release/robbench
 BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js $(wildcard data/digits_trained/*.parquet) data/ntk_scores.parquet
 
-.PHONY: build run test test-fast lint bench libtorch venv build-gpu clean-bench
+.PHONY: build run test test-fast lint figures bench libtorch venv build-gpu clean-bench
 
 build: libtorch
 	cargo build --release --workspace --bins
@@ -39,6 +39,10 @@ test-fast: build
 lint: libtorch
 	cargo fmt --all --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
+
+# Every figure script of sql/figures, on the bundled benchmark: PNGs under figures/.
+figures: build
+	@for f in sql/figures/*.sql; do echo "$$f"; $(BIN) --read-only "$$f" || exit 1; done
 
 bench: build venv
 	cargo bench --workspace

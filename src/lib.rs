@@ -4,6 +4,7 @@
 //! - `sql`: the SQL functions registered on DuckDB;
 //! - `import`: readers of the published releases;
 //! - `search`: NAS search strategies (random search, regularized evolution, local search);
+//! - `plot`: figures from query results and drawings of cells;
 //! - `shell`: sessions, the REPL, dot commands and output modes;
 //! - `worker`: running robbench-worker, the libtorch process behind train, evaluate and scores.
 //!
@@ -12,6 +13,7 @@
 //! functions that train run that binary, so this one starts without loading libtorch.
 
 pub mod import;
+pub mod plot;
 pub mod protocol;
 pub mod search;
 pub mod shell;

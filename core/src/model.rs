@@ -86,8 +86,9 @@ impl Edge {
 
 #[derive(Debug)]
 enum Block {
-    /// NAS-Bench-201's `InferCell`: one layer per edge, in cell-string order.
-    Cell([Edge; 6]),
+    /// NAS-Bench-201's `InferCell`: one layer per edge, in cell-string order, and which edges
+    /// reach the cell's output (the others are built, for the checkpoint's names, but not run).
+    Cell([Edge; 6], [bool; 6]),
     /// `ResNetBasicblock` with stride 2: conv_a, conv_b, and an AvgPool + 1x1 conv shortcut.
     Reduction { conv_a: Box<ReluConvBn>, conv_b: Box<ReluConvBn>, shortcut: nn::Conv2D },
 }
@@ -137,7 +138,7 @@ pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization)
                     }
                 }
             });
-            blocks.push(Block::Cell(edges));
+            blocks.push(Block::Cell(edges, cell.live_edges()));
         }
     }
     let last_bn = batch_norm(p / "lastact" / 0, c_prev);
@@ -167,6 +168,8 @@ pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization)
 #[derive(Default)]
 pub struct Taps {
     pub train: bool,
+    /// Compute the edges that cannot reach the output too (as the reference does).
+    pub all_edges: bool,
     pub skip_batch_norm: bool,
     pub skip_normalization: bool,
     /// Collects each ReLU's input, flattened to (batch, features), when set.
@@ -249,12 +252,15 @@ impl Network {
         let mut x = t.batch_norm(x, &self.stem_bn);
         for block in &self.blocks {
             x = match block {
-                Block::Cell(edges) => {
+                Block::Cell(edges, live) => {
+                    // An edge whose output cannot reach the cell's output is not computed (the
+                    // reference computes it and never uses it); the ReLU taps want every layer.
+                    let every = t.all_edges || t.relu_inputs.is_some();
                     let mut nodes: Vec<Tensor> = vec![x];
                     for node in 1..=3 {
                         let mut sum: Option<Tensor> = None;
                         for (e, &(to, from)) in EDGES.iter().enumerate() {
-                            if to != node {
+                            if to != node || !(live[e] || every) {
                                 continue;
                             }
                             if let Some(y) = edges[e].forward(&nodes[from], t) {

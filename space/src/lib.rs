@@ -122,6 +122,19 @@ impl Cell {
         Ok(Cell(ops))
     }
 
+    /// The edges whose output reaches the cell's output: not `none`, into a node that has a
+    /// path of non-`none` edges to node 3. The others cannot change the logits.
+    pub fn live_edges(&self) -> [bool; 6] {
+        let mut reaches = [false, false, false, true];
+        for node in (1..3).rev() {
+            reaches[node] = EDGES
+                .iter()
+                .enumerate()
+                .any(|(e, &(to, from))| from == node && self.0[e] != Op::None && reaches[to]);
+        }
+        std::array::from_fn(|e| self.0[e] != Op::None && reaches[EDGES[e].0])
+    }
+
     pub fn ops(&self) -> [Op; 6] {
         self.0
     }
@@ -325,6 +338,29 @@ pub fn mflops(cell: &Cell, shape: NetShape) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Against every path of the 4-node DAG, for all 15,625 cells.
+    #[test]
+    fn live_edges_are_those_on_a_path_to_the_output() {
+        fn paths_to_output(cell: &Cell, node: usize) -> bool {
+            node == 3
+                || EDGES.iter().enumerate().any(|(e, &(to, from))| {
+                    from == node && cell.0[e] != Op::None && paths_to_output(cell, to)
+                })
+        }
+        let space = Space::get();
+        let mut dead = 0;
+        for arch in 0..N_ARCHS {
+            let cell = space.cell(arch as i64).unwrap();
+            let live = cell.live_edges();
+            for (e, &(to, _)) in EDGES.iter().enumerate() {
+                let want = cell.0[e] != Op::None && paths_to_output(&cell, to);
+                assert_eq!(live[e], want, "arch {arch} edge {e}");
+                dead += usize::from(cell.0[e] != Op::None && !want);
+            }
+        }
+        assert!(dead > 0, "some cells have edges that do not reach the output");
+    }
 
     #[test]
     fn neighbours_differ_in_exactly_one_edge() {

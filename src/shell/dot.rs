@@ -7,18 +7,28 @@ use super::{Flow, Session};
 
 pub const HELP: &str = "\
 .bench              Show the benchmark folder and its tables' row counts
+.draw ARCH [out=F]  Draw the cell of an architecture (id or cell string) to F (.png or .svg),
+                    or print its edges
+
 .exit, .quit        Leave robbench
 .help               Show this message
 .mode MODE          Set the output mode: table, csv, json, jsonl, markdown, line
 .output [FILE]      Send results to FILE, or back to stdout without FILE
+.plot KIND k=v ...  Plot the next statement's result instead of printing it. KIND: scatter,
+                    box, heatmap, line, bar. Options: x=COL y=COL[,COL...] color=COL
+                    value=COL (heatmap) out=FILE.png|FILE.svg (else text in the terminal)
+                    title=TEXT xlabel=TEXT ylabel=TEXT (quote TEXT with spaces)
+                    fit=line|spearman (scatter)
+                    ref=VALUE (box: a reference line, e.g. ref=0.1 for chance)
+                    percent=on|off (accuracies in %, default on) size=WIDTHxHEIGHT
 .read FILE          Run the statements and dot commands of FILE
 .schema [TABLE]     Show the CREATE statements of all tables and views, or of TABLE
 .tables             List the tables and views
 .timer on|off       Show the time each statement takes";
 
-pub const COMMANDS: [&str; 10] = [
-    ".bench", ".exit", ".help", ".mode", ".output", ".quit", ".read", ".schema", ".tables",
-    ".timer",
+pub const COMMANDS: [&str; 12] = [
+    ".bench", ".draw", ".exit", ".help", ".mode", ".output", ".plot", ".quit", ".read", ".schema",
+    ".tables", ".timer",
 ];
 
 pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
@@ -108,6 +118,26 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                 let n: i64 =
                     s.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
                 println!("  {t:<14} {n:>8} rows");
+            }
+        }
+        ".plot" => {
+            let words = crate::plot::words(line.trim_start().trim_start_matches(".plot"))?;
+            s.plot = Some(crate::plot::Spec::parse(&words)?);
+        }
+        ".draw" => {
+            let words = crate::plot::words(line.trim_start().trim_start_matches(".draw"))?;
+            let (arch, rest) = words
+                .split_first()
+                .ok_or_else(|| anyhow!(".draw: which architecture? (an id or a cell string)"))?;
+            let (id, cell) = crate::plot::cell::resolve(arch)?;
+            match rest {
+                [] => print!("{}", crate::plot::cell::text(id, &cell)),
+                [out] if out.starts_with("out=") => {
+                    let path = std::path::Path::new(&out[4..]);
+                    crate::plot::cell::draw(id, &cell, path)?;
+                    eprintln!("wrote {}", path.display());
+                }
+                _ => bail!(".draw: expected ARCH [out=FILE]"),
             }
         }
         other => bail!("unknown command '{other}' (see .help)"),

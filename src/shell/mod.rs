@@ -49,6 +49,8 @@ pub struct Session {
     pub bench: Bench,
     pub mode: Mode,
     pub timer: bool,
+    /// A `.plot` waiting for the next statement's result.
+    pub plot: Option<crate::plot::Spec>,
     out: Box<dyn Write>,
 }
 
@@ -194,7 +196,14 @@ impl Session {
         let handle = conn.interrupt_handle();
         let slot = INTERRUPT.get_or_init(|| Mutex::new(None));
         *slot.lock().unwrap() = Some(handle);
-        Ok(Session { conn, bench, mode, timer: false, out: Box::new(std::io::stdout()) })
+        Ok(Session {
+            conn,
+            bench,
+            mode,
+            timer: false,
+            plot: None,
+            out: Box::new(std::io::stdout()),
+        })
     }
 
     pub fn set_output(&mut self, out: Box<dyn Write>) {
@@ -258,7 +267,14 @@ impl Session {
                 (Ok(_), Err(e)) => return Err(e),
             }
         };
-        if prints_result(sql) {
+        if let Some(spec) = self.plot.take() {
+            let table = crate::plot::Table::new(schema, batches);
+            crate::plot::plot(&spec, &table, &mut *self.out)?;
+            if let Some(path) = &spec.out {
+                eprintln!("wrote {}", path.display());
+            }
+            self.out.flush()?;
+        } else if prints_result(sql) {
             print::print(&mut *self.out, self.mode, &schema, &batches)?;
             self.out.flush()?;
         }
