@@ -10,7 +10,9 @@
 //! removed must still be there, rows it added must not collide with a key added meanwhile. A
 //! change that does not apply is a [`Conflict`]: nothing is written, and the session runs the
 //! statement again on the new state. Readers take no lock: they read whole parts of one
-//! generation; one whose parts a rewrite removed meanwhile reads again.
+//! generation (the highest: a table is the parts of its highest generation), and parts that a
+//! rewrite superseded stay on disk for [`GRACE`] so a reader that listed them can still read
+//! them.
 
 pub mod lock;
 pub mod parts;
@@ -19,6 +21,7 @@ pub mod rows;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::datatypes::SchemaRef;
@@ -32,6 +35,9 @@ pub const TABLES: [&str; 6] =
     ["architectures", "runs", "metrics", "curves", "corruptions", "scores"];
 const READ_ONLY_TABLES: [&str; 1] = ["architectures"];
 const MARKER: &str = "robbench.json";
+
+/// How long parts that a rewrite superseded stay readable.
+pub const GRACE: Duration = Duration::from_secs(600);
 
 /// A commit that does not apply to what other processes committed meanwhile: nothing of it was
 /// written. The session runs the statement again on the new state.
@@ -87,10 +93,6 @@ impl Catalog {
 impl Catalog {
     /// Whether any row of `table` on disk has `value` in the VARCHAR column `column`.
     pub fn contains(&self, table: &str, column: &str, value: &str) -> Result<bool> {
-        reading_again(|| self.contains_once(table, column, value))
-    }
-
-    fn contains_once(&self, table: &str, column: &str, value: &str) -> Result<bool> {
         use arrow::array::{Array, AsArray};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         use parquet::arrow::ProjectionMask;
@@ -129,15 +131,6 @@ impl Catalog {
     /// The first row of `table` for each of `values` of `column` that has one, every column as
     /// text, in one pass over the files on disk.
     pub fn lookup_many(
-        &self,
-        table: &str,
-        column: &str,
-        values: &HashSet<String>,
-    ) -> Result<HashMap<String, Fields>> {
-        reading_again(|| self.lookup_many_once(table, column, values))
-    }
-
-    fn lookup_many_once(
         &self,
         table: &str,
         column: &str,
@@ -188,25 +181,6 @@ impl Catalog {
         }
         Ok(found)
     }
-}
-
-/// Runs a read of the parts on disk again when a part it listed was removed by a rewrite
-/// before it could open it (the new generation is complete by then).
-fn reading_again<T>(read: impl Fn() -> Result<T>) -> Result<T> {
-    let mut attempt = 0;
-    loop {
-        match read() {
-            Err(e) if attempt < 3 && vanished(&e) => attempt += 1,
-            other => return other,
-        }
-    }
-}
-
-fn vanished(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
-    })
 }
 
 /// A row as text by column name (NULL as None).
@@ -391,7 +365,7 @@ impl Bench {
             false
         };
         if !self.read_only {
-            parts::remove_older(&dir, gen)?;
+            parts::remove_superseded(&dir, GRACE)?;
             parts::remove_stale_temporaries(&dir);
         }
         let t = &mut self.tables[i];
@@ -533,7 +507,7 @@ impl Bench {
                 .collect();
             let gen = disk_gen + 1;
             let part = parts::write(&dir, gen, schema, &batches)?;
-            parts::remove_older(&dir, gen)?;
+            parts::remove_superseded(&dir, GRACE)?;
             let t = &mut self.tables[i];
             t.generation = gen;
             t.loaded = BTreeSet::from([part]);
@@ -600,7 +574,7 @@ impl Bench {
             let batches: Vec<_> =
                 conn.prepare(&format!("SELECT * FROM {work}"))?.query_arrow([])?.collect();
             parts::write(&dir, gen + 1, schema, &batches)?;
-            parts::remove_older(&dir, gen + 1)?;
+            parts::remove_superseded(&dir, GRACE)?;
         }
         conn.execute_batch(&format!(
             "DROP TABLE __added; DROP TABLE __removed; DROP TABLE __disk; DROP TABLE __kept; DROP TABLE {work};"

@@ -2,16 +2,17 @@
 //!
 //! A table is a folder of Parquet files named `g<generation>-<unique>.parquet`. Appends add a
 //! file at the current generation, so concurrent processes never touch each other's files. A
-//! rewrite (UPDATE, DELETE) writes the whole table as one file of the next generation and then
-//! removes the older ones; readers take only the highest generation present, so a crash between
-//! the two steps still shows the new state. Every file is written under a hidden temporary name,
+//! rewrite (UPDATE, DELETE) writes the whole table as one file of the next generation; readers
+//! take only the highest generation present, and the older ones are removed once no reader can
+//! still be reading them ([`remove_superseded`]). Every file is written under a hidden temporary name,
 //! fsynced, renamed into place, and the folder fsynced: a kill at any instant leaves either the
 //! old set of files or the new one.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use arrow::datatypes::SchemaRef;
@@ -80,18 +81,33 @@ pub fn write(dir: &Path, gen: u64, schema: SchemaRef, batches: &[RecordBatch]) -
     Ok(name)
 }
 
-/// Removes the parts of generations below the current one (a rewrite superseded them), so
-/// that a plain Parquet reader of the folder sees the table as it is. A robbench reader that
-/// listed them just before reads again (`shell`); removing is idempotent, so processes may
-/// race here.
-pub fn remove_older(dir: &Path, gen: u64) -> Result<()> {
+/// Removes the parts of generations below the current one that were superseded (their next
+/// generation written) more than `grace` ago: a reader in another process that listed them just
+/// before the rewrite can still read them. Removing is idempotent, so processes may race here.
+pub fn remove_superseded(dir: &Path, grace: Duration) -> Result<()> {
+    let parts = list(dir)?;
+    let Some(current) = parts.iter().map(|p| p.generation).max() else { return Ok(()) };
+    // When each generation appeared: the earliest modification time of its parts.
+    let mut born: BTreeMap<u64, SystemTime> = BTreeMap::new();
+    for p in &parts {
+        let t = fs::metadata(dir.join(&p.name)).and_then(|m| m.modified());
+        if let Ok(t) = t {
+            born.entry(p.generation).and_modify(|b| *b = (*b).min(t)).or_insert(t);
+        }
+    }
     let mut removed = false;
-    for p in list(dir)?.into_iter().filter(|p| p.generation < gen) {
-        let path = dir.join(&p.name);
-        match fs::remove_file(&path) {
-            Ok(()) => removed = true,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    for p in parts.iter().filter(|p| p.generation < current) {
+        let superseded = born.range(p.generation + 1..).next().map(|(_, t)| *t);
+        let old = superseded.and_then(|t| t.elapsed().ok()).is_some_and(|age| age > grace);
+        if old {
+            let path = dir.join(&p.name);
+            match fs::remove_file(&path) {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot remove {}", path.display()))
+                }
+            }
         }
     }
     if removed {
