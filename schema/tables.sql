@@ -38,6 +38,8 @@ CREATE TABLE runs (
     train_alpha   DOUBLE,
     train_steps   INTEGER,
     n_train       INTEGER,
+    train_beta    DOUBLE CHECK (train_beta BETWEEN 0 AND 1),  -- weight of the adversarial loss
+    dtype         VARCHAR,           -- arithmetic of training: 'fp32' (the paper's) or 'bf16'
     source        VARCHAR NOT NULL,  -- 'trained' or the name of an imported release
     device        VARCHAR,
     started_at    TIMESTAMP,
@@ -57,6 +59,7 @@ CREATE TABLE metrics (
     seed    INTEGER,
     split   VARCHAR NOT NULL,        -- 'test' is what the paper calls "val"
     n_eval  INTEGER,
+    dtype   VARCHAR,                 -- arithmetic of the evaluation, 'fp32' or 'bf16' (NULL: published)
     clean   DOUBLE CHECK (clean BETWEEN 0 AND 1),
     fgsm3   DOUBLE CHECK (fgsm3 BETWEEN 0 AND 1),
     fgsm8   DOUBLE CHECK (fgsm8 BETWEEN 0 AND 1),
@@ -114,5 +117,6 @@ CREATE TABLE scores (
     batch_offset INTEGER,
     train_mode   BOOLEAN,
     checkpoint   VARCHAR,
-    source       VARCHAR
+    source       VARCHAR,
+    dtype        VARCHAR             -- arithmetic of the network's passes ('fp32', 'bf16')
 );

@@ -36,7 +36,8 @@ GROUP BY m.arch, m.dataset, r.protocol;
 CREATE VIEW results AS
 SELECT m.*,
        a.* EXCLUDE (arch),
-       r.* EXCLUDE (run_id, arch, dataset, seed)
+       r.* EXCLUDE (run_id, arch, dataset, seed, dtype),
+       r.dtype AS train_dtype
 FROM metrics m
 JOIN architectures a USING (arch)
 LEFT JOIN runs r USING (run_id);

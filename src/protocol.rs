@@ -20,4 +20,6 @@ pub fn row(name: &str, p: &Protocol) -> Row {
         .set("train_alpha", p.train_alpha)
         .set("train_steps", p.train_steps as i64)
         .set("n_train", p.n_train.map(|n| n as i64))
+        .set("train_beta", p.train_beta)
+        .set("dtype", p.dtype.name())
 }

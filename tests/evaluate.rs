@@ -64,6 +64,12 @@ fn evaluate_adds_attacks_to_a_run_and_the_sweep_falls_to_zero() {
         vec![vec![r[0].clone(), r[1].clone(), r[2].clone(), "100".into(), "true".into()]]
     );
 
+    // In bf16: a row of its own arithmetic, which does not carry the fp32 columns over.
+    let bf16 = q(&b, &format!("SELECT dtype, clean IS NULL, pgd8, n_eval FROM evaluate(run_id := '{run_id}', attacks := ['pgd8'], dtype := 'bf16')"));
+    assert_eq!(bf16[0][0..2], ["bf16", "true"]);
+    let (p16, p32): (f64, f64) = (bf16[0][2].parse().unwrap(), r[1].parse().unwrap());
+    assert!((p16 - p32).abs() <= 0.05, "pgd8 in bf16 {p16}, in fp32 {p32}");
+
     // The folder moves: the run's checkpoint (stored relative to it) and caches move with it.
     let moved = tmp.path().join("moved");
     std::fs::rename(&b, &moved).unwrap();

@@ -47,6 +47,25 @@ fn scores_are_recorded_with_their_configuration_and_repeats_are_not_recomputed()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(values(&o), first);
+    assert_eq!(q(&b, "SELECT DISTINCT dtype FROM scores"), vec![vec!["fp32"]]);
+    // In bf16: computed anew (no worker, no value), recorded as such, and near fp32's (the
+    // NTK's condition number amplifies bf16's rounding: 16% apart here).
+    let bf16 = format!(
+        "SELECT dtype, value FROM scores(2581, {SMALL}, score := 'ntk_robust', dtype := 'bf16')"
+    );
+    let o = bin()
+        .env("ROBBENCH_WORKER", "/nonexistent/robbench-worker")
+        .args(["--bench", b.to_str().unwrap(), "-c", &bf16])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "a bf16 score was answered from the fp32 record");
+    let row = &q(&b, &bf16)[0];
+    let fp32: f64 =
+        first.iter().find(|r| r[0] == "2581" && r[1] == "ntk_robust").unwrap()[2].parse().unwrap();
+    let v: f64 = row[1].parse().unwrap();
+    eprintln!("ntk_robust of 2581: fp32 {fp32}, bf16 {v}");
+    assert_eq!(row[0], "bf16");
+    assert!((v - fp32).abs() <= 0.25 * fp32.abs(), "bf16 {v} against fp32 {fp32}");
     // A new seed is a new network: computed, and different.
     let other =
         q(&b, &format!("SELECT value FROM scores(1, {SMALL}, score := 'ntk_robust', seed := 5)"));

@@ -18,7 +18,7 @@ fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
 fn ten_epochs_on_digits_learn_robustly() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("b");
-    let rows = q(&bench, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 10); SELECT clean, pgd8, fgsm8, n_eval FROM metrics");
+    let rows = q(&bench, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 10); SELECT clean, pgd8, fgsm8, n_eval FROM metrics WHERE dtype = 'fp32'");
     let (clean, pgd8): (f64, f64) = (rows[0][0].parse().unwrap(), rows[0][1].parse().unwrap());
     eprintln!(
         "digits, 10 epochs, PGD-7 adversarial training: clean {clean}, pgd8 {pgd8}, fgsm8 {}",
@@ -30,12 +30,61 @@ fn ten_epochs_on_digits_learn_robustly() {
     let runs = q(&bench, "SELECT protocol, epochs, n_train, source, device FROM runs");
     assert_eq!(runs[0][1..], ["10", "1438", "trained", "cpu"]);
     assert_eq!(q(&bench, "SELECT count(*), max(epoch) FROM curves"), vec![vec!["10", "10"]]);
+    // The same in bf16 learns as well, within 5 points of fp32 on clean and PGD-8 accuracy.
+    let rows = q(&bench, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 10, dtype := 'bf16'); SELECT clean, pgd8 FROM metrics WHERE dtype = 'bf16'");
+    let (clean16, pgd16): (f64, f64) = (rows[0][0].parse().unwrap(), rows[0][1].parse().unwrap());
+    eprintln!("digits in bf16: clean {clean16}, pgd8 {pgd16}");
+    assert!((clean16 - clean).abs() <= 0.05, "bf16 clean {clean16} against fp32 {clean}");
+    assert!((pgd16 - pgd8).abs() <= 0.05, "bf16 pgd8 {pgd16} against fp32 {pgd8}");
 }
 
 const SMALL: &str =
     "dataset := 'digits', epochs := 2, n_train := 256, n_eval := 64, batch_size := 128";
 /// Cheap cells (skip connections; one 1x1 convolution), so these tests take seconds.
 const CHEAP: &str = "[1835, 14075]";
+
+#[test]
+#[ignore = "full tier (make test): trains"]
+fn seeds_trained_together_equal_seeds_trained_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let cols = "arch, seed, clean, fgsm3, fgsm8, pgd3, pgd8";
+    let together =
+        q(&a, &format!("SELECT {cols} FROM train({CHEAP}, seed := [0, 1], fuse := true, {SMALL})"));
+    assert_eq!(
+        together.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect::<Vec<_>>(),
+        [("1835", "0"), ("1835", "1"), ("14075", "0"), ("14075", "1")]
+    );
+    // On CPU a fused run is bit-identical to the same run alone.
+    let alone = q(&b, &format!("SELECT {cols} FROM train({CHEAP}, seed := 1, {SMALL})"));
+    assert_eq!(alone, vec![together[1].clone(), together[3].clone()]);
+    assert_eq!(
+        q(&a, "SELECT count(*), count(DISTINCT run_id), count(DISTINCT seed) FROM runs"),
+        vec![vec!["4", "4", "2"]]
+    );
+    assert_eq!(q(&a, "SELECT count(*) FROM curves"), vec![vec!["8"]]);
+}
+
+#[test]
+#[ignore = "full tier (make test): trains"]
+fn dtype_and_train_beta_are_recorded_and_name_the_protocol() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    let _ = q(
+        &b,
+        &format!(
+            "INSERT INTO metrics FROM train(1835, dtype := 'bf16', train_beta := 0.5, {SMALL})"
+        ),
+    );
+    let runs = q(&b, "SELECT protocol, dtype, train_beta FROM runs");
+    assert!(runs[0][0].starts_with("custom-") && runs[0][0].ends_with("-bf16"), "{runs:?}");
+    assert_eq!(runs[0][1..], ["bf16", "0.5"]);
+    assert_eq!(q(&b, "SELECT dtype, train_dtype FROM results"), vec![vec!["bf16", "bf16"]]);
+    // The same settings in fp32: the same name, unmarked.
+    let _ = q(&b, &format!("INSERT INTO metrics FROM train(1835, train_beta := 0.5, {SMALL})"));
+    let names = q(&b, "SELECT protocol FROM runs ORDER BY dtype DESC");
+    assert_eq!(names[1][0], format!("{}-bf16", names[0][0]));
+}
 
 #[test]
 #[ignore = "full tier (make test): trains"]
@@ -196,6 +245,11 @@ fn bad_options_are_refused_and_write_nothing() {
         ("train(1, dataset := 'digits', epochs := 0)", "epochs must be positive"),
         ("train(1, dataset := 'digits', lr_max := 'nan'::DOUBLE)", "not a finite number"),
         ("train(1, dataset := 'digits', device := 'tpu')", "not a device"),
+        ("train(1, dataset := 'digits', dtype := 'fp16')", "unknown dtype 'fp16'"),
+        ("train(1, dataset := 'digits', train_beta := 1.5)", "train_beta must be between 0 and 1"),
+        ("train(1, dataset := 'digits', seed := [0, -1])", "seed must be non-negative"),
+        ("train(1, dataset := ['digits', 'mnist'])", "unknown dataset 'mnist'"),
+        ("train(1, dataset := 'digits', seed := [])", "seed list is empty"),
         (
             "train(1, dataset := 'cifar10', data_dir := '/no/such/folder', epochs := 1)",
             "/no/such/folder",

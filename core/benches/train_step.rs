@@ -1,54 +1,115 @@
-//! One PGD-7 adversarial-training step at batch 256 on CIFAR-shaped images (3x32x32, 10
-//! classes), CPU: robbench against the same step in PyTorch eager with torchattacks' PGD, in the
-//! same run and on the same architecture. Reports images per second and the ratio.
+//! The PGD-7 adversarial-training step (eps 8/255, step 2/255, then a train-mode SGD step), CPU:
 //!
-//! Run: `make bench` (needs the reference venv: ROBBENCH_PYTHON).
+//! 1. robbench against PyTorch eager with torchattacks' PGD, in the same run, on 10 random
+//!    unique architectures (CIFAR shapes, fp32): images per second, the mean and worst ratio;
+//! 2. three runs fused into one network against the same three runs one after another, on
+//!    digits and on CIFAR shapes;
+//! 3. bf16 against fp32.
+//!
+//! Run: `make bench` (needs the reference venv: ROBBENCH_PYTHON). ROBBENCH_BENCH_BATCH sets
+//! the CIFAR batch (default 64; the protocol's is 256).
 
 use std::process::Command;
 use std::time::Instant;
 
 use robbench_core::data::Dataset;
-use robbench_core::space::Space;
-use robbench_core::train::{adversarial_step, init, trainables, Protocol};
-use tch::{Device, Kind, Tensor};
+use robbench_core::model::{self, Head, Network};
+use robbench_core::rng::Rng;
+use robbench_core::space::{Cell, Space};
+use robbench_core::train::{adversarial_step, init, trainables, Dtype, Protocol};
+use tch::{nn, Device, Kind, Tensor};
 
-const ARCH: i64 = 2581; // the benchmark's most robust CIFAR-10 cell: five 3x3 convolutions
-const BATCH: i64 = 256;
-const STEPS: usize = 3;
+const STEPS: usize = 2;
+
+/// A network of `runs` runs of `cell` (one: the plain network) on `dataset`.
+fn build(cell: &Cell, dataset: Dataset, runs: usize) -> (nn::VarStore, Network) {
+    if runs == 1 {
+        return init(cell, dataset, 0, Device::Cpu);
+    }
+    let head = Head { num_classes: dataset.num_classes(), norm: dataset.normalization() };
+    let vs = nn::VarStore::new(Device::Cpu);
+    let net = model::network_of_runs(&vs.root(), cell, &vec![head; runs]);
+    (vs, net)
+}
+
+/// Images per second of the training step on `net` (each run's batch of `batch` images).
+fn images_per_second(vs: &nn::VarStore, net: &Network, dataset: Dataset, batch: i64) -> f64 {
+    let runs = net.heads().len() as i64;
+    let r = dataset.resolution();
+    let p = Protocol::paper();
+    let params = trainables(vs);
+    let mut buffers: Vec<Option<Tensor>> = params.iter().map(|_| None).collect();
+    let x = Tensor::rand([batch, 3 * runs, r, r], (Kind::Float, Device::Cpu));
+    let ys: Vec<Tensor> = (0..runs)
+        .map(|_| Tensor::randint(dataset.num_classes(), [batch], (Kind::Int64, Device::Cpu)))
+        .collect();
+    let noise = Tensor::rand_like(&x) * (2.0 * p.train_eps) - p.train_eps;
+    let mut step =
+        || adversarial_step(net, &params, &mut buffers, &x, &ys, Some(&noise), &p, (0.01, 0.9));
+    step(); // warm-up
+    let t = Instant::now();
+    for _ in 0..STEPS {
+        step();
+    }
+    (STEPS as i64 * batch * runs) as f64 / t.elapsed().as_secs_f64()
+}
 
 fn main() {
     let threads = tch::get_num_threads();
-    let cell = Space::get().cell(ARCH).unwrap();
-    let (vs, net) = init(&cell, Dataset::Cifar10, 0, Device::Cpu);
-    let params = trainables(&vs);
-    let mut buffers: Vec<Option<Tensor>> = params.iter().map(|_| None).collect();
-    let p = Protocol::paper();
-    let x = Tensor::rand([BATCH, 3, 32, 32], (Kind::Float, Device::Cpu));
-    let y = Tensor::randint(10, [BATCH], (Kind::Int64, Device::Cpu));
-    adversarial_step(&net, &params, &mut buffers, &x, &y, &p, (0.01, 0.9)); // warm-up
-    let t = Instant::now();
-    for _ in 0..STEPS {
-        adversarial_step(&net, &params, &mut buffers, &x, &y, &p, (0.01, 0.9));
-    }
-    let ours = (STEPS as i64 * BATCH) as f64 / t.elapsed().as_secs_f64();
+    let batch: i64 =
+        std::env::var("ROBBENCH_BENCH_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(64);
+    let space = Space::get();
+    let unique = space.representatives();
+    let mut rng = Rng::new(2024);
+    let archs: Vec<usize> =
+        (0..10).map(|_| unique[rng.below(unique.len() as u64) as usize]).collect();
 
+    println!("# 1. fp32 step against PyTorch eager + torchattacks: batch {batch}, 3x32x32, CPU, {threads} threads");
+    let ours: Vec<f64> = archs
+        .iter()
+        .map(|&a| {
+            let cell = space.cell(a as i64).unwrap();
+            let (vs, net) = build(&cell, Dataset::Cifar10, 1);
+            images_per_second(&vs, &net, Dataset::Cifar10, batch)
+        })
+        .collect();
     let py = std::env::var("ROBBENCH_PYTHON")
         .expect("ROBBENCH_PYTHON is not set: run through `make bench`");
     let out = Command::new(py)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/train_step_bench.py"))
-        .args([
-            Space::get().cell(ARCH).unwrap().to_string(),
-            BATCH.to_string(),
-            STEPS.to_string(),
-            threads.to_string(),
-        ])
+        .args([batch.to_string(), STEPS.to_string(), threads.to_string()])
+        .args(archs.iter().map(|&a| space.cell(a as i64).unwrap().to_string()))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let theirs: f64 = String::from_utf8(out.stdout).unwrap().trim().parse().unwrap();
-    println!(
-        "PGD-7 adversarial training step, batch {BATCH}, 3x32x32, arch {ARCH}, CPU, {threads} threads: \
-         robbench {ours:.1} img/s, PyTorch eager + torchattacks {theirs:.1} img/s, ratio {:.2}",
-        ours / theirs
-    );
+    let theirs: Vec<f64> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| l.trim().parse().unwrap()).collect();
+    let ratios: Vec<f64> = ours.iter().zip(&theirs).map(|(o, t)| o / t).collect();
+    println!("| arch | robbench img/s | PyTorch img/s | ratio |\n| --- | --- | --- | --- |");
+    for ((a, o), (t, r)) in archs.iter().zip(&ours).zip(theirs.iter().zip(&ratios)) {
+        println!("| {a} | {o:.1} | {t:.1} | {r:.2} |");
+    }
+    let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+    let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    println!("mean ratio {mean:.2}, worst {worst:.2}\n");
+
+    println!("# 2. three runs fused against three separate runs (fp32, arch 2581)");
+    let cell = space.cell(2581).unwrap();
+    for (dataset, b) in [(Dataset::Digits, 256), (Dataset::Cifar10, batch)] {
+        let (vs, net) = build(&cell, dataset, 3);
+        let fused = images_per_second(&vs, &net, dataset, b);
+        let (vs, net) = build(&cell, dataset, 1);
+        let separate = images_per_second(&vs, &net, dataset, b);
+        println!(
+            "{dataset} batch {b}: fused {fused:.1} img/s, separate {separate:.1} img/s, ratio {:.2}",
+            fused / separate
+        );
+    }
+
+    println!("\n# 3. bf16 against fp32 (arch 2581, CIFAR shapes, batch {batch})");
+    let (vs, mut net) = build(&cell, Dataset::Cifar10, 1);
+    let fp32 = images_per_second(&vs, &net, Dataset::Cifar10, batch);
+    net.set_dtype(Dtype::Bf16);
+    let bf16 = images_per_second(&vs, &net, Dataset::Cifar10, batch);
+    println!("fp32 {fp32:.1} img/s, bf16 {bf16:.1} img/s, ratio {:.2}", bf16 / fp32);
 }

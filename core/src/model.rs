@@ -8,8 +8,9 @@
 //! b = 1/sqrt(fan_in), likewise the linear bias; BatchNorm weight 1, bias 0). The distributions
 //! are PyTorch's; the draws for a given seed are not (yet) the same as PyTorch's.
 
+use robbench_vocab::Dtype;
 use tch::nn::{self, ModuleT};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::space::{Cell, Op, CELLS_PER_STAGE, EDGES, STAGE_CHANNELS};
 
@@ -20,15 +21,63 @@ fn pytorch_uniform(fan_in: i64) -> nn::Init {
     nn::Init::Uniform { lo: -b, up: b }
 }
 
-fn conv(p: nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64, padding: i64) -> nn::Conv2D {
-    let cfg = nn::ConvConfig {
-        stride,
-        padding,
-        bias: false,
-        ws_init: pytorch_uniform(c_in * k * k),
-        ..Default::default()
-    };
-    nn::conv2d(p, c_in, c_out, k, cfg)
+/// One run's share of a network: its classes and its input normalisation. A network of several
+/// heads is several runs side by side (see [`network_of_runs`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Head {
+    pub num_classes: i64,
+    pub norm: Normalization,
+}
+
+/// A convolution without bias; with `groups` runs side by side, each group sees only its run's
+/// channels.
+#[derive(Debug)]
+struct Conv {
+    ws: Tensor,
+    stride: i64,
+    padding: i64,
+    groups: i64,
+}
+
+impl Conv {
+    /// `c_in` and `c_out` are one run's channels.
+    fn new(p: nn::Path, groups: i64, c_in: i64, c_out: i64, k: i64, stride: i64) -> Conv {
+        let ws = p.var("weight", &[groups * c_out, c_in, k, k], pytorch_uniform(c_in * k * k));
+        Conv { ws, stride, padding: (k - 1) / 2, groups }
+    }
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        // In the input's dtype (a no-op for fp32); the fp32 weight keeps the gradient.
+        let w = self.ws.to_kind(x.kind());
+        // On CPU, libtorch's grouped convolution is slower than one convolution per group
+        // (2.6x at batch 256, 32x32, 3 groups of 16), and its input gradient was off by up to
+        // 1e-2 (relative, one channel) on augmented digits where per-group convolutions agree
+        // with float64 to 1e-6: so on CPU each run's share is convolved on its own.
+        if self.groups > 1 && x.device() == Device::Cpu {
+            let (c_in, c_out) = (w.size()[1], w.size()[0] / self.groups);
+            let outs: Vec<Tensor> = (0..self.groups)
+                .map(|g| {
+                    x.narrow(1, g * c_in, c_in).conv2d(
+                        &w.narrow(0, g * c_out, c_out),
+                        None::<Tensor>,
+                        [self.stride, self.stride],
+                        [self.padding, self.padding],
+                        [1, 1],
+                        1,
+                    )
+                })
+                .collect();
+            return Tensor::cat(&outs, 1);
+        }
+        x.conv2d(
+            &w,
+            None::<Tensor>,
+            [self.stride, self.stride],
+            [self.padding, self.padding],
+            [1, 1],
+            self.groups,
+        )
+    }
 }
 
 fn batch_norm(p: nn::Path, c: i64) -> nn::BatchNorm {
@@ -44,16 +93,16 @@ fn batch_norm(p: nn::Path, c: i64) -> nn::BatchNorm {
 /// at indices 0, 1, 2.
 #[derive(Debug)]
 struct ReluConvBn {
-    conv: nn::Conv2D,
+    conv: Conv,
     bn: nn::BatchNorm,
 }
 
 impl ReluConvBn {
-    fn new(p: nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64, padding: i64) -> Self {
+    fn new(p: nn::Path, groups: i64, c_in: i64, c_out: i64, k: i64, stride: i64) -> Self {
         let op = &p / "op";
         ReluConvBn {
-            conv: conv(&op / 1, c_in, c_out, k, stride, padding),
-            bn: batch_norm(&op / 2, c_out),
+            conv: Conv::new(&op / 1, groups, c_in, c_out, k, stride),
+            bn: batch_norm(&op / 2, groups * c_out),
         }
     }
 
@@ -90,26 +139,44 @@ enum Block {
     /// reach the cell's output (the others are built, for the checkpoint's names, but not run).
     Cell([Edge; 6], [bool; 6]),
     /// `ResNetBasicblock` with stride 2: conv_a, conv_b, and an AvgPool + 1x1 conv shortcut.
-    Reduction { conv_a: Box<ReluConvBn>, conv_b: Box<ReluConvBn>, shortcut: nn::Conv2D },
+    Reduction { conv_a: Box<ReluConvBn>, conv_b: Box<ReluConvBn>, shortcut: Conv },
 }
 
+/// The network of one run, or of several runs of one cell side by side ("fused"): every
+/// variable then holds the runs' variables of the same name one after another along its first
+/// dimension, convolutions are grouped by run, and the input holds each run's images in its own
+/// three channels. Runs never mix: a fused forward pass computes what each run's own network
+/// would, in one set of (larger) kernels.
 #[derive(Debug)]
 pub struct Network {
-    stem_conv: nn::Conv2D,
+    stem_conv: Conv,
     stem_bn: nn::BatchNorm,
     blocks: Vec<Block>,
     last_bn: nn::BatchNorm,
-    classifier: nn::Linear,
+    classifier_ws: Tensor,
+    classifier_bs: Tensor,
+    heads: Vec<Head>,
+    /// Channels of one run at the classifier.
+    features: i64,
     mean: Tensor,
     std: Tensor,
+    /// What convolutions and the classifier compute in (fp32 or bf16).
+    kind: Kind,
 }
 
 /// Builds the network's variables under `p` (normally the VarStore root).
 pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization) -> Network {
+    network_of_runs(p, cell, &[Head { num_classes, norm }])
+}
+
+/// The network of `heads.len()` runs of `cell` side by side (one head: the plain network).
+pub fn network_of_runs(p: &nn::Path, cell: &Cell, heads: &[Head]) -> Network {
+    assert!(!heads.is_empty(), "a network has at least one run");
+    let g = heads.len() as i64;
     let c0 = STAGE_CHANNELS[0] as i64;
     let stem = p / "stem";
-    let stem_conv = conv(&stem / 0, 3, c0, 3, 1, 1);
-    let stem_bn = batch_norm(&stem / 1, c0);
+    let stem_conv = Conv::new(&stem / 0, g, 3, c0, 3, 1);
+    let stem_bn = batch_norm(&stem / 1, g * c0);
     let cells = p / "cells";
     let mut blocks = Vec::new();
     let mut c_prev = c0;
@@ -118,9 +185,9 @@ pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization)
         if stage > 0 {
             let b = &cells / blocks.len();
             blocks.push(Block::Reduction {
-                conv_a: Box::new(ReluConvBn::new(&b / "conv_a", c_prev, c, 3, 2, 1)),
-                conv_b: Box::new(ReluConvBn::new(&b / "conv_b", c, c, 3, 1, 1)),
-                shortcut: conv(&b / "downsample" / 1, c_prev, c, 1, 1, 0),
+                conv_a: Box::new(ReluConvBn::new(&b / "conv_a", g, c_prev, c, 3, 2)),
+                conv_b: Box::new(ReluConvBn::new(&b / "conv_b", g, c, c, 3, 1)),
+                shortcut: Conv::new(&b / "downsample" / 1, g, c_prev, c, 1, 1),
             });
             c_prev = c;
         }
@@ -134,31 +201,36 @@ pub fn network(p: &nn::Path, cell: &Cell, num_classes: i64, norm: Normalization)
                     Op::AvgPool3x3 => Edge::AvgPool,
                     Op::Conv1x1 | Op::Conv3x3 => {
                         let k = op.kernel().unwrap() as i64;
-                        Edge::Conv(Box::new(ReluConvBn::new(&layers / e, c, c, k, 1, (k - 1) / 2)))
+                        Edge::Conv(Box::new(ReluConvBn::new(&layers / e, g, c, c, k, 1)))
                     }
                 }
             });
             blocks.push(Block::Cell(edges, cell.live_edges()));
         }
     }
-    let last_bn = batch_norm(p / "lastact" / 0, c_prev);
-    let cfg = nn::LinearConfig {
-        ws_init: pytorch_uniform(c_prev),
-        bs_init: Some(pytorch_uniform(c_prev)),
-        bias: true,
-    };
-    let classifier = nn::linear(p / "classifier", c_prev, num_classes, cfg);
+    let last_bn = batch_norm(p / "lastact" / 0, g * c_prev);
+    // nn::linear's order and initialisation: weight, then bias, both U(-1/sqrt(fan_in), ..).
+    let classes: i64 = heads.iter().map(|h| h.num_classes).sum();
+    let lin = p / "classifier";
+    let classifier_ws = lin.var("weight", &[classes, c_prev], pytorch_uniform(c_prev));
+    let classifier_bs = lin.var("bias", &[classes], pytorch_uniform(c_prev));
     let device = p.device();
-    let to =
-        |v: [f64; 3]| Tensor::from_slice(&v.map(|x| x as f32)).view([1, 3, 1, 1]).to_device(device);
+    let per_run = |f: fn(&Normalization) -> [f64; 3]| {
+        let v: Vec<f32> = heads.iter().flat_map(|h| f(&h.norm)).map(|x| x as f32).collect();
+        Tensor::from_slice(&v).view([1, 3 * g, 1, 1]).to_device(device)
+    };
     Network {
         stem_conv,
         stem_bn,
         blocks,
         last_bn,
-        classifier,
-        mean: to(norm.mean),
-        std: to(norm.std),
+        classifier_ws,
+        classifier_bs,
+        heads: heads.to_vec(),
+        features: c_prev,
+        mean: per_run(|n| n.mean),
+        std: per_run(|n| n.std),
+        kind: Kind::Float,
     }
 }
 
@@ -194,9 +266,9 @@ impl Taps {
         Taps { train, ..Default::default() }
     }
 
-    fn conv(&mut self, x: Tensor, conv: &nn::Conv2D) -> Tensor {
+    fn conv(&mut self, x: Tensor, conv: &Conv) -> Tensor {
         let fan_in = conv.ws.size()[1..].iter().product();
-        self.layer_output(x.apply(conv), fan_in)
+        self.layer_output(conv.forward(&x), fan_in)
     }
 
     fn layer_output(&mut self, a: Tensor, fan_in: i64) -> Tensor {
@@ -205,7 +277,7 @@ impl Taps {
             Some(v) => {
                 let zero = a.zeros_like().set_requires_grad(true);
                 let out = &a + &zero;
-                v.push(LayerTap { output: a.detach(), zero, fan_in });
+                v.push(LayerTap { output: a.detach().to_kind(Kind::Float), zero, fan_in });
                 out
             }
         }
@@ -227,26 +299,45 @@ trait ReluTapped {
 impl ReluTapped for Tensor {
     fn relu_tapped(&self, t: &mut Taps) -> Tensor {
         if let Some(v) = &mut t.relu_inputs {
-            v.push(self.detach().flatten(1, -1));
+            v.push(self.detach().flatten(1, -1).to_kind(Kind::Float));
         }
         self.relu()
     }
 }
 
 impl ModuleT for Network {
-    /// Images in [0, 1], NCHW; returns logits.
+    /// Images in [0, 1], NCHW; returns logits (of a network of one run).
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         self.forward_taps(xs, &mut Taps::mode(train))
     }
 }
 
 impl Network {
-    /// The forward pass with taps; `forward_t` is this with none.
+    /// Computes in `dtype` from now on (the variables stay fp32).
+    pub fn set_dtype(&mut self, dtype: Dtype) {
+        self.kind = match dtype {
+            Dtype::Fp32 => Kind::Float,
+            Dtype::Bf16 => Kind::BFloat16,
+        };
+    }
+
+    /// The runs side by side in this network.
+    pub fn heads(&self) -> &[Head] {
+        &self.heads
+    }
+
+    /// The forward pass of a network of one run, with taps; `forward_t` is this with none.
     pub fn forward_taps(&self, xs: &Tensor, t: &mut Taps) -> Tensor {
+        assert_eq!(self.heads.len(), 1, "a network of several runs has one logits per run");
+        self.forward_runs(xs, t).pop().unwrap()
+    }
+
+    /// Each run's logits (fp32), from images holding each run's 3 channels in turn.
+    pub fn forward_runs(&self, xs: &Tensor, t: &mut Taps) -> Vec<Tensor> {
         let x = if t.skip_normalization {
             xs.shallow_clone()
         } else {
-            (xs.to_kind(Kind::Float) - &self.mean) / &self.std
+            ((xs.to_kind(Kind::Float) - &self.mean) / &self.std).to_kind(self.kind)
         };
         let x = t.conv(x, &self.stem_conv);
         let mut x = t.batch_norm(x, &self.stem_bn);
@@ -290,7 +381,27 @@ impl Network {
             .relu_tapped(t)
             .adaptive_avg_pool2d([1, 1])
             .flatten(1, -1);
-        let fan_in = self.classifier.ws.size()[1];
-        t.layer_output(x.apply(&self.classifier), fan_in)
+        let (c, mut row) = (self.features, 0);
+        let mut logits = Vec::with_capacity(self.heads.len());
+        for (i, h) in self.heads.iter().enumerate() {
+            let n = h.num_classes;
+            let (w, b) = if self.heads.len() == 1 {
+                (self.classifier_ws.shallow_clone(), self.classifier_bs.shallow_clone())
+            } else {
+                (self.classifier_ws.narrow(0, row, n), self.classifier_bs.narrow(0, row, n))
+            };
+            row += n;
+            let features = if self.heads.len() == 1 {
+                x.shallow_clone()
+            } else {
+                x.narrow(1, i as i64 * c, c)
+            };
+            let out =
+                features.linear(&w.to_kind(features.kind()), Some(&b.to_kind(features.kind())));
+            let out = t.layer_output(out, c);
+            // bf16 logits come back as fp32 for the loss; float64 (SynFlow) stays as it is.
+            logits.push(if out.kind() == Kind::BFloat16 { out.to_kind(Kind::Float) } else { out });
+        }
+        logits
     }
 }

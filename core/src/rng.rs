@@ -20,6 +20,19 @@ impl Rng {
         r
     }
 
+    /// A generator for one purpose of one step of one epoch.
+    pub fn derive_step(seed: u64, stream: u64, epoch: u64, step: u64) -> Rng {
+        let mut r = Rng::derive(seed, stream, epoch);
+        r.0 ^= step.wrapping_mul(0x8CB9_2BA7_2F3D_8DD7);
+        r.next_u64();
+        r
+    }
+
+    /// A seed for libtorch's generator (which takes a non-negative i64).
+    pub fn seed(mut self) -> i64 {
+        (self.next_u64() >> 1) as i64
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

@@ -1,23 +1,30 @@
 //! Adversarial training under NAS-RobBench-201's protocol, resumable and bit-reproducible on CPU.
 //!
 //! Per batch: PGD examples with the network in eval mode (eps 8/255, step 2/255, 7 steps,
-//! uniform random start), then train mode and cross-entropy on the adversarial batch only; SGD
-//! with momentum and weight decay (PyTorch's update rule, written out so its momentum buffers
-//! can be checkpointed); PyTorch OneCycleLR's schedule stepped every batch; evaluation after the
-//! last epoch. Randomness is derived from (seed, purpose, epoch), so a run resumed at an epoch
-//! boundary draws exactly what the uninterrupted run would have.
+//! uniform random start), then train mode and cross-entropy on the adversarial batch only (or,
+//! with `train_beta` < 1, the paper's Algorithm 1: (1 - beta) CE(clean) + beta CE(adversarial));
+//! SGD with momentum and weight decay (PyTorch's update rule, written out so its momentum
+//! buffers can be checkpointed); PyTorch OneCycleLR's schedule stepped every batch. Randomness
+//! is derived from (seed, purpose, epoch, step), so a run resumed at an epoch boundary draws
+//! exactly what the uninterrupted run would have.
+//!
+//! Several runs of one cell (other seeds, other data sets of the same image size) train as one
+//! fused network ([`crate::model::network_of_runs`]): each run keeps its own data order,
+//! augmentation, random starts, initialisation, BatchNorm statistics and optimiser state, and
+//! the loss is the sum of the runs' losses, so every run's gradient is its own. Each run is
+//! checkpointed and returned as if it had trained alone.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use tch::nn::{self, ModuleT};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 use crate::attack::Pgd;
 use crate::data::{self, Dataset, Split};
-use crate::model::{self, Network};
+use crate::model::{self, Head, Network, Taps};
 use crate::rng::Rng;
 use crate::space::Cell;
 use robbench_vocab::durable;
@@ -26,7 +33,7 @@ use robbench_vocab::durable;
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
 pub use robbench_vocab::worker::EpochStats;
-pub use robbench_vocab::{Protocol, TrainAttack};
+pub use robbench_vocab::{Dtype, Protocol, TrainAttack};
 
 /// PyTorch's OneCycleLR with its defaults (pct_start 0.3, cosine annealing, div_factor 25,
 /// final_div_factor 1e4, momentum cycled between 0.85 and 0.95): (lr, momentum) for a step.
@@ -55,23 +62,32 @@ pub struct Progress {
     pub epochs: usize,
     pub step: usize,
     pub steps: usize,
+    /// Images of all the runs trained together.
     pub images_per_second: f64,
 }
 
-pub struct TrainSpec<'a> {
-    pub cell: Cell,
+/// One run to train: its data, seed and folder.
+pub struct RunSpec<'a> {
     pub dataset: Dataset,
     pub seed: u64,
-    pub protocol: &'a Protocol,
-    pub device: Device,
+    pub train: &'a Split,
     /// Folder for this run's checkpoints (resume state and final weights).
     pub dir: &'a Path,
+}
+
+/// Runs of one cell under one protocol, trained together.
+pub struct TrainSpec<'a> {
+    pub cell: Cell,
+    pub protocol: &'a Protocol,
+    pub device: Device,
+    pub runs: Vec<RunSpec<'a>>,
 }
 
 pub struct Trained {
     pub vs: nn::VarStore,
     pub net: Network,
     pub curves: Vec<EpochStats>,
+    /// Its share of the training's wall time (that time over the runs trained together).
     pub train_seconds: f64,
     pub weights: PathBuf,
 }
@@ -199,113 +215,370 @@ fn old_resume_meta(m: &Path) -> Result<(usize, Vec<EpochStats>)> {
     Ok((steps_done, curves))
 }
 
-/// Trains one network, resuming from `spec.dir` if an earlier attempt left a checkpoint there.
-/// Returns Ok(None) when stopped by Ctrl-C (the last epoch checkpoint is kept).
-pub fn train(
-    spec: &TrainSpec,
-    train: &Split,
-    mut on_step: impl FnMut(&Progress),
-) -> Result<Option<Trained>> {
+/// One run's state while training: its own network (the fused one's share is copied back
+/// into it for checkpoints), optimiser buffers and curves.
+struct RunState<'a> {
+    spec: &'a RunSpec<'a>,
+    /// Its network; lent to the training loop while it trains alone.
+    model: Option<(nn::VarStore, Network)>,
+    buffers: Vec<Option<Tensor>>,
+    curves: Vec<EpochStats>,
+    steps_done: usize,
+}
+
+impl RunState<'_> {
+    fn vars(&self) -> std::collections::HashMap<String, Tensor> {
+        self.model.as_ref().expect("a run's network").0.variables()
+    }
+}
+
+/// Trains the runs of `spec`, each resuming from its folder if an earlier attempt left a
+/// checkpoint there; runs that resume from the same step train together as one fused network.
+/// Returns the runs in the order given, or Ok(None) when stopped by Ctrl-C (each run keeps its
+/// last epoch checkpoint).
+pub fn train(spec: &TrainSpec, mut on_step: impl FnMut(&Progress)) -> Result<Option<Vec<Trained>>> {
     let p = spec.protocol;
     p.validate()?;
-    // Two processes on one run (the same call in two shells, an orphaned worker) would
-    // overwrite each other's checkpoints: the run folder's lock admits one. The OS releases
-    // it when the process ends, however it ends.
-    std::fs::create_dir_all(spec.dir)
-        .with_context(|| format!("cannot create {}", spec.dir.display()))?;
-    let lock_path = spec.dir.join("lock");
+    let Some(first) = spec.runs.first() else { bail!("no runs to train") };
+    let n = training_images(p, first.train)?;
+    for r in &spec.runs {
+        if r.dataset.resolution() != first.dataset.resolution() {
+            bail!(
+                "runs on {} ({}x{}) and {} ({}x{}) cannot train together: their images differ in size",
+                first.dataset,
+                first.dataset.resolution(),
+                first.dataset.resolution(),
+                r.dataset,
+                r.dataset.resolution(),
+                r.dataset.resolution()
+            );
+        }
+        if training_images(p, r.train)? != n {
+            bail!(
+                "runs on {} and {} cannot train together: they have {} and {} training images",
+                first.dataset,
+                r.dataset,
+                n,
+                training_images(p, r.train)?
+            );
+        }
+    }
+    let _locks = spec.runs.iter().map(|r| lock_run(r.dir)).collect::<Result<Vec<_>>>()?;
+    let mut states = Vec::new();
+    for r in &spec.runs {
+        let (mut vs, mut net) = init(&spec.cell, r.dataset, r.seed, spec.device);
+        net.set_dtype(p.dtype);
+        let names: Vec<String> = trainables(&vs).into_iter().map(|(n, _)| n).collect();
+        let (buffers, curves, steps_done) = match load_resume(r.dir, &mut vs, &names)? {
+            Some(state) => state,
+            None => ((0..names.len()).map(|_| None).collect(), Vec::new(), 0),
+        };
+        states.push(RunState { spec: r, model: Some((vs, net)), buffers, curves, steps_done });
+    }
+    // Runs that stopped at different epochs cannot share steps: each such set trains on its own.
+    let mut starts: Vec<usize> = states.iter().map(|s| s.steps_done).collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let mut done: Vec<Option<Trained>> = (0..states.len()).map(|_| None).collect();
+    let mut states: Vec<Option<RunState>> = states.into_iter().map(Some).collect();
+    for start in starts {
+        let ids: Vec<usize> = (0..states.len())
+            .filter(|&i| states[i].as_ref().is_some_and(|s| s.steps_done == start))
+            .collect();
+        let group: Vec<RunState> = ids.iter().map(|&i| states[i].take().unwrap()).collect();
+        let Some(trained) = train_together(spec, n, group, &mut on_step)? else {
+            return Ok(None);
+        };
+        for (i, t) in ids.into_iter().zip(trained) {
+            done[i] = Some(t);
+        }
+    }
+    Ok(Some(done.into_iter().map(|t| t.expect("every run trained")).collect()))
+}
+
+/// The training images a run uses: `n_train` of them, or the whole split.
+fn training_images(p: &Protocol, train: &Split) -> Result<i64> {
+    let n = p.n_train.map(|k| (k as i64).min(train.len())).unwrap_or(train.len());
+    if n == 0 {
+        bail!("no training images");
+    }
+    Ok(n)
+}
+
+/// Two processes on one run (the same call in two shells, an orphaned worker) would overwrite
+/// each other's checkpoints: the run folder's lock admits one. The OS releases it when the
+/// process ends, however it ends.
+fn lock_run(dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let lock_path = dir.join("lock");
     let lock = std::fs::File::create(&lock_path)
         .with_context(|| format!("cannot create {}", lock_path.display()))?;
     if lock.try_lock().is_err() {
         bail!(
             "{} is being trained by another process (it holds {})",
-            spec.dir.display(),
+            dir.display(),
             lock_path.display()
         );
     }
-    let (mut vs, net) = init(&spec.cell, spec.dataset, spec.seed, spec.device);
-    let params = trainables(&vs);
-    let names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
-    let n = p.n_train.map(|k| (k as i64).min(train.len())).unwrap_or(train.len());
-    if n == 0 {
-        bail!("no training images");
-    }
+    Ok(lock)
+}
+
+/// The variables of several runs' networks as one fused network's: each variable the runs'
+/// variables of that name, concatenated along the first dimension.
+fn fuse(
+    runs: &[RunState],
+    device: Device,
+    cell: &Cell,
+    p: &Protocol,
+) -> Result<(nn::VarStore, Network)> {
+    let heads: Vec<Head> = runs
+        .iter()
+        .map(|r| Head {
+            num_classes: r.spec.dataset.num_classes(),
+            norm: r.spec.dataset.normalization(),
+        })
+        .collect();
+    let vs = nn::VarStore::new(device);
+    let mut net = model::network_of_runs(&vs.root(), cell, &heads);
+    net.set_dtype(p.dtype);
+    let parts: Vec<std::collections::HashMap<String, Tensor>> =
+        runs.iter().map(|r| r.vars()).collect();
+    tch::no_grad(|| {
+        for (name, mut var) in vs.variables() {
+            let pieces: Vec<&Tensor> = parts.iter().map(|m| &m[&name]).collect();
+            var.copy_(&Tensor::cat(&pieces, 0));
+        }
+    });
+    Ok((vs, net))
+}
+
+/// Run `i`'s share of a fused variable: rows after the earlier runs' rows.
+fn share(
+    fused: &Tensor,
+    runs: &[RunState],
+    i: usize,
+    name: &str,
+    sizes: &impl Fn(&RunState, &str) -> i64,
+) -> Tensor {
+    let start: i64 = runs[..i].iter().map(|r| sizes(r, name)).sum();
+    fused.narrow(0, start, sizes(&runs[i], name))
+}
+
+/// Copies the fused network's variables back into each run's own network.
+fn unfuse(fused: &nn::VarStore, runs: &mut [RunState]) {
+    let all = fused.variables();
+    let sizes = |r: &RunState, name: &str| r.vars()[name].size()[0];
+    tch::no_grad(|| {
+        for i in 0..runs.len() {
+            for (name, mut var) in runs[i].vars() {
+                var.copy_(&share(&all[&name], runs, i, &name, &sizes));
+            }
+        }
+    });
+}
+
+fn train_together(
+    spec: &TrainSpec,
+    n: i64,
+    mut runs: Vec<RunState>,
+    on_step: &mut impl FnMut(&Progress),
+) -> Result<Option<Vec<Trained>>> {
+    let p = spec.protocol;
     let steps_per_epoch = (n as usize).div_ceil(p.batch_size);
     let total = steps_per_epoch * p.epochs;
-    let (mut buffers, mut curves, mut step) = match load_resume(spec.dir, &mut vs, &names)? {
-        Some(state) => state,
-        None => ((0..names.len()).map(|_| None).collect(), Vec::new(), 0),
+    let k = runs.len();
+    // One run trains in its own network; several in a fused one, whose optimiser state is the
+    // runs' buffers side by side.
+    let (vs, net) = match k {
+        1 => runs[0].model.take().expect("a run's network"),
+        _ => fuse(&runs, spec.device, &spec.cell, p)?,
     };
     let params = trainables(&vs);
-    let mut train_seconds: f64 = curves.iter().map(|c| c.seconds).sum();
-    for epoch in curves.len()..p.epochs {
+    let names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
+    let mut buffers: Vec<Option<Tensor>> = if k == 1 {
+        std::mem::take(&mut runs[0].buffers)
+    } else {
+        (0..names.len())
+            .map(|j| {
+                let b: Vec<&Tensor> = runs.iter().filter_map(|r| r.buffers[j].as_ref()).collect();
+                (b.len() == k).then(|| Tensor::cat(&b, 0))
+            })
+            .collect()
+    };
+    let mut step = runs[0].steps_done;
+    let mut train_seconds: Vec<f64> =
+        runs.iter().map(|r| r.curves.iter().map(|c| c.seconds).sum()).collect();
+    let size = spec.runs[0].dataset.resolution();
+    for epoch in runs[0].curves.len()..p.epochs {
         let t0 = Instant::now();
-        let order = Rng::derive(spec.seed, 0, epoch as u64).permutation(n as usize);
-        let mut aug_rng = Rng::derive(spec.seed, 1, epoch as u64);
-        tch::manual_seed(Rng::derive(spec.seed, 2, epoch as u64).next_u64() as i64 >> 1);
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0i64, 0i64);
-        let mut lr = 0.0;
-        for (k, chunk) in order.chunks(p.batch_size).enumerate() {
+        let orders: Vec<Vec<i64>> = runs
+            .iter()
+            .map(|r| Rng::derive(r.spec.seed, 0, epoch as u64).permutation(n as usize))
+            .collect();
+        let mut aug: Vec<Rng> =
+            runs.iter().map(|r| Rng::derive(r.spec.seed, 1, epoch as u64)).collect();
+        let mut sums = vec![(0.0, 0i64); k];
+        let (mut seen, mut lr) = (0i64, 0.0);
+        for b in 0..steps_per_epoch {
             if STOP.load(Ordering::SeqCst) {
                 return Ok(None);
             }
-            let idx = Tensor::from_slice(chunk);
-            let (x, y) = train.batch(&idx, Device::Cpu);
-            let x = data::augment(&x, spec.dataset, &mut aug_rng).to_device(spec.device);
-            let y = y.to_device(spec.device);
+            let (mut xs, mut ys, mut noise) = (Vec::new(), Vec::new(), Vec::new());
+            for (i, r) in runs.iter().enumerate() {
+                let chunk = &orders[i][b * p.batch_size..((b + 1) * p.batch_size).min(n as usize)];
+                let (x, y) = r.spec.train.batch(&Tensor::from_slice(chunk), Device::Cpu);
+                xs.push(data::augment(&x, r.spec.dataset, &mut aug[i]).to_device(spec.device));
+                ys.push(y.to_device(spec.device));
+                // Each run's random starts come from its own seed, epoch and step, so they are
+                // the same whether it trains alone or with others.
+                if p.train_attack == TrainAttack::Pgd {
+                    let rng = Rng::derive_step(r.spec.seed, 2, epoch as u64, b as u64);
+                    tch::manual_seed(rng.seed());
+                    let shape = [chunk.len() as i64, 3, size, size];
+                    let mut u = Tensor::empty(shape, (Kind::Float, spec.device));
+                    noise.push(u.uniform_(-p.train_eps, p.train_eps));
+                }
+            }
             let (lr_k, m_k) = one_cycle(step, total, p.lr_max);
             lr = lr_k;
-            let (loss, batch_correct) =
-                adversarial_step(&net, &params, &mut buffers, &x, &y, p, (lr_k, m_k));
+            let x = if k == 1 { xs.pop().unwrap() } else { Tensor::cat(&xs, 1) };
+            let noise = match noise.len() {
+                0 => None,
+                1 => noise.pop(),
+                _ => Some(Tensor::cat(&noise, 1)),
+            };
+            let out = adversarial_step(
+                &net,
+                &params,
+                &mut buffers,
+                &x,
+                &ys,
+                noise.as_ref(),
+                p,
+                (lr_k, m_k),
+            );
             step += 1;
-            let bs = chunk.len() as i64;
-            loss_sum += loss * bs as f64;
-            correct += batch_correct;
+            let bs = ys[0].size()[0];
+            for (s, (loss, correct)) in sums.iter_mut().zip(out) {
+                s.0 += loss * bs as f64;
+                s.1 += correct;
+            }
             seen += bs;
             let elapsed = t0.elapsed().as_secs_f64();
             on_step(&Progress {
                 epoch,
                 epochs: p.epochs,
-                step: k + 1,
+                step: b + 1,
                 steps: steps_per_epoch,
-                images_per_second: seen as f64 / elapsed.max(1e-9),
+                images_per_second: (seen * k as i64) as f64 / elapsed.max(1e-9),
             });
         }
-        let seconds = t0.elapsed().as_secs_f64();
-        train_seconds += seconds;
-        curves.push(EpochStats {
-            epoch: epoch + 1,
-            lr,
-            train_loss: loss_sum / seen as f64,
-            train_adv_acc: correct as f64 / seen as f64,
-            seconds,
-        });
-        save_resume(spec.dir, &vs, &buffers, &names, &curves, step)?;
+        let seconds = t0.elapsed().as_secs_f64() / k as f64;
+        for (i, r) in runs.iter_mut().enumerate() {
+            train_seconds[i] += seconds;
+            r.curves.push(EpochStats {
+                epoch: epoch + 1,
+                lr,
+                train_loss: sums[i].0 / seen as f64,
+                train_adv_acc: sums[i].1 as f64 / seen as f64,
+                seconds,
+            });
+        }
+        save_all(&vs, &mut runs, &names, &buffers, step)?;
     }
-    let weights = spec.dir.join("weights.safetensors");
-    crate::checkpoint::save(&vs, &weights, step as i64)?;
-    Ok(Some(Trained { vs, net, curves, train_seconds, weights }))
+    match k {
+        1 => runs[0].model = Some((vs, net)),
+        _ => unfuse(&vs, &mut runs),
+    }
+    let mut trained = Vec::new();
+    for (r, train_seconds) in runs.into_iter().zip(train_seconds) {
+        let weights = r.spec.dir.join("weights.safetensors");
+        let (vs, net) = r.model.expect("a run's network");
+        crate::checkpoint::save(&vs, &weights, step as i64)?;
+        trained.push(Trained { vs, net, curves: r.curves, train_seconds, weights });
+    }
+    Ok(Some(trained))
 }
 
-/// One step of the protocol on a batch: adversarial examples with the network in eval mode
-/// (unless standard training), then train mode, cross-entropy on them, and an SGD step with
-/// the schedule's `(lr, momentum)` (PyTorch's rule: d = g + wd p; b = m b + d, or d at the
-/// first step; p -= lr b). Returns the loss and how many adversarial examples were right.
+/// Each run's resume state after an epoch: the network's variables and buffers when it trains
+/// alone, else its share of the fused ones.
+fn save_all(
+    vs: &nn::VarStore,
+    runs: &mut [RunState],
+    names: &[String],
+    buffers: &[Option<Tensor>],
+    steps_done: usize,
+) -> Result<()> {
+    if let [r] = runs {
+        return save_resume(r.spec.dir, vs, buffers, names, &r.curves, steps_done);
+    }
+    unfuse(vs, runs);
+    let sizes = |r: &RunState, name: &str| r.vars()[name].size()[0];
+    for i in 0..runs.len() {
+        let own: Vec<Option<Tensor>> = names
+            .iter()
+            .zip(buffers)
+            .map(|(name, b)| b.as_ref().map(|b| share(b, runs, i, name, &sizes)))
+            .collect();
+        let r = &runs[i];
+        let (vs, _) = r.model.as_ref().expect("a run's network");
+        save_resume(r.spec.dir, vs, &own, names, &r.curves, steps_done)?;
+    }
+    Ok(())
+}
+
+/// One step of the protocol on a batch of each run (side by side in `x`, labels `ys`):
+/// adversarial examples from the random start `noise` with the network in eval mode (unless
+/// standard training), then train mode, the loss, and an SGD step with the schedule's
+/// `(lr, momentum)` (PyTorch's rule: d = g + wd p; b = m b + d, or d at the first step;
+/// p -= lr b). The loss is each run's beta CE(adversarial) + (1 - beta) CE(clean), summed over
+/// the runs. Returns each run's loss and how many adversarial examples it got right.
+#[allow(clippy::too_many_arguments)]
 pub fn adversarial_step(
     net: &Network,
     params: &[(String, Tensor)],
     buffers: &mut [Option<Tensor>],
     x: &Tensor,
-    y: &Tensor,
+    ys: &[Tensor],
+    noise: Option<&Tensor>,
     p: &Protocol,
     (lr, momentum): (f64, f64),
-) -> (f64, i64) {
-    let pgd =
-        Pgd { eps: p.train_eps, alpha: p.train_alpha, steps: p.train_steps, random_start: true };
-    let x_adv =
-        if p.train_attack == TrainAttack::Pgd { pgd.run(net, x, y) } else { x.shallow_clone() };
-    let logits = net.forward_t(&x_adv, true);
-    let loss = logits.cross_entropy_for_logits(y);
+) -> Vec<(f64, i64)> {
+    // Each run's loss, and their sum (whose gradient is each run's own, as runs never mix).
+    let summed = |logits: &[Tensor]| -> (Vec<Tensor>, Tensor) {
+        let losses: Vec<Tensor> =
+            logits.iter().zip(ys).map(|(l, y)| l.cross_entropy_for_logits(y)).collect();
+        let total = losses.iter().skip(1).fold(losses[0].shallow_clone(), |a, b| a + b);
+        (losses, total)
+    };
+    let values =
+        |losses: &[Tensor]| -> Vec<f64> { losses.iter().map(|l| l.double_value(&[])).collect() };
+    let x_adv = match p.train_attack {
+        TrainAttack::Pgd => {
+            let pgd = Pgd {
+                eps: p.train_eps,
+                alpha: p.train_alpha,
+                steps: p.train_steps,
+                random_start: true,
+            };
+            pgd.run_from(x, noise, |adv| {
+                let adv = adv.detach().set_requires_grad(true);
+                let (_, loss) = summed(&net.forward_runs(&adv, &mut Taps::mode(false)));
+                Tensor::run_backward(&[loss], &[&adv], false, false).pop().unwrap()
+            })
+        }
+        TrainAttack::None => x.shallow_clone(),
+    };
+    let logits = net.forward_runs(&x_adv, &mut Taps::mode(true));
+    let (adv_losses, adv_loss) = summed(&logits);
+    let adv_losses = values(&adv_losses);
+    let beta = p.train_beta;
+    let (loss, clean_losses) = if beta == 1.0 {
+        (adv_loss, None)
+    } else {
+        let (clean, clean_loss) = summed(&net.forward_runs(x, &mut Taps::mode(true)));
+        (adv_loss * beta + clean_loss * (1.0 - beta), Some(values(&clean)))
+    };
     for (_, t) in params {
         let mut g = t.grad();
         if g.defined() {
@@ -329,8 +602,23 @@ pub fn adversarial_step(
             *buf = Some(b);
         }
     });
-    let correct = tch::no_grad(|| {
-        logits.argmax(-1, false).eq_tensor(y).to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[])
-    });
-    (loss.double_value(&[]), correct)
+    logits
+        .iter()
+        .zip(ys)
+        .enumerate()
+        .map(|(i, (l, y))| {
+            let correct = tch::no_grad(|| {
+                l.argmax(-1, false)
+                    .eq_tensor(y)
+                    .to_kind(Kind::Int64)
+                    .sum(Kind::Int64)
+                    .int64_value(&[])
+            });
+            let loss = match &clean_losses {
+                None => adv_losses[i],
+                Some(c) => beta * adv_losses[i] + (1.0 - beta) * c[i],
+            };
+            (loss, correct)
+        })
+        .collect()
 }

@@ -32,3 +32,23 @@ fn pruned_logits_equal_the_full_networks() {
         }
     }
 }
+
+/// A cell whose output no path from its input reaches leaves the logits independent of the
+/// images: the attacks' input gradient is zero (libtorch leaves it undefined), not a crash.
+#[test]
+fn a_cell_cut_off_from_its_input_is_attacked_without_failing() {
+    use robbench_core::data;
+    use robbench_core::evaluate::evaluate;
+    use robbench_vocab::Attack;
+    let arch = Space::get().resolve("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap();
+    let cell = Space::get().cell(arch as i64).unwrap();
+    let (_vs, net) = init(&cell, Dataset::Digits, 0, Device::Cpu);
+    let split = data::load(Dataset::Digits, None, false).unwrap();
+    let attacks = [Attack::Clean, Attack::Fgsm8, Attack::Pgd8, Attack::Apgd8];
+    let e = evaluate(&net, &split, &attacks, Some(50), Device::Cpu, 50, 0).unwrap();
+    // The network answers every image alike, and no attack can change that.
+    let clean = e.metrics[&Attack::Clean];
+    for a in attacks {
+        assert_eq!(e.metrics[&a], clean, "{a}");
+    }
+}

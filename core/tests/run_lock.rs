@@ -2,7 +2,7 @@
 
 use robbench_core::data::{self, Dataset};
 use robbench_core::space::Space;
-use robbench_core::train::{self, Protocol, TrainSpec};
+use robbench_core::train::{self, Protocol, RunSpec, TrainSpec};
 use tch::Device;
 
 #[test]
@@ -14,21 +14,16 @@ fn a_run_held_by_another_process_is_refused_and_left_alone() {
     let split = data::load(Dataset::Digits, None, true).unwrap();
     let spec = TrainSpec {
         cell: Space::get().cell(1).unwrap(),
-        dataset: Dataset::Digits,
-        seed: 0,
         protocol: &protocol,
         device: Device::Cpu,
-        dir: tmp.path(),
+        runs: vec![RunSpec { dataset: Dataset::Digits, seed: 0, train: &split, dir: tmp.path() }],
     };
-    let err = train::train(&spec, &split, |_| {}).err().expect("training a held run must fail");
+    let err = train::train(&spec, |_| {}).err().expect("training a held run must fail");
     assert!(err.to_string().contains("being trained by another process"), "{err}");
     assert!(
         !tmp.path().join("resume.safetensors").exists(),
         "the refused trainer wrote a checkpoint"
     );
     drop(held);
-    assert!(
-        train::train(&spec, &split, |_| {}).unwrap().is_some(),
-        "once released, the run trains"
-    );
+    assert!(train::train(&spec, |_| {}).unwrap().is_some(), "once released, the run trains");
 }

@@ -14,16 +14,12 @@
 --       --bench /shared/nasrobbench201 sql/fill/nasrobbench201.sql & done; wait
 --
 -- Data: $ROBBENCH_DATA holds the CIFAR-10/100 batches and the ImageNet16 pickles. Each shard
--- trains the architectures at its positions of each list; a stopped or killed task, run again,
+-- trains the architectures at its positions of the list, all runs of each; a stopped or killed task, run again,
 -- resumes its runs from their last epoch checkpoints and skips the recorded ones (INSERT OR
 -- IGNORE: rows recorded by an earlier attempt stay as they are).
 SET VARIABLE unique_archs = (SELECT list(arch ORDER BY arch) FROM architectures WHERE is_unique);
-INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'cifar10', seed := 0);
-INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'cifar100', seed := 0);
-INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'imagenet16-120', seed := 0);
-INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'cifar10', seed := 1);
-INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'cifar100', seed := 1);
-INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'imagenet16-120', seed := 1);
-INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'cifar10', seed := 2);
-INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'cifar100', seed := 2);
-INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'imagenet16-120', seed := 2);
+-- An architecture's CIFAR-10 and CIFAR-100 runs (six: two data sets, three seeds) train
+-- together as one fused network on a GPU; ImageNet16-120's images are smaller, so its three
+-- seeds train together in a second statement.
+INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := ['cifar10', 'cifar100'], seed := [0, 1, 2]);
+INSERT OR IGNORE INTO metrics FROM train(getvariable('unique_archs'), dataset := 'imagenet16-120', seed := [0, 1, 2]);

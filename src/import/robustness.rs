@@ -218,6 +218,7 @@ pub fn read(dir: &Path) -> Result<Imported> {
                         train_alpha: 0.0,
                         train_steps: 0,
                         n_train: Some(full_train_size(dataset) as usize),
+                        ..Protocol::paper()
                     },
                 )
                 .set("run_id", run_id.clone())

@@ -15,11 +15,11 @@ use arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use robbench_vocab::worker::{Compute, EvaluateRequest, EvaluateResult, Evaluation, Request};
-use robbench_vocab::{durable, Attack, Dataset};
+use robbench_vocab::{durable, Attack, Dataset, Dtype};
 use sha2::{Digest, Sha256};
 
 use super::table_fn::{any_type, archs, declare, opt_i64, opt_str, BoxError, Computed};
-use super::train::{attacks_arg, TrainContext};
+use super::train::{attacks_arg, dtype_arg, TrainContext};
 use crate::store::rows::{self, Row};
 use crate::store::Fields;
 use crate::worker;
@@ -36,6 +36,7 @@ pub struct Bind {
 struct Target {
     net: Network,
     n_eval: Option<i64>,
+    dtype: Dtype,
 }
 
 /// The trained network a call names: a recorded run, or a checkpoint with its arch and dataset.
@@ -166,9 +167,14 @@ fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
     if asked.is_some_and(|n| n <= 0) {
         bail!("evaluate: n_eval must be positive");
     }
+    let asked_dtype = dtype_arg(bind, "evaluate")?;
     let targets = nets
         .into_iter()
         .map(|net| {
+            // Likewise in the arithmetic its metrics were measured in (published rows: fp32).
+            let recorded = net.recorded.as_ref().and_then(|r| r.get("dtype").cloned().flatten());
+            let recorded = recorded.and_then(|s| Dtype::parse(&s).ok());
+            let dtype = asked_dtype.or(recorded).unwrap_or_default();
             // A recorded run is evaluated on the images its metrics were measured on, unless
             // told otherwise, so that its row keeps them.
             let recorded = net.recorded.as_ref().and_then(|r| r.get("n_eval").cloned().flatten());
@@ -182,7 +188,7 @@ fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
                     );
                 }
             }
-            Target { net, n_eval: asked.or(recorded) }
+            Target { net, n_eval: asked.or(recorded), dtype }
         })
         .collect();
     let compute = ctx.compute(bind, "evaluate")?;
@@ -194,8 +200,12 @@ fn cache_path(b: &Bind, t: &Target) -> Result<PathBuf> {
     let n = &t.net;
     let bytes = std::fs::read(&n.checkpoint)
         .with_context(|| format!("evaluate: cannot read {}", n.checkpoint.display()))?;
-    let key =
+    let mut key =
         format!("{:x}|{}|{}|{:?}|{}", Sha256::digest(&bytes), n.arch, n.dataset, t.n_eval, n.seed);
+    // The key's format is frozen for fp32 (caches already written are found by it).
+    if t.dtype != Dtype::Fp32 {
+        key.push_str(&format!("|{}", t.dtype));
+    }
     let dir = b.ctx.catalog.dir.join("cache").join("evaluate");
     Ok(dir.join(format!("{}.json", &format!("{:x}", Sha256::digest(key.as_bytes()))[..16])))
 }
@@ -210,6 +220,7 @@ fn run_worker(b: &Bind, t: &Target, attacks: &[Attack], out: &Path) -> Result<Ev
         n_eval: t.n_eval,
         seed: n.seed,
         data_dir: b.data_dir.clone(),
+        dtype: t.dtype,
         compute: b.compute.clone(),
         out: out.to_path_buf(),
     });
@@ -263,12 +274,16 @@ fn row(b: &Bind, t: &Target) -> Result<Row> {
         .set("dataset", n.dataset.name())
         .set("seed", n.seed as i64)
         .set("split", "test")
-        .set("n_eval", cached.n_eval);
-    // The run's other metrics, and their warnings, when measured on the same images.
+        .set("n_eval", cached.n_eval)
+        .set("dtype", t.dtype.name());
+    // The run's other metrics, and their warnings, when measured on the same images in the same
+    // arithmetic.
     let mut warnings = Vec::new();
     if let Some(rec) = &n.recorded {
         let recorded_n = rec.get("n_eval").cloned().flatten().and_then(|s| s.parse::<i64>().ok());
-        if recorded_n == cached.n_eval {
+        let recorded_dtype = rec.get("dtype").cloned().flatten();
+        let same_dtype = recorded_dtype.as_deref().unwrap_or(Dtype::Fp32.name()) == t.dtype.name();
+        if recorded_n == cached.n_eval && same_dtype {
             for a in Attack::ALL {
                 let v = rec.get(a.name()).cloned().flatten().and_then(|s| s.parse::<f64>().ok());
                 if let Some(v) = v {
@@ -333,6 +348,7 @@ impl VTab for Evaluate {
             ("dataset".into(), t(LogicalTypeId::Varchar)),
             ("attacks".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
             ("n_eval".into(), t(LogicalTypeId::Bigint)),
+            ("dtype".into(), t(LogicalTypeId::Varchar)),
             ("seed".into(), t(LogicalTypeId::Bigint)),
             ("data_dir".into(), t(LogicalTypeId::Varchar)),
             ("device".into(), t(LogicalTypeId::Varchar)),

@@ -15,12 +15,12 @@ use arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use robbench_vocab::worker::{Compute, ImageSource, Request, ScoreLine, ScoresRequest};
-use robbench_vocab::{Dataset, Score, ScoreAttack};
+use robbench_vocab::{Dataset, Dtype, Score, ScoreAttack};
 use sha2::{Digest, Sha256};
 
-use super::table_fn::{any_type, archs, declare, macro_over, opt_f64, opt_i64, opt_str};
+use super::table_fn::{any_type, archs, declare, macro_over, opt_bool, opt_f64, opt_i64, opt_str};
 use super::table_fn::{BoxError, Computed};
-use super::train::{dataset_arg, TrainContext};
+use super::train::{dataset_arg, dtype_arg, TrainContext};
 use crate::store::rows::{self, Row};
 use crate::worker;
 
@@ -38,6 +38,7 @@ struct Setup {
     train_mode: Option<bool>,
     checkpoint: Option<PathBuf>,
     source: ImageSource,
+    dtype: Dtype,
 }
 
 impl Setup {
@@ -65,6 +66,11 @@ impl Setup {
             ckpt,
             self.source
         );
+        // Settings added later enter the key only when they differ from the default.
+        let text = match self.dtype {
+            Dtype::Fp32 => text,
+            p => format!("{text}|{p}"),
+        };
         Ok(format!("{:x}", Sha256::digest(text.as_bytes()))[..16].to_string())
     }
 }
@@ -152,10 +158,7 @@ fn bind_scores(bind: &BindInfo) -> Result<Bind> {
             bail!("scores: a checkpoint holds one architecture; {} were listed", archs.len());
         }
     }
-    let train_mode = bind
-        .get_named_parameter("train_mode")
-        .filter(|v| !v.is_null())
-        .map(|v| v.to_string() == "true");
+    let train_mode = opt_bool(bind, "train_mode");
     let compute = ctx.compute(bind, "scores")?;
     let archs = archs.into_iter().enumerate().filter(|(p, _)| ctx.in_shard(*p)).map(|(_, a)| a);
     let archs = archs.collect();
@@ -170,6 +173,7 @@ fn bind_scores(bind: &BindInfo) -> Result<Bind> {
         train_mode,
         checkpoint,
         source,
+        dtype: dtype_arg(bind, "scores")?.unwrap_or_default(),
     };
     let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
     Ok(Bind { ctx, archs, scores, setup, data_dir, compute })
@@ -201,6 +205,7 @@ fn run_worker(b: &Bind, archs: &[i64], out: &Path) -> Result<()> {
         checkpoint: s.checkpoint.clone(),
         source: s.source,
         data_dir: b.data_dir.clone(),
+        dtype: s.dtype,
         compute: b.compute.clone(),
         out: out.to_path_buf(),
     });
@@ -261,7 +266,8 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
                     .set("batch_offset", s.batch_offset)
                     .set("train_mode", j.train_mode)
                     .set("checkpoint", s.checkpoint.as_ref().map(|p| p.display().to_string()))
-                    .set("source", s.source.name()),
+                    .set("source", s.source.name())
+                    .set("dtype", s.dtype.name()),
             );
         }
     }
@@ -309,6 +315,7 @@ fn named() -> Vec<(String, LogicalTypeHandle)> {
         ("beta".into(), t(LogicalTypeId::Double)),
         ("seed".into(), t(LogicalTypeId::Bigint)),
         ("train_mode".into(), t(LogicalTypeId::Boolean)),
+        ("dtype".into(), t(LogicalTypeId::Varchar)),
         ("checkpoint".into(), t(LogicalTypeId::Varchar)),
         ("source".into(), t(LogicalTypeId::Varchar)),
         ("data_dir".into(), t(LogicalTypeId::Varchar)),

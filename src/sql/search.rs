@@ -118,9 +118,9 @@ struct TrainOracle {
 impl Oracle for TrainOracle {
     fn value(&mut self, arch: usize) -> Result<Option<f64>> {
         let t = &self.trainer;
-        let job = t.job(arch as i64);
+        let job = t.job(arch as i64, t.datasets[0], t.seeds[0]);
         self.trained += 1;
-        let r = t.run(&job, &format!("search query {} arch {arch}", self.trained))?;
+        let r = t.run(&job, &[], &format!("search query {} arch {arch}", self.trained))?;
         let row = metrics_row(t, &job, &r);
         let catalog = t.catalog();
         let lock = catalog.lock()?;
@@ -292,7 +292,7 @@ fn named() -> Vec<(String, LogicalTypeHandle)> {
     let t = |id| LogicalTypeHandle::from(id);
     let mut v: Vec<(String, LogicalTypeHandle)> = super::train::named_parameters()
         .into_iter()
-        .filter(|(n, _)| n != "dataset" && n != "seed")
+        .filter(|(n, _)| !["dataset", "seed", "fuse"].contains(&n.as_str()))
         .collect();
     v.extend([
         ("dataset".to_string(), t(LogicalTypeId::Varchar)),

@@ -111,6 +111,10 @@ pub fn opt_f64(bind: &BindInfo, name: &str) -> Result<Option<f64>> {
     }
 }
 
+pub fn opt_bool(bind: &BindInfo, name: &str) -> Option<bool> {
+    bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| v.to_string() == "true")
+}
+
 pub fn opt_str(bind: &BindInfo, name: &str) -> Option<String> {
     bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| v.to_string())
 }

@@ -15,9 +15,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use robbench_vocab::worker::{Compute, Request, TrainRequest, TrainResult};
-use robbench_vocab::{Attack, Dataset, DeviceSpec, Protocol, TrainAttack};
+use robbench_vocab::{Attack, Dataset, DeviceSpec, Dtype, Protocol, TrainAttack};
 
-use super::table_fn::{any_type, archs, declare, opt_f64, opt_i64, opt_str, BoxError};
+use super::table_fn::{any_type, archs, declare, opt_bool, opt_f64, opt_i64, opt_str, BoxError};
 use crate::protocol;
 use crate::store::rows::{self, Row};
 use crate::store::Catalog;
@@ -90,6 +90,63 @@ pub fn dataset_arg(bind: &BindInfo, function: &str) -> Result<Dataset> {
     Dataset::parse(&name).map_err(|e| anyhow!("{function}: {e}"))
 }
 
+/// A call's `dtype :=` ('fp32' or 'bf16'), if given.
+pub fn dtype_arg(bind: &BindInfo, function: &str) -> Result<Option<Dtype>> {
+    opt_str(bind, "dtype")
+        .map(|s| Dtype::parse(&s).map_err(|e| anyhow!("{function}: {e}")))
+        .transpose()
+}
+
+/// A call's data sets (`dataset :=` a name or a list of names, default cifar10).
+fn datasets_arg(bind: &BindInfo) -> Result<Vec<Dataset>> {
+    let Some(v) = bind.get_named_parameter("dataset").filter(|v| !v.is_null()) else {
+        return Ok(vec![Dataset::Cifar10]);
+    };
+    let names: Vec<String> = match v.to_list() {
+        Some(list) => list.iter().map(|x| x.to_string()).collect(),
+        None => vec![v.to_string()],
+    };
+    if names.is_empty() {
+        bail!("train: the dataset list is empty");
+    }
+    let mut out = Vec::new();
+    for n in names {
+        let d = Dataset::parse(&n).map_err(|e| anyhow!("train: {e}"))?;
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// A call's seeds (`seed :=` a number or a list of numbers, default 0).
+fn seeds_arg(bind: &BindInfo) -> Result<Vec<u64>> {
+    let Some(v) = bind.get_named_parameter("seed").filter(|v| !v.is_null()) else {
+        return Ok(vec![0]);
+    };
+    let values = match v.to_list() {
+        Some(list) => list,
+        None => vec![v],
+    };
+    if values.is_empty() {
+        bail!("train: the seed list is empty");
+    }
+    let mut out = Vec::new();
+    for x in values {
+        let text = x.to_string();
+        let seed: i64 = text
+            .parse()
+            .map_err(|_| anyhow!("train: seed must be a whole number, got '{text}'"))?;
+        if seed < 0 {
+            bail!("train: seed must be non-negative, got {seed}");
+        }
+        if !out.contains(&(seed as u64)) {
+            out.push(seed as u64);
+        }
+    }
+    Ok(out)
+}
+
 /// A call's `attacks := [...]`: metrics column names, default the paper's cheap ones.
 pub fn attacks_arg(bind: &BindInfo, function: &str) -> Result<Vec<Attack>> {
     match bind.get_named_parameter("attacks").filter(|v| !v.is_null()) {
@@ -108,9 +165,11 @@ pub fn attacks_arg(bind: &BindInfo, function: &str) -> Result<Vec<Attack>> {
     }
 }
 
-/// One run to train: its architecture, id and folder.
+/// One run to train: its architecture, data set, seed, id and folder.
 pub struct Job {
     pub arch: i64,
+    pub dataset: Dataset,
+    pub seed: u64,
     pub run_id: String,
     dir: PathBuf,
 }
@@ -119,9 +178,11 @@ pub struct Job {
 /// `source := 'train'`).
 pub struct Trainer {
     ctx: TrainContext,
-    pub dataset: Dataset,
-    seed: u64,
+    pub datasets: Vec<Dataset>,
+    pub seeds: Vec<u64>,
     protocol: Protocol,
+    /// Train an architecture's runs as one fused network (None: where that is faster, CUDA).
+    fuse: Option<bool>,
     attacks: Vec<Attack>,
     n_eval: Option<i64>,
     data_dir: Option<PathBuf>,
@@ -153,23 +214,24 @@ fn bind_train(bind: &BindInfo) -> Result<Bind> {
         bail!("train: the arch list is empty");
     }
     let trainer = trainer_arg(bind, ctx.clone())?;
+    // Shards take whole architectures, so that an architecture's runs can train together.
     let jobs = archs
         .into_iter()
         .enumerate()
         .filter(|(pos, _)| ctx.in_shard(*pos))
-        .map(|(_, arch)| trainer.job(arch))
+        .flat_map(|(_, arch)| {
+            let t = &trainer;
+            t.datasets.iter().flat_map(move |&d| t.seeds.iter().map(move |&s| t.job(arch, d, s)))
+        })
         .collect();
     Ok(Bind { trainer, jobs })
 }
 
-/// A call's training settings (`dataset`, `seed`, the protocol's, `attacks`, `n_eval`,
+/// A call's training settings (`dataset`, `seed`, the protocol's, `fuse`, `attacks`, `n_eval`,
 /// `data_dir`, `device`).
 pub fn trainer_arg(bind: &BindInfo, ctx: TrainContext) -> Result<Trainer> {
-    let dataset = dataset_arg(bind, "train")?;
-    let seed = opt_i64(bind, "seed").unwrap_or(0);
-    if seed < 0 {
-        bail!("train: seed must be non-negative, got {seed}");
-    }
+    let datasets = datasets_arg(bind)?;
+    let seeds = seeds_arg(bind)?;
     let p = Protocol::paper();
     let train_steps = match opt_i64(bind, "train_steps") {
         Some(x) if x < 0 => bail!("train: train_steps must be non-negative, got {x}"),
@@ -190,6 +252,8 @@ pub fn trainer_arg(bind: &BindInfo, ctx: TrainContext) -> Result<Trainer> {
         train_alpha: opt_f64(bind, "train_alpha")?.unwrap_or(p.train_alpha),
         train_steps,
         n_train: positive(bind, "n_train")?,
+        train_beta: opt_f64(bind, "train_beta")?.unwrap_or(p.train_beta),
+        dtype: dtype_arg(bind, "train")?.unwrap_or(p.dtype),
     };
     protocol.validate().map_err(|e| anyhow!("train: {e}"))?;
     let attacks = attacks_arg(bind, "train")?;
@@ -199,8 +263,8 @@ pub fn trainer_arg(bind: &BindInfo, ctx: TrainContext) -> Result<Trainer> {
         bail!("train: the benchmark is open read-only");
     }
     let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
-    let seed = seed as u64;
-    Ok(Trainer { ctx, dataset, seed, protocol, attacks, n_eval, data_dir, compute })
+    let fuse = opt_bool(bind, "fuse");
+    Ok(Trainer { ctx, datasets, seeds, protocol, fuse, attacks, n_eval, data_dir, compute })
 }
 
 impl Trainer {
@@ -215,19 +279,42 @@ impl Trainer {
         }
     }
 
-    /// The run of `arch` under these settings.
-    pub fn job(&self, arch: i64) -> Job {
-        let (name, dataset, seed) = (self.protocol.name(), self.dataset, self.seed);
+    /// The run of `arch` on `dataset` from `seed` under these settings.
+    pub fn job(&self, arch: i64, dataset: Dataset, seed: u64) -> Job {
+        let name = self.protocol.name();
         let run_id = format!("{name}/{dataset}/{arch}/s{seed}");
         let dir = self.ctx.catalog.dir.join("checkpoints").join(run_id.replace('/', "-"));
-        Job { arch, run_id, dir }
+        Job { arch, dataset, seed, run_id, dir }
     }
 
-    /// The run's result: recorded, or trained now (by the worker) and recorded.
-    pub fn run(&self, job: &Job, label: &str) -> Result<TrainResult> {
+    /// The run's result: recorded, or trained now (by the worker, with `others`: runs of the
+    /// same architecture and image size, which train together with it) and recorded.
+    pub fn run(&self, job: &Job, others: &[&Job], label: &str) -> Result<TrainResult> {
         let r = match recorded(self, &job.dir)? {
             Some(r) => r,
-            None => run_worker(self, job, label)?,
+            None => {
+                let mut group = vec![job];
+                for o in others {
+                    if o.arch == job.arch
+                        && o.dataset.resolution() == job.dataset.resolution()
+                        && recorded(self, &o.dir)?.is_none()
+                    {
+                        group.push(o);
+                    }
+                }
+                run_worker(self, &group, label)?;
+                for o in &group[1..] {
+                    if let Some(r) = recorded(self, &o.dir)? {
+                        record(self, o, &r)?;
+                    }
+                }
+                recorded(self, &job.dir)?.ok_or_else(|| {
+                    anyhow!(
+                        "train: robbench-worker finished without a result in {}",
+                        job.dir.display()
+                    )
+                })?
+            }
         };
         record(self, job, &r)?;
         Ok(r)
@@ -246,13 +333,15 @@ fn recorded(b: &Trainer, dir: &Path) -> Result<Option<TrainResult>> {
     Ok((covers && same_eval).then_some(r))
 }
 
-fn run_worker(b: &Trainer, job: &Job, label: &str) -> Result<TrainResult> {
+fn run_worker(b: &Trainer, jobs: &[&Job], label: &str) -> Result<()> {
+    let job = jobs[0];
     let request = Request::Train(TrainRequest {
         arch: job.arch,
-        dataset: b.dataset,
-        seed: b.seed,
-        run_dir: job.dir.clone(),
+        dataset: jobs.iter().map(|j| j.dataset).collect(),
+        seed: jobs.iter().map(|j| j.seed).collect(),
+        run_dir: jobs.iter().map(|j| j.dir.clone()).collect(),
         protocol: b.protocol.clone(),
+        fuse: b.fuse,
         n_eval: b.n_eval,
         attacks: b.attacks.clone(),
         data_dir: b.data_dir.clone(),
@@ -260,16 +349,13 @@ fn run_worker(b: &Trainer, job: &Job, label: &str) -> Result<TrainResult> {
         label: label.to_string(),
     });
     match worker::run("train", &request)? {
-        Ended::Done => {}
+        Ended::Done => Ok(()),
         Ended::Stopped => bail!(
             "train: stopped at a step boundary; run {} keeps its last epoch checkpoint in {} (run the statement again to resume)",
             job.run_id,
             job.dir.display()
         ),
     }
-    recorded(b, &job.dir)?.ok_or_else(|| {
-        anyhow!("train: robbench-worker finished without a result in {}", job.dir.display())
-    })
 }
 
 /// Writes the run's `runs` and `curves` rows, unless an earlier call already did.
@@ -299,8 +385,8 @@ fn record(b: &Trainer, job: &Job, r: &TrainResult) -> Result<()> {
     let run = protocol::row(&b.protocol.name(), &b.protocol)
         .set("run_id", job.run_id.clone())
         .set("arch", job.arch)
-        .set("dataset", b.dataset.name())
-        .set("seed", b.seed as i64)
+        .set("dataset", job.dataset.name())
+        .set("seed", job.seed as i64)
         .set("n_train", r.n_train)
         .set("source", "trained")
         .set("device", r.device.clone())
@@ -318,10 +404,11 @@ pub fn metrics_row(b: &Trainer, job: &Job, r: &TrainResult) -> Row {
     let mut m = Row::new()
         .set("run_id", job.run_id.clone())
         .set("arch", job.arch)
-        .set("dataset", b.dataset.name())
-        .set("seed", b.seed as i64)
+        .set("dataset", job.dataset.name())
+        .set("seed", job.seed as i64)
         .set("split", "test")
-        .set("n_eval", r.evaluation.n_eval);
+        .set("n_eval", r.evaluation.n_eval)
+        .set("dtype", b.protocol.dtype.name());
     for a in &b.attacks {
         m = m.set(a.name(), r.evaluation.metrics.get(a).copied());
     }
@@ -365,8 +452,12 @@ fn next_run(b: &Bind, cursor: &AtomicUsize, output: &mut DataChunkHandle) -> Res
         return Ok(());
     };
     let t = &b.trainer;
+    let others: Vec<&Job> = b.jobs[k + 1..].iter().collect();
     let label = format!("run {}/{} arch {}", k + 1, b.jobs.len(), job.arch);
-    let row = t.run(job, &label).map(|r| metrics_row(t, job, &r)).map_err(|e| format!("{e:#}"))?;
+    let row = t
+        .run(job, &others, &label)
+        .map(|r| metrics_row(t, job, &r))
+        .map_err(|e| format!("{e:#}"))?;
     let batch = rows::to_batch(&t.ctx.catalog.schema("metrics")?, &[row])?;
     duckdb::vtab::record_batch_to_duckdb_data_chunk(&batch, output)?;
     output.set_len(1);
@@ -376,8 +467,11 @@ fn next_run(b: &Bind, cursor: &AtomicUsize, output: &mut DataChunkHandle) -> Res
 fn named() -> Vec<(String, LogicalTypeHandle)> {
     let t = |id| LogicalTypeHandle::from(id);
     let mut v = vec![
-        ("dataset".to_string(), t(LogicalTypeId::Varchar)),
-        ("seed".into(), t(LogicalTypeId::Bigint)),
+        ("dataset".to_string(), any_type()),
+        ("seed".into(), any_type()),
+        ("fuse".into(), t(LogicalTypeId::Boolean)),
+        ("train_beta".into(), t(LogicalTypeId::Double)),
+        ("dtype".into(), t(LogicalTypeId::Varchar)),
         ("epochs".into(), t(LogicalTypeId::Bigint)),
         ("batch_size".into(), t(LogicalTypeId::Bigint)),
         ("lr_max".into(), t(LogicalTypeId::Double)),

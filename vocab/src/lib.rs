@@ -27,7 +27,7 @@ pub use attack::{Attack, AttackKind};
 pub use corruption::Corruption;
 pub use dataset::{Dataset, Normalization};
 pub use device::DeviceSpec;
-pub use protocol::{Protocol, TrainAttack};
+pub use protocol::{Dtype, Protocol, TrainAttack};
 pub use score::{Score, ScoreAttack, ScoreInputs};
 
 /// The names of a list, joined for an error message.

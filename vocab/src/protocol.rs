@@ -17,6 +17,25 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// The arithmetic (precision) of a network's forward and backward passes. Weights,
+    /// optimiser state and BatchNorm statistics stay fp32 either way; bf16 computes convolutions
+    /// and the classifier in bfloat16, as PyTorch's autocast does. (SQL spells the option
+    /// `dtype`: `precision` is a keyword of DuckDB's grammar and cannot name an argument.)
+    #[derive(Default)]
+    pub enum Dtype ("dtype") {
+        /// fp32 throughout (the paper's).
+        #[default]
+        Fp32 = "fp32",
+        /// bfloat16 convolutions and classifier, fp32 weights and loss.
+        Bf16 = "bf16",
+    }
+}
+
+fn paper_beta() -> f64 {
+    Protocol::PAPER.train_beta
+}
+
 /// As command-line flags (the worker's), each setting defaults to the paper's value.
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Protocol {
@@ -41,6 +60,14 @@ pub struct Protocol {
     /// Use only the first n training images (None: the whole split).
     #[arg(long)]
     pub n_train: Option<usize>,
+    /// The weight of the adversarial batch in the loss (the paper's Algorithm 1):
+    /// (1 - beta) CE(clean) + beta CE(adversarial); 1 trains on the adversarial batch only.
+    #[arg(long, default_value_t = Protocol::PAPER.train_beta)]
+    #[serde(default = "paper_beta")]
+    pub train_beta: f64,
+    #[arg(long, default_value_t = Dtype::Fp32, value_parser = Dtype::parse_arg)]
+    #[serde(default)]
+    pub dtype: Dtype,
 }
 
 impl Protocol {
@@ -59,6 +86,8 @@ impl Protocol {
         train_alpha: 2.0 / 255.0,
         train_steps: 7,
         n_train: None,
+        train_beta: 1.0,
+        dtype: Dtype::Fp32,
     };
 
     pub fn paper() -> Protocol {
@@ -66,12 +95,19 @@ impl Protocol {
     }
 
     /// The paper's name when every setting is the paper's, else `custom-` and a hash of the
-    /// settings. The key's format is frozen: run ids already recorded depend on it.
+    /// settings; either followed by `-bf16` when the arithmetic is bfloat16. The key's format is
+    /// frozen (run ids already recorded depend on it): settings added later enter it only when
+    /// they differ from the paper's, so earlier names stay what they were.
     pub fn name(&self) -> String {
-        if *self == Protocol::paper() {
-            return Protocol::PAPER_NAME.into();
+        let suffix = match self.dtype {
+            Dtype::Fp32 => String::new(),
+            p => format!("-{p}"),
+        };
+        let fp32 = Protocol { dtype: Dtype::Fp32, ..self.clone() };
+        if fp32 == Protocol::paper() {
+            return format!("{}{suffix}", Protocol::PAPER_NAME);
         }
-        let key = format!(
+        let mut key = format!(
             "{}|{}|{:e}|{:e}|{:e}|{}|{:e}|{:e}|{}|{:?}",
             self.epochs,
             self.batch_size,
@@ -84,8 +120,11 @@ impl Protocol {
             self.train_steps,
             self.n_train
         );
+        if self.train_beta != Protocol::PAPER.train_beta {
+            key.push_str(&format!("|beta={:e}", self.train_beta));
+        }
         let h = sha2::Sha256::digest(key.as_bytes());
-        format!("custom-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+        format!("custom-{:02x}{:02x}{:02x}{:02x}{suffix}", h[0], h[1], h[2], h[3])
     }
 
     /// The one set of rules for a protocol, checked by `train` before anything runs and by the
@@ -110,6 +149,12 @@ impl Protocol {
             if !v.is_finite() || v < 0.0 {
                 bail!("{name} must be a finite non-negative number, got {v}");
             }
+        }
+        if !(0.0..=1.0).contains(&self.train_beta) {
+            bail!("train_beta must be between 0 and 1, got {}", self.train_beta);
+        }
+        if self.train_beta != 1.0 && self.train_attack != TrainAttack::Pgd {
+            bail!("train_beta weighs the adversarial batch, so it needs train_attack 'pgd'");
         }
         if self.momentum >= 1.0 {
             bail!("momentum must be below 1, got {}", self.momentum);
@@ -146,6 +191,29 @@ mod tests {
     }
 
     #[test]
+    fn later_settings_name_only_when_they_differ() {
+        let bf16 = Protocol { dtype: Dtype::Bf16, ..Protocol::paper() };
+        assert_eq!(bf16.name(), "nasrobbench201-bf16");
+        let short = Protocol { epochs: 4, n_train: Some(1000), ..Protocol::paper() };
+        let short_bf16 = Protocol { dtype: Dtype::Bf16, ..short.clone() };
+        assert_eq!(short_bf16.name(), format!("{}-bf16", short.name()));
+        let key = format!(
+            "4|256|1e-1|9e-1|5e-4|pgd|{:e}|{:e}|7|Some(1000)|beta=5e-1",
+            8.0f64 / 255.0,
+            2.0f64 / 255.0
+        );
+        let h = sha2::Sha256::digest(key.as_bytes());
+        let half = Protocol { train_beta: 0.5, ..short.clone() };
+        assert_eq!(half.name(), format!("custom-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3]));
+        assert!(Protocol { train_beta: 0.5, ..Protocol::paper() }.name().starts_with("custom-"));
+        // A request from before these settings existed still reads, as the paper's values.
+        let mut json = serde_json::to_value(Protocol::paper()).unwrap();
+        json.as_object_mut().unwrap().remove("train_beta");
+        json.as_object_mut().unwrap().remove("dtype");
+        assert_eq!(serde_json::from_value::<Protocol>(json).unwrap(), Protocol::paper());
+    }
+
+    #[test]
     fn validation_names_the_setting() {
         assert!(Protocol::paper().validate().is_ok());
         let bad = |p: Protocol, what: &str| {
@@ -157,5 +225,9 @@ mod tests {
         bad(Protocol { lr_max: f64::NAN, ..Protocol::paper() }, "lr_max");
         bad(Protocol { train_eps: -1.0, ..Protocol::paper() }, "train_eps");
         bad(Protocol { n_train: Some(0), ..Protocol::paper() }, "n_train");
+        bad(Protocol { train_beta: 1.5, ..Protocol::paper() }, "train_beta");
+        bad(Protocol { train_beta: f64::NAN, ..Protocol::paper() }, "train_beta");
+        let standard = Protocol { train_attack: TrainAttack::None, ..Protocol::paper() };
+        bad(Protocol { train_beta: 0.5, ..standard }, "train_attack");
     }
 }

@@ -11,11 +11,11 @@
 //! message is on stderr.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Attack, Corruption, Dataset, DeviceSpec, Protocol, Score, ScoreAttack};
+use crate::{Attack, Corruption, Dataset, DeviceSpec, Dtype, Protocol, Score, ScoreAttack};
 
 /// The worker's exit status when it stopped at a step boundary and kept its checkpoint.
 pub const EXIT_STOPPED: i32 = 130;
@@ -45,19 +45,27 @@ pub struct Compute {
     pub threads: Option<i32>,
 }
 
+/// Runs of one architecture under one protocol, trained together (one fused network when there
+/// are several) and each evaluated on its own: run i is (`dataset[i]`, `seed[i]`, `run_dir[i]`).
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainRequest {
     #[arg(long)]
     pub arch: i64,
-    #[arg(long, value_parser = Dataset::parse_arg)]
-    pub dataset: Dataset,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Folder of this run: checkpoints, weights and result.json
-    #[arg(long)]
-    pub run_dir: PathBuf,
+    /// Comma-separated, one per run or one for all (the runs' images must have one size)
+    #[arg(long, value_delimiter = ',', required = true, value_parser = Dataset::parse_arg)]
+    pub dataset: Vec<Dataset>,
+    /// Comma-separated, one per run or one for all
+    #[arg(long, value_delimiter = ',', default_values_t = [0])]
+    pub seed: Vec<u64>,
+    /// Folder of each run: checkpoints, weights and result.json (comma-separated, one per run)
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub run_dir: Vec<PathBuf>,
     #[command(flatten)]
     pub protocol: Protocol,
+    /// Train the runs as one fused network (default: on CUDA, where it is faster; on CPU it is
+    /// not, and the results are the same either way)
+    #[arg(long)]
+    pub fuse: Option<bool>,
     /// Evaluate on the first N evaluation images (default: all)
     #[arg(long)]
     pub n_eval: Option<i64>,
@@ -71,6 +79,31 @@ pub struct TrainRequest {
     /// Shown before the progress bar, e.g. "run 2/5 arch 2581"
     #[arg(long, default_value = "")]
     pub label: String,
+}
+
+impl TrainRequest {
+    /// Each run's (dataset, seed, folder), or why the lists do not pair up. A data set or seed
+    /// given once holds for every run.
+    pub fn runs(&self) -> anyhow::Result<Vec<(Dataset, u64, &Path)>> {
+        let n = self.run_dir.len();
+        let fits = |len: usize| len == n || len == 1;
+        if n == 0 || !fits(self.dataset.len()) || !fits(self.seed.len()) {
+            anyhow::bail!(
+                "a train request needs one data set and one seed per run folder (or one for all), got {} data sets, {} seeds and {} folders",
+                self.dataset.len(),
+                self.seed.len(),
+                n
+            );
+        }
+        let pick = |len: usize, i: usize| if len == 1 { 0 } else { i };
+        Ok((0..n)
+            .map(|i| {
+                let d = self.dataset[pick(self.dataset.len(), i)];
+                let s = self.seed[pick(self.seed.len(), i)];
+                (d, s, self.run_dir[i].as_path())
+            })
+            .collect())
+    }
 }
 
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,6 +123,10 @@ pub struct EvaluateRequest {
     pub seed: u64,
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// The arithmetic of the network's passes
+    #[arg(long, default_value_t = Dtype::Fp32, value_parser = Dtype::parse_arg)]
+    #[serde(default)]
+    pub dtype: Dtype,
     #[command(flatten)]
     pub compute: Compute,
     /// Where the EvaluateResult JSON goes
@@ -164,6 +201,10 @@ pub struct ScoresRequest {
     pub source: ImageSource,
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// The arithmetic of the network's passes
+    #[arg(long, default_value_t = Dtype::Fp32, value_parser = Dtype::parse_arg)]
+    #[serde(default)]
+    pub dtype: Dtype,
     #[command(flatten)]
     pub compute: Compute,
     /// JSON lines file to append ScoreLines to
@@ -315,6 +356,27 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("mnist"), "{e}");
+    }
+
+    #[test]
+    fn a_train_request_pairs_its_lists_and_says_when_they_do_not() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["w", "train", "--arch", "1"];
+            all.extend(args);
+            let Request::Train(t) = Cli::try_parse_from(all).unwrap().request else { panic!() };
+            t
+        };
+        let t = parse(&["--dataset", "digits", "--seed", "0,1", "--run-dir", "a,b"]);
+        let runs = t.runs().unwrap();
+        assert_eq!(
+            runs,
+            [(Dataset::Digits, 0, Path::new("a")), (Dataset::Digits, 1, Path::new("b"))]
+        );
+        let t = parse(&["--dataset", "cifar10,cifar100", "--run-dir", "a,b"]);
+        assert_eq!(t.runs().unwrap()[1], (Dataset::Cifar100, 0, Path::new("b")));
+        let t = parse(&["--dataset", "digits", "--seed", "0,1,2", "--run-dir", "a,b"]);
+        let e = t.runs().unwrap_err().to_string();
+        assert!(e.contains("3 seeds and 2 folders"), "{e}");
     }
 
     #[test]

@@ -85,6 +85,7 @@ impl Apgd {
             (Loss::TargetedDlr { .. }, None) => unreachable!("targeted DLR without a target"),
         };
         let g = Tensor::run_backward(&[loss.sum(Kind::Float)], &[&x], false, false).pop().unwrap();
+        let g = super::defined_or_zero(g, &x);
         (loss.detach(), g, logits.detach())
     }
 

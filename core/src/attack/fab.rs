@@ -76,6 +76,7 @@ impl Fab {
             .neg();
             let g =
                 Tensor::run_backward(&[diff.sum(Kind::Float)], &[&xg], false, false).pop().unwrap();
+            let g = super::defined_or_zero(g, &xg);
             let x_next = tch::no_grad(|| {
                 let w = flat(&g);
                 let b = -diff.detach() + (&w * flat(&x1)).sum_dim_intlist(1, false, Kind::Float);

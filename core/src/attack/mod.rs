@@ -21,7 +21,17 @@ fn input_grad(net: &dyn ModuleT, x: &Tensor, y: &Tensor, train: bool) -> Tensor 
     let x = x.detach().set_requires_grad(true);
     let loss = net.forward_t(&x, train).cross_entropy_for_logits(y);
     let g = Tensor::run_backward(&[loss], &[&x], false, false);
-    g.into_iter().next().unwrap()
+    defined_or_zero(g.into_iter().next().unwrap(), &x)
+}
+
+/// A gradient, or zeros where libtorch leaves it undefined: a cell whose output no path from
+/// its input reaches makes the logits independent of the images.
+pub(crate) fn defined_or_zero(g: Tensor, like: &Tensor) -> Tensor {
+    if g.defined() {
+        g
+    } else {
+        like.zeros_like()
+    }
 }
 
 /// FGSM: one signed-gradient step of size eps.
@@ -58,14 +68,27 @@ impl Pgd {
 
     /// The attack with BatchNorm in the given mode.
     pub fn run_t(&self, net: &dyn ModuleT, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
+        let noise = self
+            .random_start
+            .then(|| Tensor::empty_like(&x.detach()).uniform_(-self.eps, self.eps));
+        self.run_from(x, noise.as_ref(), |adv| input_grad(net, adv, y, train))
+    }
+
+    /// The attack from `x` + `noise` (the random start, uniform in the eps-ball; None: from
+    /// `x`), with `grad` giving the loss's gradient with respect to the images.
+    pub fn run_from(
+        &self,
+        x: &Tensor,
+        noise: Option<&Tensor>,
+        mut grad: impl FnMut(&Tensor) -> Tensor,
+    ) -> Tensor {
         let x0 = x.detach();
         let mut adv = x0.shallow_clone();
-        if self.random_start {
-            let noise = Tensor::empty_like(&x0).uniform_(-self.eps, self.eps);
+        if let Some(noise) = noise {
             adv = (adv + noise).clamp(0.0, 1.0);
         }
         for _ in 0..self.steps {
-            let g = input_grad(net, &adv, y, train);
+            let g = defined_or_zero(grad(&adv), &adv);
             let stepped = adv.detach() + g.sign() * self.alpha;
             let delta = (stepped - &x0).clamp(-self.eps, self.eps);
             adv = (&x0 + delta).clamp(0.0, 1.0).detach();

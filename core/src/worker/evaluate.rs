@@ -14,7 +14,8 @@ use crate::{checkpoint, data, train};
 pub fn run(r: EvaluateRequest) -> Result<Outcome> {
     let cell = Space::get().cell(r.arch)?;
     let device = setup(&r.compute)?;
-    let (mut vs, net) = train::init(&cell, r.dataset, r.seed, device);
+    let (mut vs, mut net) = train::init(&cell, r.dataset, r.seed, device);
+    net.set_dtype(r.dtype);
     checkpoint::load(&mut vs, &r.checkpoint)?;
     let eval_split = data::load(r.dataset, r.data_dir.as_deref(), false)?;
     let t0 = Instant::now();

@@ -87,7 +87,8 @@ pub fn run(a: ScoresRequest) -> Result<Outcome> {
         if train::STOP.load(Ordering::SeqCst) {
             return Ok(Outcome::Stopped);
         }
-        let (mut vs, net) = train::init(cell, dataset, a.seed, device);
+        let (mut vs, mut net) = train::init(cell, dataset, a.seed, device);
+        net.set_dtype(a.dtype);
         if let Some(path) = &a.checkpoint {
             checkpoint::load(&mut vs, path)?;
         }

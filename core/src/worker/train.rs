@@ -1,4 +1,5 @@
-//! `train`: one run of train(), resumable, its result in `result.json`.
+//! `train`: runs of one architecture, trained together as one fused network (or one after
+//! another), resumable; each evaluated on its own, its result in its folder's `result.json`.
 
 use std::time::Instant;
 
@@ -8,59 +9,93 @@ use robbench_vocab::durable;
 use robbench_vocab::worker::{TrainRequest, TrainResult, EVAL_BATCH};
 
 use super::{device_name, micros, report_warnings, setup, Outcome};
-use crate::data;
+use crate::data::{self, Split};
 use crate::evaluate::evaluate;
 use crate::space::Space;
-use crate::train::{self, TrainSpec};
+use crate::train::{self, RunSpec, TrainSpec};
 
 pub fn run(r: TrainRequest) -> Result<Outcome> {
     let cell = Space::get().cell(r.arch)?;
     let device = setup(&r.compute)?;
     let protocol = r.protocol.clone();
     protocol.validate()?;
-    let train_split = data::load(r.dataset, r.data_dir.as_deref(), true)?;
-    let eval_split = data::load(r.dataset, r.data_dir.as_deref(), false)?;
-    let n_train =
-        protocol.n_train.map(|k| (k as i64).min(train_split.len())).unwrap_or(train_split.len());
-    let steps = (n_train as usize).div_ceil(protocol.batch_size) * protocol.epochs;
-    let started_at = micros();
-    let bar = ProgressBar::new(steps as u64);
+    let runs = r.runs()?;
+    let mut splits: Vec<(Split, Split)> = Vec::new();
+    for &(dataset, _, _) in &runs {
+        let train = data::load(dataset, r.data_dir.as_deref(), true)?;
+        let eval = data::load(dataset, r.data_dir.as_deref(), false)?;
+        splits.push((train, eval));
+    }
+    let groups: Vec<Vec<usize>> = if r.fuse.unwrap_or(device.is_cuda()) {
+        vec![(0..runs.len()).collect()]
+    } else {
+        (0..runs.len()).map(|i| vec![i]).collect()
+    };
+    let n_train = |i: usize| {
+        let len = splits[i].0.len();
+        protocol.n_train.map(|k| (k as i64).min(len)).unwrap_or(len)
+    };
+    let steps: Vec<u64> = groups
+        .iter()
+        .map(|g| ((n_train(g[0]) as usize).div_ceil(protocol.batch_size) * protocol.epochs) as u64)
+        .collect();
+    let bar = ProgressBar::new(steps.iter().sum());
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:25}] epoch {msg} eta {eta}")
             .expect("a valid template")
             .progress_chars("=> "),
     );
     bar.set_prefix(r.label.clone());
-    let spec = TrainSpec {
-        cell,
-        dataset: r.dataset,
-        seed: r.seed,
-        protocol: &protocol,
-        device,
-        dir: &r.run_dir,
-    };
-    let trained = train::train(&spec, &train_split, |p| {
-        bar.set_position((p.epoch * p.steps + p.step) as u64);
-        bar.set_message(format!("{}/{} {:.0} img/s", p.epoch + 1, p.epochs, p.images_per_second));
-    })?;
+    let mut done_steps = 0;
+    for (group, group_steps) in groups.iter().zip(&steps) {
+        let started_at = micros();
+        let spec = TrainSpec {
+            cell,
+            protocol: &protocol,
+            device,
+            runs: group
+                .iter()
+                .map(|&i| {
+                    let (dataset, seed, dir) = runs[i];
+                    RunSpec { dataset, seed, train: &splits[i].0, dir }
+                })
+                .collect(),
+        };
+        let trained = train::train(&spec, |p| {
+            bar.set_position(done_steps + (p.epoch * p.steps + p.step) as u64);
+            bar.set_message(format!(
+                "{}/{} {:.0} img/s",
+                p.epoch + 1,
+                p.epochs,
+                p.images_per_second
+            ));
+        })?;
+        done_steps += group_steps;
+        let Some(trained) = trained else {
+            bar.finish_and_clear();
+            return Ok(Outcome::Stopped);
+        };
+        for (t, &i) in trained.into_iter().zip(group) {
+            let (_, seed, dir) = runs[i];
+            let e0 = Instant::now();
+            let evaluation =
+                evaluate(&t.net, &splits[i].1, &r.attacks, r.n_eval, device, EVAL_BATCH, seed)?;
+            bar.suspend(|| report_warnings(&evaluation));
+            let result = TrainResult {
+                evaluation,
+                n_eval_requested: r.n_eval,
+                n_train: n_train(i),
+                curves: t.curves,
+                train_seconds: t.train_seconds,
+                eval_seconds: e0.elapsed().as_secs_f64(),
+                device: device_name(device),
+                started_at,
+                finished_at: micros(),
+                checkpoint: t.weights,
+            };
+            durable::write_json(&dir.join("result.json"), &result)?;
+        }
+    }
     bar.finish_and_clear();
-    let Some(t) = trained else { return Ok(Outcome::Stopped) };
-    let e0 = Instant::now();
-    let evaluation =
-        evaluate(&t.net, &eval_split, &r.attacks, r.n_eval, device, EVAL_BATCH, r.seed)?;
-    report_warnings(&evaluation);
-    let result = TrainResult {
-        evaluation,
-        n_eval_requested: r.n_eval,
-        n_train,
-        curves: t.curves,
-        train_seconds: t.train_seconds,
-        eval_seconds: e0.elapsed().as_secs_f64(),
-        device: device_name(device),
-        started_at,
-        finished_at: micros(),
-        checkpoint: t.weights,
-    };
-    durable::write_json(&r.run_dir.join("result.json"), &result)?;
     Ok(Outcome::Done)
 }

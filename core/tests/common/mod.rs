@@ -6,7 +6,7 @@ use std::path::Path;
 use robbench_core::checkpoint;
 use robbench_core::data::{self, Dataset};
 use robbench_core::space::Space;
-use robbench_core::train::{self, Protocol, TrainSpec};
+use robbench_core::train::{self, Protocol, RunSpec, TrainSpec};
 use tch::{Device, Kind, Tensor};
 
 /// A digits network of architecture `arch` after six epochs of standard training (seconds, and
@@ -23,13 +23,11 @@ pub fn trained_digits(dir: &Path, arch: i64, n: i64) -> (train::Trained, Tensor,
     let train_split = data::load(Dataset::Digits, None, true).unwrap();
     let spec = TrainSpec {
         cell,
-        dataset: Dataset::Digits,
-        seed: 1,
         protocol: &protocol,
         device: Device::Cpu,
-        dir,
+        runs: vec![RunSpec { dataset: Dataset::Digits, seed: 1, train: &train_split, dir }],
     };
-    let t = train::train(&spec, &train_split, |_| {}).unwrap().unwrap();
+    let t = train::train(&spec, |_| {}).unwrap().unwrap().pop().unwrap();
     let eval = data::load(Dataset::Digits, None, false).unwrap();
     let (x, y) = eval.range(0, n.min(eval.len()), Device::Cpu);
     checkpoint::save(&t.vs, &dir.join("weights.safetensors"), 0).unwrap();
