@@ -6,8 +6,9 @@
 //!    digits and on CIFAR shapes;
 //! 3. bf16 against fp32.
 //!
-//! Run: `make bench` (needs the reference venv: ROBBENCH_PYTHON). ROBBENCH_BENCH_BATCH sets
-//! the CIFAR batch (default 64; the protocol's is 256).
+//! Run: `make bench` (needs the reference venv: ROBBENCH_PYTHON), or one part:
+//! `cargo bench -p robbench-core --bench train_step -- pytorch|fused|arithmetic`.
+//! ROBBENCH_BENCH_BATCH sets the CIFAR batch (default 64; the protocol's is 256).
 
 use std::process::Command;
 use std::time::Instant;
@@ -21,14 +22,18 @@ use tch::{nn, Device, Kind, Tensor};
 
 const STEPS: usize = 2;
 
-/// A network of `runs` runs of `cell` (one: the plain network) on `dataset`.
+/// A network of `runs` runs of `cell` (one: the plain network) on `dataset`, computing as
+/// `train` does on CPU.
 fn build(cell: &Cell, dataset: Dataset, runs: usize) -> (nn::VarStore, Network) {
-    if runs == 1 {
-        return init(cell, dataset, 0, Device::Cpu);
-    }
-    let head = Head { num_classes: dataset.num_classes(), norm: dataset.normalization() };
-    let vs = nn::VarStore::new(Device::Cpu);
-    let net = model::network_of_runs(&vs.root(), cell, &vec![head; runs]);
+    let (vs, mut net) = if runs == 1 {
+        init(cell, dataset, 0, Device::Cpu)
+    } else {
+        let head = Head { num_classes: dataset.num_classes(), norm: dataset.normalization() };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = model::network_of_runs(&vs.root(), cell, &vec![head; runs]);
+        (vs, net)
+    };
+    net.tune_for(Device::Cpu);
     (vs, net)
 }
 
@@ -58,7 +63,23 @@ fn main() {
     let threads = tch::get_num_threads();
     let batch: i64 =
         std::env::var("ROBBENCH_BENCH_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(64);
+    // cargo passes `--bench`; a word picks one part.
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let space = Space::get();
+    if part("pytorch") {
+        against_pytorch(space, batch, threads);
+    }
+    let cell = space.cell(2581).unwrap();
+    if part("fused") {
+        fused(&cell, batch);
+    }
+    if part("arithmetic") {
+        arithmetic(&cell, batch);
+    }
+}
+
+fn against_pytorch(space: &Space, batch: i64, threads: i32) {
     let unique = space.representatives();
     let mut rng = Rng::new(2024);
     let archs: Vec<usize> =
@@ -92,24 +113,44 @@ fn main() {
     let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
     let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     println!("mean ratio {mean:.2}, worst {worst:.2}\n");
+}
 
+fn fused(cell: &Cell, batch: i64) {
     println!("# 2. three runs fused against three separate runs (fp32, arch 2581)");
-    let cell = space.cell(2581).unwrap();
     for (dataset, b) in [(Dataset::Digits, 256), (Dataset::Cifar10, batch)] {
-        let (vs, net) = build(&cell, dataset, 3);
+        let (vs, net) = build(cell, dataset, 3);
         let fused = images_per_second(&vs, &net, dataset, b);
-        let (vs, net) = build(&cell, dataset, 1);
+        let (vs, net) = build(cell, dataset, 1);
         let separate = images_per_second(&vs, &net, dataset, b);
         println!(
             "{dataset} batch {b}: fused {fused:.1} img/s, separate {separate:.1} img/s, ratio {:.2}",
             fused / separate
         );
     }
+    println!();
+}
 
-    println!("\n# 3. bf16 against fp32 (arch 2581, CIFAR shapes, batch {batch})");
-    let (vs, mut net) = build(&cell, Dataset::Cifar10, 1);
-    let fp32 = images_per_second(&vs, &net, Dataset::Cifar10, batch);
-    net.set_dtype(Dtype::Bf16);
-    let bf16 = images_per_second(&vs, &net, Dataset::Cifar10, batch);
-    println!("fp32 {fp32:.1} img/s, bf16 {bf16:.1} img/s, ratio {:.2}", bf16 / fp32);
+fn arithmetic(cell: &Cell, batch: i64) {
+    println!("# 3. ways of computing (arch 2581, CIFAR shapes, batch {batch})");
+    let (vs, mut net) = build(cell, Dataset::Cifar10, 1);
+    let mut measure = |dtype: Dtype, fold: bool, last: bool| {
+        net.set_dtype(dtype);
+        net.set_fold_batch_norm(fold);
+        net.set_channels_last(last);
+        images_per_second(&vs, &net, Dataset::Cifar10, batch)
+    };
+    let plain = measure(Dtype::Fp32, false, false);
+    let fold = measure(Dtype::Fp32, true, false);
+    let last = measure(Dtype::Fp32, false, true);
+    let both = measure(Dtype::Fp32, true, true);
+    let bf16 = measure(Dtype::Bf16, true, true);
+    println!("| fp32 NCHW | + BatchNorm folded in the attack steps | channels-last | both (train's default) | bf16, both |");
+    println!("| --- | --- | --- | --- | --- |");
+    println!(
+        "| {plain:.1} img/s | {fold:.1} ({:.2}x) | {last:.1} ({:.2}x) | {both:.1} ({:.2}x) | {bf16:.1} ({:.2}x of fp32 both) |",
+        fold / plain,
+        last / plain,
+        both / plain,
+        bf16 / both
+    );
 }

@@ -47,8 +47,14 @@ impl Conv {
     }
 
     fn forward(&self, x: &Tensor) -> Tensor {
+        self.forward_with(x, &self.ws, None)
+    }
+
+    /// The convolution with weights `ws` (this one's, or with a BatchNorm folded in) and a bias.
+    fn forward_with(&self, x: &Tensor, ws: &Tensor, bias: Option<&Tensor>) -> Tensor {
         // In the input's dtype (a no-op for fp32); the fp32 weight keeps the gradient.
-        let w = self.ws.to_kind(x.kind());
+        let w = ws.to_kind(x.kind());
+        let bias = bias.map(|b| b.to_kind(x.kind()));
         // On CPU, libtorch's grouped convolution is slower than one convolution per group
         // (2.6x at batch 256, 32x32, 3 groups of 16), and its input gradient was off by up to
         // 1e-2 (relative, one channel) on augmented digits where per-group convolutions agree
@@ -59,7 +65,7 @@ impl Conv {
                 .map(|g| {
                     x.narrow(1, g * c_in, c_in).conv2d(
                         &w.narrow(0, g * c_out, c_out),
-                        None::<Tensor>,
+                        bias.as_ref().map(|b| b.narrow(0, g * c_out, c_out)),
                         [self.stride, self.stride],
                         [self.padding, self.padding],
                         [1, 1],
@@ -71,7 +77,7 @@ impl Conv {
         }
         x.conv2d(
             &w,
-            None::<Tensor>,
+            bias,
             [self.stride, self.stride],
             [self.padding, self.padding],
             [1, 1],
@@ -80,13 +86,26 @@ impl Conv {
     }
 }
 
+/// PyTorch's BatchNorm epsilon.
+const BN_EPS: f64 = 1e-5;
+
 fn batch_norm(p: nn::Path, c: i64) -> nn::BatchNorm {
     let cfg = nn::BatchNormConfig {
         ws_init: nn::Init::Const(1.0),
         bs_init: nn::Init::Const(0.0),
+        eps: BN_EPS,
         ..Default::default()
     };
     nn::batch_norm2d(p, c, cfg)
+}
+
+/// A convolution followed by eval-mode BatchNorm as one convolution with a bias:
+/// bn(conv(x, w)) = conv(x, w * s) + (beta - mean * s), s = gamma / sqrt(var + eps). The
+/// gradients still reach `w`, gamma and beta.
+fn folded(conv: &Conv, bn: &nn::BatchNorm) -> (Tensor, Tensor) {
+    let (gamma, beta) = (bn.ws.as_ref().expect("affine"), bn.bs.as_ref().expect("affine"));
+    let s = gamma * (&bn.running_var + BN_EPS).rsqrt();
+    (&conv.ws * s.view([-1, 1, 1, 1]), beta - &bn.running_mean * &s)
 }
 
 /// ReLU, convolution (no bias), BatchNorm: NAS-Bench-201's `ReLUConvBN`, whose `op` holds them
@@ -106,8 +125,13 @@ impl ReluConvBn {
         }
     }
 
-    fn forward(&self, x: &Tensor, t: &mut Taps) -> Tensor {
+    /// `fold`: eval-mode BatchNorm folded into the convolution.
+    fn forward(&self, x: &Tensor, t: &mut Taps, fold: bool) -> Tensor {
         let r = x.relu_tapped(t);
+        if fold {
+            let (w, b) = folded(&self.conv, &self.bn);
+            return self.conv.forward_with(&r, &w, Some(&b));
+        }
         let y = t.conv(r, &self.conv);
         t.batch_norm(y, &self.bn)
     }
@@ -122,13 +146,13 @@ enum Edge {
 }
 
 impl Edge {
-    fn forward(&self, x: &Tensor, t: &mut Taps) -> Option<Tensor> {
+    fn forward(&self, x: &Tensor, t: &mut Taps, fold: bool) -> Option<Tensor> {
         match self {
             // The reference multiplies by zero; a zero edge adds nothing, so it is skipped.
             Edge::Zero => None,
             Edge::Skip => Some(x.shallow_clone()),
             Edge::AvgPool => Some(x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>)),
-            Edge::Conv(c) => Some(c.forward(x, t)),
+            Edge::Conv(c) => Some(c.forward(x, t, fold)),
         }
     }
 }
@@ -162,6 +186,10 @@ pub struct Network {
     std: Tensor,
     /// What convolutions and the classifier compute in (fp32 or bf16).
     kind: Kind,
+    /// Activations stored channels-last (NHWC strides).
+    channels_last: bool,
+    /// Fold eval-mode BatchNorm into the convolutions before it.
+    fold_batch_norm: bool,
 }
 
 /// Builds the network's variables under `p` (normally the VarStore root).
@@ -231,6 +259,8 @@ pub fn network_of_runs(p: &nn::Path, cell: &Cell, heads: &[Head]) -> Network {
         mean: per_run(|n| n.mean),
         std: per_run(|n| n.std),
         kind: Kind::Float,
+        channels_last: false,
+        fold_batch_norm: false,
     }
 }
 
@@ -321,6 +351,25 @@ impl Network {
         };
     }
 
+    /// The ways of computing measured fastest for training and attacks on `device`
+    /// (`core/benches/train_step.rs`): eval-mode BatchNorm folded, and on CPU activations
+    /// stored channels-last. Results agree with the plain network's to rounding.
+    pub fn tune_for(&mut self, device: Device) {
+        self.set_fold_batch_norm(true);
+        self.set_channels_last(device == Device::Cpu);
+    }
+
+    /// Folds eval-mode BatchNorm into the convolutions before it from now on (one pass over
+    /// the activations fewer per layer, forward and backward).
+    pub fn set_fold_batch_norm(&mut self, on: bool) {
+        self.fold_batch_norm = on;
+    }
+
+    /// Stores activations channels-last (NHWC strides) from now on.
+    pub fn set_channels_last(&mut self, on: bool) {
+        self.channels_last = on;
+    }
+
     /// The runs side by side in this network.
     pub fn heads(&self) -> &[Head] {
         &self.heads
@@ -339,8 +388,21 @@ impl Network {
         } else {
             ((xs.to_kind(Kind::Float) - &self.mean) / &self.std).to_kind(self.kind)
         };
-        let x = t.conv(x, &self.stem_conv);
-        let mut x = t.batch_norm(x, &self.stem_bn);
+        let x = if self.channels_last {
+            x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+        } else {
+            x
+        };
+        // Eval mode with BatchNorm and no conv taps (which want the convolutions' own outputs).
+        let fold =
+            self.fold_batch_norm && !t.train && !t.skip_batch_norm && t.layer_outputs.is_none();
+        let mut x = if fold {
+            let (w, b) = folded(&self.stem_conv, &self.stem_bn);
+            self.stem_conv.forward_with(&x, &w, Some(&b))
+        } else {
+            let x = t.conv(x, &self.stem_conv);
+            t.batch_norm(x, &self.stem_bn)
+        };
         for block in &self.blocks {
             x = match block {
                 Block::Cell(edges, live) => {
@@ -354,7 +416,7 @@ impl Network {
                             if to != node || !(live[e] || every) {
                                 continue;
                             }
-                            if let Some(y) = edges[e].forward(&nodes[from], t) {
+                            if let Some(y) = edges[e].forward(&nodes[from], t, fold) {
                                 sum = Some(match sum {
                                     Some(s) => s + y,
                                     None => y,
@@ -367,7 +429,7 @@ impl Network {
                     nodes.pop().unwrap()
                 }
                 Block::Reduction { conv_a, conv_b, shortcut } => {
-                    let main = conv_b.forward(&conv_a.forward(&x, t), t);
+                    let main = conv_b.forward(&conv_a.forward(&x, t, fold), t, fold);
                     let short = t.conv(
                         x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>),
                         shortcut,

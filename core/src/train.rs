@@ -268,6 +268,7 @@ pub fn train(spec: &TrainSpec, mut on_step: impl FnMut(&Progress)) -> Result<Opt
     for r in &spec.runs {
         let (mut vs, mut net) = init(&spec.cell, r.dataset, r.seed, spec.device);
         net.set_dtype(p.dtype);
+        net.tune_for(spec.device);
         let names: Vec<String> = trainables(&vs).into_iter().map(|(n, _)| n).collect();
         let (buffers, curves, steps_done) = match load_resume(r.dir, &mut vs, &names)? {
             Some(state) => state,
@@ -341,6 +342,7 @@ fn fuse(
     let vs = nn::VarStore::new(device);
     let mut net = model::network_of_runs(&vs.root(), cell, &heads);
     net.set_dtype(p.dtype);
+    net.tune_for(device);
     let parts: Vec<std::collections::HashMap<String, Tensor>> =
         runs.iter().map(|r| r.vars()).collect();
     tch::no_grad(|| {

@@ -100,13 +100,13 @@ impl Apgd {
     ) -> (Tensor, Tensor) {
         let (eps, steps) = (self.eps, self.steps);
         let n = x.size()[0];
-        let per_image = |t: &Tensor| t.view([-1, 1, 1, 1]);
+        let per_image = |t: &Tensor| t.reshape([-1, 1, 1, 1]);
         let first = ((0.22 * steps as f64) as usize).max(1);
         let shortest = ((0.06 * steps as f64) as usize).max(1);
         let decrease = ((0.03 * steps as f64) as usize).max(1);
 
         let t = Tensor::rand(x.size(), (Kind::Float, x.device())) * 2.0 - 1.0;
-        let scale = t.view([n, -1]).abs().amax(&[1i64][..], true).view([-1, 1, 1, 1]);
+        let scale = t.reshape([n, -1]).abs().amax(&[1i64][..], true).reshape([-1, 1, 1, 1]);
         let mut x_adv = (x + t * eps / scale).clamp(0.0, 1.0);
         let mut x_best = x_adv.copy();
         let mut x_best_adv = x_adv.copy();

@@ -130,7 +130,7 @@ pub fn checks(net: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Vec<String> {
     let g = Tensor::run_backward(&[loss], &[&xg], false, false).pop().unwrap();
     let g = super::defined_or_zero(g, &xg);
     let zero = g
-        .view([x.size()[0], -1])
+        .reshape([x.size()[0], -1])
         .abs()
         .sum_dim_intlist(1, false, Kind::Float)
         .eq(0.0)

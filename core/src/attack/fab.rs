@@ -43,7 +43,7 @@ impl Fab {
         for k in 2..self.n_targets as i64 + 2 {
             remaining.attack(|xs, ys| {
                 let found = self.single_run(net, xs, ys, k);
-                let dist = (xs - &found).abs().view([xs.size()[0], -1]).amax(&[1i64][..], false);
+                let dist = (xs - &found).abs().reshape([xs.size()[0], -1]).amax(&[1i64][..], false);
                 let predicted = tch::no_grad(|| net.forward_t(&found, false).argmax(-1, false));
                 (found, predicted.eq_tensor(ys).logical_or(&dist.gt(self.eps)))
             });
@@ -61,7 +61,7 @@ impl Fab {
             let classes = order.size()[1];
             order.select(1, classes - k)
         });
-        let flat = |t: &Tensor| t.view([n, -1]);
+        let flat = |t: &Tensor| t.reshape([n, -1]);
         let x0 = flat(x);
         let mut x1 = x.copy();
         let mut best = x.copy();
@@ -87,7 +87,7 @@ impl Fab {
                 );
                 let to_current = d.narrow(0, 0, n).view_as(x);
                 let to_original = d.narrow(0, n, n).view_as(x);
-                let size = d.abs().amax(&[1i64][..], true).clamp_min(1e-8).view([-1, 1, 1, 1]);
+                let size = d.abs().amax(&[1i64][..], true).clamp_min(1e-8).reshape([-1, 1, 1, 1]);
                 let (a1, a2) = (size.narrow(0, 0, n), size.narrow(0, n, n));
                 let alpha = (&a1 / (&a1 + &a2)).clamp(0.0, self.alpha_max);
                 let moved: Tensor = (&x1 + to_current * self.eta) * (1.0 - &alpha)
@@ -100,14 +100,14 @@ impl Fab {
                 tch::no_grad(|| {
                     let dist = flat(&(&x1 - x)).abs().amax(&[1i64][..], false);
                     let better = is_adv.logical_and(&dist.lt_tensor(&best_dist));
-                    best = x1.where_self(&better.view([-1, 1, 1, 1]), &best);
+                    best = x1.where_self(&better.reshape([-1, 1, 1, 1]), &best);
                     best_dist = dist.where_self(&better, &best_dist);
                     let pulled = x + (&x1 - x) * self.beta;
-                    x1 = pulled.where_self(&is_adv.view([-1, 1, 1, 1]), &x1);
+                    x1 = pulled.where_self(&is_adv.reshape([-1, 1, 1, 1]), &x1);
                 });
             }
         }
-        let found = best_dist.lt(1e10).view([-1, 1, 1, 1]);
+        let found = best_dist.lt(1e10).reshape([-1, 1, 1, 1]);
         best.where_self(&found, x)
     }
 }

@@ -103,7 +103,7 @@ impl Square {
                 &idx,
                 &(&improved * &margin + (1.0 - &improved) * &margin_curr),
             );
-            let improved = improved.view([-1, 1, 1, 1]);
+            let improved = improved.reshape([-1, 1, 1, 1]);
             x_best =
                 x_best.index_copy(0, &idx, &(&improved * &x_new + (1.0 - &improved) * &best_curr));
             if margin_min.le(0.0).all().int64_value(&[]) == 1 {

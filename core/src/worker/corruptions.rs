@@ -17,7 +17,8 @@ pub fn run(r: CorruptionsRequest) -> Result<Outcome> {
         bail!("corruption benchmarks exist for cifar10 and cifar100, not {}", r.dataset);
     }
     let device = setup(&r.compute)?;
-    let (mut vs, net) = train::init(&cell, r.dataset, 0, device);
+    let (mut vs, mut net) = train::init(&cell, r.dataset, 0, device);
+    net.tune_for(device);
     checkpoint::load(&mut vs, &r.checkpoint)?;
     let mut rows = Vec::new();
     for &c in &r.corruptions {

@@ -16,6 +16,7 @@ pub fn run(r: EvaluateRequest) -> Result<Outcome> {
     let device = setup(&r.compute)?;
     let (mut vs, mut net) = train::init(&cell, r.dataset, r.seed, device);
     net.set_dtype(r.dtype);
+    net.tune_for(device);
     checkpoint::load(&mut vs, &r.checkpoint)?;
     let eval_split = data::load(r.dataset, r.data_dir.as_deref(), false)?;
     let t0 = Instant::now();

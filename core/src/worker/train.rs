@@ -26,15 +26,20 @@ pub fn run(r: TrainRequest) -> Result<Outcome> {
         let eval = data::load(dataset, r.data_dir.as_deref(), false)?;
         splits.push((train, eval));
     }
-    let groups: Vec<Vec<usize>> = if r.fuse.unwrap_or(device.is_cuda()) {
-        vec![(0..runs.len()).collect()]
-    } else {
-        (0..runs.len()).map(|i| vec![i]).collect()
-    };
     let n_train = |i: usize| {
         let len = splits[i].0.len();
         protocol.n_train.map(|k| (k as i64).min(len)).unwrap_or(len)
     };
+    // Runs fuse when their images have one size and they take as many steps.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in 0..runs.len() {
+        let key = |j: usize| (runs[j].0.resolution(), n_train(j));
+        match groups.iter_mut().find(|g| r.fuse.unwrap_or(device.is_cuda()) && key(g[0]) == key(i))
+        {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
     let steps: Vec<u64> = groups
         .iter()
         .map(|g| ((n_train(g[0]) as usize).div_ceil(protocol.batch_size) * protocol.epochs) as u64)
