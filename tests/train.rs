@@ -246,6 +246,7 @@ fn bad_options_are_refused_and_write_nothing() {
         ("train(1, dataset := 'digits', lr_max := 'nan'::DOUBLE)", "not a finite number"),
         ("train(1, dataset := 'digits', device := 'tpu')", "not a device"),
         ("train(1, dataset := 'digits', dtype := 'fp16')", "unknown dtype 'fp16'"),
+        ("train(1, dataset := 'digits', precision := 'bf16')", "the option is dtype := 'bf16'"),
         ("train(1, dataset := 'digits', train_beta := 1.5)", "train_beta must be between 0 and 1"),
         ("train(1, dataset := 'digits', seed := [0, -1])", "seed must be non-negative"),
         ("train(1, dataset := ['digits', 'mnist'])", "unknown dataset 'mnist'"),

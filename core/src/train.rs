@@ -14,6 +14,7 @@
 //! the loss is the sum of the runs' losses, so every run's gradient is its own. Each run is
 //! checkpointed and returned as if it had trained alone.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -151,7 +152,7 @@ fn load_resume(dir: &Path, vs: &mut nn::VarStore, names: &[String]) -> Result<Op
     }
     let tensors =
         Tensor::read_safetensors(&w).with_context(|| format!("cannot read {}", w.display()))?;
-    let map: std::collections::HashMap<String, Tensor> = tensors.into_iter().collect();
+    let map: HashMap<String, Tensor> = tensors.into_iter().collect();
     tch::no_grad(|| -> Result<()> {
         for (name, mut var) in vs.variables() {
             let src =
@@ -227,7 +228,7 @@ struct RunState<'a> {
 }
 
 impl RunState<'_> {
-    fn vars(&self) -> std::collections::HashMap<String, Tensor> {
+    fn vars(&self) -> HashMap<String, Tensor> {
         self.model.as_ref().expect("a run's network").0.variables()
     }
 }
@@ -326,12 +327,7 @@ fn lock_run(dir: &Path) -> Result<std::fs::File> {
 
 /// The variables of several runs' networks as one fused network's: each variable the runs'
 /// variables of that name, concatenated along the first dimension.
-fn fuse(
-    runs: &[RunState],
-    device: Device,
-    cell: &Cell,
-    p: &Protocol,
-) -> Result<(nn::VarStore, Network)> {
+fn fuse(runs: &[RunState], device: Device, cell: &Cell, p: &Protocol) -> (nn::VarStore, Network) {
     let heads: Vec<Head> = runs
         .iter()
         .map(|r| Head {
@@ -343,37 +339,44 @@ fn fuse(
     let mut net = model::network_of_runs(&vs.root(), cell, &heads);
     net.set_dtype(p.dtype);
     net.tune_for(device);
-    let parts: Vec<std::collections::HashMap<String, Tensor>> =
-        runs.iter().map(|r| r.vars()).collect();
+    let parts: Vec<HashMap<String, Tensor>> = runs.iter().map(|r| r.vars()).collect();
     tch::no_grad(|| {
         for (name, mut var) in vs.variables() {
             let pieces: Vec<&Tensor> = parts.iter().map(|m| &m[&name]).collect();
             var.copy_(&Tensor::cat(&pieces, 0));
         }
     });
-    Ok((vs, net))
+    (vs, net)
 }
 
-/// Run `i`'s share of a fused variable: rows after the earlier runs' rows.
-fn share(
-    fused: &Tensor,
-    runs: &[RunState],
-    i: usize,
-    name: &str,
-    sizes: &impl Fn(&RunState, &str) -> i64,
-) -> Tensor {
-    let start: i64 = runs[..i].iter().map(|r| sizes(r, name)).sum();
-    fused.narrow(0, start, sizes(&runs[i], name))
+/// Where each run's rows of each fused variable start, and how many there are.
+fn shares(runs: &[RunState]) -> Vec<HashMap<String, (i64, i64)>> {
+    let mut next: HashMap<String, i64> = HashMap::new();
+    runs.iter()
+        .map(|r| {
+            r.vars()
+                .into_iter()
+                .map(|(name, v)| {
+                    let len = v.size()[0];
+                    let start = next.entry(name.clone()).or_insert(0);
+                    let at = (*start, len);
+                    *start += len;
+                    (name, at)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Copies the fused network's variables back into each run's own network.
 fn unfuse(fused: &nn::VarStore, runs: &mut [RunState]) {
     let all = fused.variables();
-    let sizes = |r: &RunState, name: &str| r.vars()[name].size()[0];
+    let at = shares(runs);
     tch::no_grad(|| {
-        for i in 0..runs.len() {
-            for (name, mut var) in runs[i].vars() {
-                var.copy_(&share(&all[&name], runs, i, &name, &sizes));
+        for (r, at) in runs.iter().zip(&at) {
+            for (name, mut var) in r.vars() {
+                let (start, len) = at[&name];
+                var.copy_(&all[&name].narrow(0, start, len));
             }
         }
     });
@@ -393,7 +396,7 @@ fn train_together(
     // runs' buffers side by side.
     let (vs, net) = match k {
         1 => runs[0].model.take().expect("a run's network"),
-        _ => fuse(&runs, spec.device, &spec.cell, p)?,
+        _ => fuse(&runs, spec.device, &spec.cell, p),
     };
     let params = trainables(&vs);
     let names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
@@ -515,14 +518,15 @@ fn save_all(
         return save_resume(r.spec.dir, vs, buffers, names, &r.curves, steps_done);
     }
     unfuse(vs, runs);
-    let sizes = |r: &RunState, name: &str| r.vars()[name].size()[0];
-    for i in 0..runs.len() {
+    for (r, at) in runs.iter().zip(shares(runs)) {
         let own: Vec<Option<Tensor>> = names
             .iter()
             .zip(buffers)
-            .map(|(name, b)| b.as_ref().map(|b| share(b, runs, i, name, &sizes)))
+            .map(|(name, b)| {
+                let (start, len) = at[name];
+                b.as_ref().map(|b| b.narrow(0, start, len))
+            })
             .collect();
-        let r = &runs[i];
         let (vs, _) = r.model.as_ref().expect("a run's network");
         save_resume(r.spec.dir, vs, &own, names, &r.curves, steps_done)?;
     }

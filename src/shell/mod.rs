@@ -181,6 +181,18 @@ fn first_keyword(sql: &str) -> String {
     rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase()
 }
 
+/// What to do instead, for errors whose cause DuckDB's message hides.
+fn hint(sql: &str, message: &str) -> Option<&'static str> {
+    let named_precision = sql
+        .to_ascii_lowercase()
+        .split("precision")
+        .skip(1)
+        .any(|rest| rest.trim_start().starts_with(":="));
+    (message.contains("syntax error at or near \":=\"") && named_precision).then_some(
+        "the option is dtype := 'bf16' (precision is a keyword of DuckDB's grammar, so no argument can have that name)",
+    )
+}
+
 impl Session {
     pub fn open(
         dir: &Path,
@@ -214,19 +226,23 @@ impl Session {
     /// Runs every statement and dot command of `text`, stopping at the first failure.
     pub fn run_source(&mut self, text: &str, origin: &str) -> Result<Flow, StatementError> {
         for item in split::split(text) {
-            let (line, result) = match item {
+            let (line, result, sql) = match item {
                 Item::Sql { text, line } => {
-                    (line, self.run_statement(&text).map(|_| Flow::Continue))
+                    let r = self.run_statement(&text).map(|_| Flow::Continue);
+                    (line, r, Some(text))
                 }
-                Item::Dot { text, line } => (line, dot::run(self, &text)),
+                Item::Dot { text, line } => (line, dot::run(self, &text), None),
             };
             match result {
                 Ok(Flow::Quit) => return Ok(Flow::Quit),
                 Ok(Flow::Continue) => {}
                 Err(e) => {
                     // duckdb-rs appends the C API's generic code to every message; it says nothing.
-                    let message =
+                    let mut message =
                         format!("{e:#}").replace(": Error code 1: Unknown error code", "");
+                    if let Some(hint) = sql.as_deref().and_then(|sql| hint(sql, &message)) {
+                        message.push_str(&format!("\nhint: {hint}"));
+                    }
                     return Err(StatementError { origin: origin.to_string(), line, message });
                 }
             }

@@ -302,7 +302,11 @@ impl Trainer {
                         group.push(o);
                     }
                 }
-                run_worker(self, &group, label)?;
+                let label = match group.len() {
+                    1 => label.to_string(),
+                    n => format!("{label} with {} more", n - 1),
+                };
+                run_worker(self, &group, &label)?;
                 for o in &group[1..] {
                     if let Some(r) = recorded(self, &o.dir)? {
                         record(self, o, &r)?;
