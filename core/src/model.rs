@@ -7,6 +7,11 @@
 //! default initialisation (conv and linear: kaiming-uniform with a = sqrt(5), i.e. U(-b, b),
 //! b = 1/sqrt(fan_in), likewise the linear bias; BatchNorm weight 1, bias 0). The distributions
 //! are PyTorch's; the draws for a given seed are not (yet) the same as PyTorch's.
+//!
+//! One network may hold several runs side by side ([`network_of_runs`], for fused training), and
+//! compute in bf16 ([`Network::set_dtype`]), with eval-mode BatchNorm folded into the
+//! convolutions and activations channels-last ([`Network::tune_for`]); each way computes what the
+//! plain network does, to rounding.
 
 use robbench_vocab::Dtype;
 use tch::nn::{self, ModuleT};
