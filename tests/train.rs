@@ -117,7 +117,11 @@ fn same_seed_same_metrics_and_repeats_are_not_retrained() {
 fn sigkill_at_ten_moments_then_rerun_gives_the_uninterrupted_result() {
     let tmp = tempfile::tempdir().unwrap();
     // OR IGNORE: a kill after the statement committed leaves the rows in; the rerun keeps them.
-    let sql = format!("INSERT OR IGNORE INTO metrics FROM train(arch := {CHEAP}, {SMALL})");
+    // Twelve epochs of 1,024 images: enough work (about 15 s on 2 idle cores) that ten
+    // attempts, each killed within its first 1.5 s, cannot finish it.
+    let small =
+        SMALL.replace("epochs := 2", "epochs := 12").replace("n_train := 256", "n_train := 1024");
+    let sql = format!("INSERT OR IGNORE INTO metrics FROM train(arch := {CHEAP}, {small})");
     let reference = tmp.path().join("reference");
     let t0 = Instant::now();
     q(&reference, &sql);
@@ -132,9 +136,9 @@ fn sigkill_at_ten_moments_then_rerun_gives_the_uninterrupted_result() {
     eprintln!("uninterrupted run: {span:.1} s");
     for k in 0..10 {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        // Each attempt resumes and adds some progress; kills within the first 15 % of an
-        // uninterrupted run's time leave work for the next attempt, so most of them land.
-        let at = 0.5 + 0.15 * span * ((state >> 11) as f64 / (1u64 << 53) as f64);
+        // Each attempt resumes and adds an epoch or a few before its kill, at 0.5 to 1.5 s (not
+        // a share of the uninterrupted run's time, which other tests' load can inflate).
+        let at = 0.5 + 1.0 * ((state >> 11) as f64 / (1u64 << 53) as f64);
         // Its own process group, so the kill takes robbench-worker down too.
         let mut child = bin().args(["--bench", b, "-c", &sql]).process_group(0).spawn().unwrap();
         std::thread::sleep(Duration::from_secs_f64(at));
@@ -164,7 +168,7 @@ fn sigkill_at_ten_moments_then_rerun_gives_the_uninterrupted_result() {
     );
     assert_eq!(
         q(&bench, "SELECT count(*), count(DISTINCT (run_id, epoch)) FROM curves"),
-        vec![vec!["4", "4"]]
+        vec![vec!["24", "24"]]
     );
     assert_eq!(
         q(&bench, "SELECT run_id, epoch, lr, train_loss, train_adv_acc FROM curves ORDER BY ALL"),
