@@ -299,7 +299,7 @@ pub fn train(spec: &TrainSpec, mut on_step: impl FnMut(&Progress)) -> Result<Opt
 }
 
 /// The training images a run uses: `n_train` of them, or the whole split.
-fn training_images(p: &Protocol, train: &Split) -> Result<i64> {
+pub fn training_images(p: &Protocol, train: &Split) -> Result<i64> {
     let n = p.n_train.map(|k| (k as i64).min(train.len())).unwrap_or(train.len());
     if n == 0 {
         bail!("no training images");

@@ -26,10 +26,10 @@ pub fn run(r: TrainRequest) -> Result<Outcome> {
         let eval = data::load(dataset, r.data_dir.as_deref(), false)?;
         splits.push((train, eval));
     }
-    let n_train = |i: usize| {
-        let len = splits[i].0.len();
-        protocol.n_train.map(|k| (k as i64).min(len)).unwrap_or(len)
-    };
+    let n_train = (0..runs.len())
+        .map(|i| train::training_images(&protocol, &splits[i].0))
+        .collect::<Result<Vec<i64>>>()?;
+    let n_train = |i: usize| n_train[i];
     // Runs fuse when their images have one size and they take as many steps.
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for i in 0..runs.len() {
