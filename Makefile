@@ -6,18 +6,26 @@ SHELL := /bin/bash
 ROBBENCH_CACHE ?= $(HOME)/.cache/robbench
 LIBTORCH_CPU := $(ROBBENCH_CACHE)/libtorch-2.11.0-cpu
 LIBTORCH_CUDA := $(ROBBENCH_CACHE)/libtorch-2.11.0-cu130
+LIBDUCKDB := $(ROBBENCH_CACHE)/libduckdb-1.5.6
 VENV := $(ROBBENCH_CACHE)/venv
 export ROBBENCH_CACHE
 export CARGO_TARGET_DIR ?= $(ROBBENCH_CACHE)/target
 export LIBTORCH ?= $(LIBTORCH_CPU)
 export ROBBENCH_PYTHON := $(VENV)/bin/python
+# CARGO_FEATURES=bundled-duckdb compiles DuckDB from source instead of linking the prebuilt library.
+CARGO_FEATURES ?=
+ifeq ($(findstring bundled-duckdb,$(CARGO_FEATURES)),)
+export DUCKDB_LIB_DIR := $(LIBDUCKDB)
+DUCKDB_DEP := duckdb
+endif
+CARGO_FLAGS := $(if $(CARGO_FEATURES),--features $(CARGO_FEATURES))
 BIN := target/release/robbench
 BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js $(wildcard data/digits_trained/*.parquet) data/ntk_scores.parquet
 
-.PHONY: build run test test-fast lint figures bench libtorch venv build-gpu clean-bench
+.PHONY: build run test test-fast lint figures bench libtorch duckdb venv build-gpu clean-bench
 
-build: libtorch
-	cargo build --release --workspace --bins
+build: libtorch $(DUCKDB_DEP)
+	cargo build --release --workspace --bins $(CARGO_FLAGS)
 	@mkdir -p target/release
 	@cp -fp $(CARGO_TARGET_DIR)/release/robbench $(BIN)
 	@cp -fp $(CARGO_TARGET_DIR)/release/robbench-worker target/release/robbench-worker
@@ -29,28 +37,34 @@ run: build
 # Every test: the fast tier and the full one (#[ignore = "full tier ..."]: the Python references,
 # training, kills), against the venv's references.
 test: build venv
-	cargo test --release --workspace --no-fail-fast -- --include-ignored --test-threads=2
+	cargo test --release --workspace $(CARGO_FLAGS) --no-fail-fast -- --include-ignored --test-threads=2
 
 # The fast tier alone: no venv, no training (what plain `cargo test` runs).
 test-fast: build
-	cargo test --release --workspace --no-fail-fast -- --test-threads=2
+	cargo test --release --workspace $(CARGO_FLAGS) --no-fail-fast -- --test-threads=2
 
 # Formatting and lints, as CI checks them.
-lint: libtorch
+lint: libtorch $(DUCKDB_DEP)
 	cargo fmt --all --check
-	cargo clippy --release --workspace --all-targets -- -D warnings
+	cargo clippy --release --workspace --all-targets $(CARGO_FLAGS) -- -D warnings
 
 # Every figure script of sql/figures, on the bundled benchmark: PNGs under figures/.
 figures: build
 	@for f in sql/figures/*.sql; do echo "$$f"; $(BIN) --read-only "$$f" || exit 1; done
 
 bench: build venv
-	cargo bench --workspace
+	cargo bench --workspace $(CARGO_FLAGS)
 
 # The project-local libtorch is a link to the shared copy, so every clone builds against one
 # path and the C++ part of tch is compiled once.
 libtorch: $(LIBTORCH)/.complete
 	@ln -sfn $(LIBTORCH) .libtorch
+
+# The official DuckDB library (see scripts/install-duckdb.sh), linked instead of compiled.
+duckdb: $(LIBDUCKDB)/.complete
+
+$(LIBDUCKDB)/.complete:
+	scripts/install-duckdb.sh $(LIBDUCKDB)
 
 $(LIBTORCH_CPU)/.complete:
 	scripts/install-libtorch.sh cpu $(LIBTORCH_CPU)

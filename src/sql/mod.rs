@@ -18,8 +18,28 @@ use duckdb::Connection;
 
 use crate::store::Catalog;
 
+/// The DuckDB release the pinned bindings (duckdb =1.10506.1) declare their C functions for.
+pub const DUCKDB_VERSION: &str = "v1.5.6";
+
+/// Refuses a DuckDB library other than the one the bindings were written for: the prebuilt
+/// libduckdb.so is found at run time, so a different one on the library path would otherwise
+/// be called through mismatched declarations.
+pub fn check_duckdb_version() -> Result<()> {
+    // SAFETY: duckdb_library_version returns a pointer to a static NUL-terminated string.
+    let found = unsafe { std::ffi::CStr::from_ptr(duckdb::ffi::duckdb_library_version()) };
+    let found = found.to_string_lossy();
+    if found != DUCKDB_VERSION {
+        anyhow::bail!(
+            "the DuckDB library loaded is {found}, but robbench was built for {DUCKDB_VERSION}: \
+             run scripts/install-duckdb.sh (make build does) or point DUCKDB_LIB_DIR at a {DUCKDB_VERSION} libduckdb.so and rebuild"
+        );
+    }
+    Ok(())
+}
+
 /// Functions that need no benchmark (the architectures table is built from one of them).
 pub fn register_core(conn: &Connection) -> Result<()> {
+    check_duckdb_version()?;
     conn.register_scalar_function::<arch::ArchStr>("arch_str")?;
     conn.register_scalar_function::<arch::ArchId>("arch_id")?;
     conn.register_scalar_function::<arch::ArchUid>("arch_uid")?;
