@@ -22,7 +22,7 @@ CARGO_FLAGS := $(if $(CARGO_FEATURES),--features $(CARGO_FEATURES))
 BIN := target/release/robbench
 BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js $(wildcard data/digits_trained/*.parquet) data/ntk_scores.parquet
 
-.PHONY: build run test test-fast lint figures bench libtorch duckdb venv build-gpu clean-bench
+.PHONY: build run test test-fast lint figures bench libtorch duckdb venv python build-gpu clean-bench
 
 build: libtorch $(DUCKDB_DEP)
 	cargo build --release --workspace --bins $(CARGO_FLAGS)
@@ -36,8 +36,9 @@ run: build
 
 # Every test: the fast tier and the full one (#[ignore = "full tier ..."]: the Python references,
 # training, kills), against the venv's references.
-test: build venv
+test: build venv python
 	cargo test --release --workspace $(CARGO_FLAGS) --no-fail-fast -- --include-ignored --test-threads=2
+	$(VENV)/bin/python -m pytest -q python/tests
 
 # The fast tier alone: no venv, no training (what plain `cargo test` runs).
 test-fast: build
@@ -81,6 +82,16 @@ build-gpu: $(LIBTORCH_CUDA)/.complete
 	@mkdir -p target/gpu
 	cp -f $(ROBBENCH_CACHE)/target-gpu/release/robbench-worker target/gpu/
 	strip target/gpu/robbench-worker
+
+# The Python module `robbench` (python/), built in release mode and installed into the venv
+# PYTHON_VENV (default: the test venv; `make python PYTHON_VENV=~/venvs/nas` for your own,
+# which needs pyarrow, and maturin to build). The worker binary goes beside the package.
+PYTHON_VENV ?= $(VENV)
+python: build venv
+	@test -x $(PYTHON_VENV)/bin/python || python3 -m venv $(PYTHON_VENV)
+	@$(PYTHON_VENV)/bin/python -c "import maturin" 2>/dev/null || $(PYTHON_VENV)/bin/pip install --quiet --disable-pip-version-check maturin==1.16.0 pyarrow
+	cp -fp target/release/robbench-worker python/python/robbench/robbench-worker
+	VIRTUAL_ENV=$(PYTHON_VENV) PATH=$(PYTHON_VENV)/bin:$$PATH $(PYTHON_VENV)/bin/maturin develop --release -m python/Cargo.toml $(CARGO_FLAGS)
 
 # Reference implementations for the parity tests: PyTorch, torchattacks, scipy.
 venv: $(VENV)/.complete

@@ -33,12 +33,28 @@ struct Args {
     /// Never write to the benchmark folder
     #[arg(long)]
     read_only: bool,
+    /// Open the benchmark read-only as it was at a version (see history()) or a UTC time
+    #[arg(long, value_name = "VERSION|TIMESTAMP", value_parser = parse_as_of)]
+    as_of: Option<robbench::store::AsOf>,
+    /// Compact small data files and remove unreferenced ones past the retention, then go on
+    #[arg(long)]
+    optimize: bool,
+    /// Hours a removed data file stays for readers before --optimize deletes it
+    #[arg(long, value_name = "HOURS", default_value_t = robbench::store::RETENTION_HOURS)]
+    retention: f64,
+    /// Convert a benchmark folder of an older robbench format in place, then go on
+    #[arg(long)]
+    upgrade: bool,
     /// Run SQL (repeatable; runs in order with the FILEs)
     #[arg(short = 'c', value_name = "SQL")]
     command: Vec<String>,
     /// SQL files to run
     #[arg(value_name = "FILE.sql")]
     files: Vec<PathBuf>,
+}
+
+fn parse_as_of(s: &str) -> Result<robbench::store::AsOf, String> {
+    s.parse()
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -89,18 +105,41 @@ fn main() -> ExitCode {
         threads: args.threads,
         shard: args.shard,
     };
-    let mut session = match Session::open(&dir, args.read_only, mode, &settings) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("robbench: {e:#}");
-            return ExitCode::from(1);
+    if args.upgrade {
+        match robbench::store::legacy::upgrade(&dir) {
+            Ok(done) => {
+                let tables: Vec<String> =
+                    done.tables.iter().map(|(t, n)| format!("{t} {n} rows")).collect();
+                eprintln!("upgraded {}: {}", dir.display(), tables.join(", "));
+            }
+            Err(e) => {
+                eprintln!("robbench: --upgrade: {e:#}");
+                return ExitCode::from(1);
+            }
         }
-    };
+    }
+    let mut session =
+        match Session::open(&dir, args.read_only, args.as_of.as_ref(), mode, &settings) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("robbench: {e:#}");
+                return ExitCode::from(1);
+            }
+        };
     if let Some(n) = args.threads {
         if let Err(e) = session.conn.execute_batch(&format!("SET threads = {n}")) {
             eprintln!("robbench: --threads {n}: {e}");
             return ExitCode::from(1);
         }
+    }
+    if args.optimize {
+        if let Err(e) = shell::dot::optimize(&session, args.retention) {
+            eprintln!("robbench: --optimize: {e:#}");
+            return ExitCode::from(1);
+        }
+    }
+    if (args.optimize || args.upgrade) && sources.is_empty() {
+        return ExitCode::SUCCESS;
     }
     let interactive = sources.is_empty() && std::io::stdin().is_terminal();
     if interactive {

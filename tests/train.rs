@@ -179,6 +179,38 @@ fn sigkill_at_ten_moments_then_rerun_gives_the_uninterrupted_result() {
     );
 }
 
+/// A run's curves and its runs row are two commits, curves first. A kill between them leaves
+/// the curves without the runs row (made here as that kill leaves it: the curves of a finished
+/// run copied into a fresh benchmark): the next call trains the run again, adds no second copy
+/// of its curves, records its runs row, and gives the uninterrupted result.
+#[test]
+#[ignore = "full tier (make test): trains"]
+fn a_kill_between_the_curves_and_the_runs_commit_is_repaired_by_a_rerun() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sql = format!("INSERT INTO metrics FROM train(arch := {CHEAP}, {SMALL})");
+    let reference = tmp.path().join("reference");
+    q(&reference, &sql);
+    let bench = tmp.path().join("half");
+    let files: Vec<String> = std::fs::read_dir(reference.join("curves"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .map(|p| format!("'{}'", p.display()))
+        .collect();
+    q(&bench, &format!("INSERT INTO curves SELECT * FROM read_parquet([{}])", files.join(", ")));
+    assert_eq!(q(&bench, "SELECT count(*) FROM runs"), vec![vec!["0"]]);
+    q(&bench, &sql);
+    let show = "SELECT run_id, clean, fgsm3, fgsm8, pgd3, pgd8 FROM metrics ORDER BY run_id";
+    assert_eq!(q(&bench, show), q(&reference, show));
+    let counts = "SELECT count(*), count(DISTINCT (run_id, epoch)) FROM curves";
+    assert_eq!(q(&bench, counts), q(&reference, counts));
+    assert_eq!(
+        q(&bench, "SELECT count(*), count(DISTINCT run_id) FROM runs"),
+        vec![vec!["2", "2"]]
+    );
+}
+
 #[test]
 #[ignore = "full tier (make test): trains"]
 fn ctrl_c_stops_at_a_step_boundary_and_keeps_the_checkpoint() {

@@ -13,6 +13,8 @@ pub const HELP: &str = "\
 .exit, .quit        Leave robbench
 .help               Show this message
 .mode MODE          Set the output mode: table, csv, json, jsonl, markdown, line
+.optimize [HOURS]   Compact small data files; remove files no version of the last HOURS
+                    (default a week) references
 .output [FILE]      Send results to FILE, or back to stdout without FILE
 .plot KIND k=v ...  Plot the next statement's result instead of printing it. KIND: scatter,
                     box, heatmap, line, bar. Options: x=COL y=COL[,COL...] color=COL
@@ -26,10 +28,33 @@ pub const HELP: &str = "\
 .tables             List the tables and views
 .timer on|off       Show the time each statement takes";
 
-pub const COMMANDS: [&str; 12] = [
-    ".bench", ".draw", ".exit", ".help", ".mode", ".output", ".plot", ".quit", ".read", ".schema",
-    ".tables", ".timer",
+pub const COMMANDS: [&str; 13] = [
+    ".bench",
+    ".draw",
+    ".exit",
+    ".help",
+    ".mode",
+    ".optimize",
+    ".output",
+    ".plot",
+    ".quit",
+    ".read",
+    ".schema",
+    ".tables",
+    ".timer",
 ];
+
+/// Compacts and vacuums every table, reporting what it did on stderr.
+pub fn optimize(s: &Session, retention_hours: f64) -> Result<()> {
+    if !(retention_hours.is_finite() && retention_hours >= 0.0) {
+        bail!("the retention must be a number of hours >= 0, not {retention_hours}");
+    }
+    let retention = std::time::Duration::from_secs_f64(retention_hours * 3600.0);
+    for (table, merged, removed) in s.bench.store().optimize(retention)? {
+        eprintln!("{table:<14} {merged:>6} files merged {removed:>6} files removed");
+    }
+    Ok(())
+}
 
 pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
     let mut words = line.split_whitespace();
@@ -119,6 +144,16 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                     s.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
                 println!("  {t:<14} {n:>8} rows");
             }
+        }
+        ".optimize" => {
+            arity(1)?;
+            let hours = match args.first() {
+                Some(h) => h
+                    .parse::<f64>()
+                    .map_err(|_| anyhow!(".optimize: '{h}' is not a number of hours"))?,
+                None => crate::store::RETENTION_HOURS,
+            };
+            optimize(s, hours)?;
         }
         ".plot" => {
             let words = crate::plot::words(line.trim_start().trim_start_matches(".plot"))?;

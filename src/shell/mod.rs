@@ -51,7 +51,7 @@ pub struct Session {
     pub timer: bool,
     /// A `.plot` waiting for the next statement's result.
     pub plot: Option<crate::plot::Spec>,
-    out: Box<dyn Write>,
+    out: Box<dyn Write + Send>,
 }
 
 /// The statement being run, so Ctrl-C can interrupt it (and only it).
@@ -64,14 +64,20 @@ static INTERRUPT: OnceLock<Mutex<Option<Arc<InterruptHandle>>>> = OnceLock::new(
 pub fn install_ctrl_c(exit_when_idle: bool) {
     let _ = ctrlc::set_handler(move || {
         if RUNNING.load(Ordering::SeqCst) {
-            crate::worker::STOP.store(true, Ordering::SeqCst);
-            if let Some(h) = INTERRUPT.get().and_then(|m| m.lock().ok()).and_then(|g| g.clone()) {
-                h.interrupt();
-            }
+            interrupt();
         } else if exit_when_idle {
             std::process::exit(130);
         }
     });
+}
+
+/// Stops the running statement as Ctrl-C does: a running train stops at its next step boundary
+/// (keeping its checkpoint), DuckDB stops the query, and the statement returns an error.
+pub fn interrupt() {
+    crate::worker::STOP.store(true, Ordering::SeqCst);
+    if let Some(h) = INTERRUPT.get().and_then(|m| m.lock().ok()).and_then(|g| g.clone()) {
+        h.interrupt();
+    }
 }
 
 /// Does the statement call a function that runs robbench-worker (minutes to hours)?
@@ -105,25 +111,6 @@ fn drives_worker(sql: &str) -> bool {
     false
 }
 
-/// Statements that cannot change a table need no check of the tables afterwards.
-fn may_modify(sql: &str) -> bool {
-    let first = first_keyword(sql);
-    !matches!(
-        first.as_str(),
-        "SELECT"
-            | "FROM"
-            | "DESCRIBE"
-            | "SHOW"
-            | "EXPLAIN"
-            | "SUMMARIZE"
-            | "PRAGMA"
-            | "VALUES"
-            | "TABLE"
-            | "SET"
-            | "RESET"
-    )
-}
-
 /// Statements whose result is a row count or nothing: printed as nothing, as in the DuckDB shell.
 fn prints_result(sql: &str) -> bool {
     !matches!(
@@ -152,6 +139,28 @@ fn prints_result(sql: &str) -> bool {
     )
 }
 
+/// Runs one statement on `conn` and collects its result.
+fn execute(conn: &Connection, sql: &str) -> Result<crate::store::session::Output> {
+    if drives_worker(sql) {
+        // With worker threads, DuckDB's main thread spins while a table function blocks in
+        // one of them, taking a core from the training: run such statements on one thread.
+        let threads: i64 = conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
+        conn.execute_batch("SET threads = 1")?;
+        let result = query(conn, sql);
+        conn.execute_batch(&format!("SET threads = {threads}"))?;
+        return result;
+    }
+    query(conn, sql)
+}
+
+fn query(conn: &Connection, sql: &str) -> Result<crate::store::session::Output> {
+    let mut stmt = conn.prepare(sql)?;
+    let arrow = stmt.query_arrow([])?;
+    let schema = arrow.get_schema();
+    let batches = arrow.collect();
+    Ok((schema, batches))
+}
+
 /// How often a statement is run again after conflicts before its error is reported.
 const MAX_ATTEMPTS: usize = 10;
 
@@ -159,7 +168,7 @@ fn is_conflict(e: &anyhow::Error) -> bool {
     e.downcast_ref::<crate::store::Conflict>().is_some()
 }
 
-fn is_vanished_part(e: &anyhow::Error) -> bool {
+fn is_vanished_file(e: &anyhow::Error) -> bool {
     let text = format!("{e:#}");
     text.contains(".parquet") && (text.contains("No such file") || text.contains("No files found"))
 }
@@ -181,6 +190,16 @@ fn first_keyword(sql: &str) -> String {
     rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase()
 }
 
+/// The message of a failed statement: DuckDB's (less the C API's generic code, which says
+/// nothing) or robbench's, with a hint where DuckDB's hides the cause.
+fn message(sql: &str, e: &anyhow::Error) -> String {
+    let mut message = format!("{e:#}").replace(": Error code 1: Unknown error code", "");
+    if let Some(hint) = hint(sql, &message) {
+        message.push_str(&format!("\nhint: {hint}"));
+    }
+    message
+}
+
 /// What to do instead, for errors whose cause DuckDB's message hides.
 fn hint(sql: &str, message: &str) -> Option<&'static str> {
     let named_precision = sql
@@ -197,14 +216,15 @@ impl Session {
     pub fn open(
         dir: &Path,
         read_only: bool,
+        as_of: Option<&crate::store::AsOf>,
         mode: Mode,
         settings: &crate::sql::train::Settings,
     ) -> Result<Session> {
         let conn = Connection::open_in_memory().context("cannot start DuckDB")?;
         crate::sql::register_core(&conn)?;
-        let bench = Bench::open(&conn, dir, read_only)
+        let bench = Bench::open(&conn, dir, read_only, as_of)
             .with_context(|| format!("cannot open the benchmark {}", dir.display()))?;
-        crate::sql::register_bench(&conn, &bench.catalog(), settings)?;
+        crate::sql::register_bench(&conn, &bench.store(), settings)?;
         let handle = conn.interrupt_handle();
         let slot = INTERRUPT.get_or_init(|| Mutex::new(None));
         *slot.lock().unwrap() = Some(handle);
@@ -218,7 +238,7 @@ impl Session {
         })
     }
 
-    pub fn set_output(&mut self, out: Box<dyn Write>) {
+    pub fn set_output(&mut self, out: Box<dyn Write + Send>) {
         let _ = self.out.flush();
         self.out = out;
     }
@@ -226,23 +246,18 @@ impl Session {
     /// Runs every statement and dot command of `text`, stopping at the first failure.
     pub fn run_source(&mut self, text: &str, origin: &str) -> Result<Flow, StatementError> {
         for item in split::split(text) {
-            let (line, result, sql) = match item {
+            let (line, result) = match item {
                 Item::Sql { text, line } => {
-                    let r = self.run_statement(&text).map(|_| Flow::Continue);
-                    (line, r, Some(text))
+                    (line, self.run_statement(&text).map(|_| Flow::Continue))
                 }
-                Item::Dot { text, line } => (line, dot::run(self, &text), None),
+                Item::Dot { text, line } => (line, dot::run(self, &text)),
             };
             match result {
                 Ok(Flow::Quit) => return Ok(Flow::Quit),
                 Ok(Flow::Continue) => {}
                 Err(e) => {
-                    // duckdb-rs appends the C API's generic code to every message; it says nothing.
-                    let mut message =
+                    let message =
                         format!("{e:#}").replace(": Error code 1: Unknown error code", "");
-                    if let Some(hint) = sql.as_deref().and_then(|sql| hint(sql, &message)) {
-                        message.push_str(&format!("\nhint: {hint}"));
-                    }
                     return Err(StatementError { origin: origin.to_string(), line, message });
                 }
             }
@@ -250,39 +265,47 @@ impl Session {
         Ok(Flow::Continue)
     }
 
+    /// Runs one statement and returns its result; what it changed is committed when it
+    /// returns. A conflict with another process's commit re-runs it; the message of an error
+    /// is the shell's (with its hints).
+    pub fn query_statement(&mut self, sql: &str) -> Result<crate::store::session::Output> {
+        if let Some(table) = crate::store::session::alters_definition(sql) {
+            anyhow::bail!("{table} is a benchmark table: its definition is robbench's (schema/tables.sql) and cannot be dropped, altered or replaced");
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            crate::worker::STOP.store(false, Ordering::SeqCst);
+            RUNNING.store(true, Ordering::SeqCst);
+            let conn = &self.conn;
+            let run = |text: &str| execute(conn, text);
+            let result = self.bench.execute(&self.conn, sql, &run);
+            RUNNING.store(false, Ordering::SeqCst);
+            // Whatever happened, the views follow what was committed (by this statement, a
+            // running train, or other processes).
+            let picked = self.bench.pick_up(&self.conn);
+            match (result, picked) {
+                (Ok(out), Ok(())) => return Ok(out),
+                // Another process committed a change this one's does not apply to: nothing was
+                // written, and the statement runs again on what is committed now (its expensive
+                // parts, train, evaluate and scores, come from their records and caches).
+                (Err(e), _) if attempt < MAX_ATTEMPTS && is_conflict(&e) => {
+                    eprintln!("note: {e:#}; running the statement again ({attempt})");
+                }
+                // A reader whose files a vacuum removed meanwhile reads the latest version.
+                (Err(e), _) if attempt < 2 && is_vanished_file(&e) => {
+                    self.bench.refresh(&self.conn)?;
+                }
+                (Err(e), _) => return Err(anyhow::anyhow!(message(sql, &e))),
+                (Ok(_), Err(e)) => return Err(e),
+            }
+        }
+    }
+
     /// Runs one statement, prints its result, and makes what it changed durable.
     pub fn run_statement(&mut self, sql: &str) -> Result<()> {
         let started = Instant::now();
-        let modifies = may_modify(sql);
-        let mut attempt = 0;
-        let (schema, batches) = loop {
-            attempt += 1;
-            let autocommit = self.conn.is_autocommit();
-            if modifies && autocommit {
-                self.bench.prepare(&self.conn)?;
-            }
-            crate::worker::STOP.store(false, Ordering::SeqCst);
-            RUNNING.store(true, Ordering::SeqCst);
-            let result = self.execute(sql);
-            RUNNING.store(false, Ordering::SeqCst);
-            // Whatever happened, the tables are brought back in line with the disk.
-            let synced = self.bench.sync(&self.conn, modifies);
-            match (result, synced) {
-                (Ok(out), Ok(())) => break out,
-                // Another process committed a change this one's does not apply to: nothing was
-                // written, and the statement runs again on what is on disk now (its expensive
-                // parts, train, evaluate and scores, come from their records and caches).
-                (Ok(_), Err(e)) if autocommit && attempt < MAX_ATTEMPTS && is_conflict(&e) => {
-                    eprintln!("note: {e:#}; running the statement again ({attempt})");
-                }
-                // A reader whose parts a rewrite removed in the meantime reads again.
-                (Err(e), _) if !modifies && attempt < 2 && is_vanished_part(&e) => {
-                    self.bench.refresh(&self.conn)?;
-                }
-                (Err(e), _) => return Err(e),
-                (Ok(_), Err(e)) => return Err(e),
-            }
-        };
+        let (schema, batches) = self.query_statement(sql)?;
         if let Some(spec) = self.plot.take() {
             let table = crate::plot::Table::new(schema, batches);
             crate::plot::plot(&spec, &table, &mut *self.out)?;
@@ -298,34 +321,6 @@ impl Session {
             eprintln!("Run Time (s): real {:.3}", started.elapsed().as_secs_f64());
         }
         Ok(())
-    }
-
-    fn execute(
-        &self,
-        sql: &str,
-    ) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::record_batch::RecordBatch>)> {
-        if drives_worker(sql) {
-            // With worker threads, DuckDB's main thread spins while a table function blocks in
-            // one of them, taking a core from the training: run such statements on one thread.
-            let threads: i64 =
-                self.conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
-            self.conn.execute_batch("SET threads = 1")?;
-            let result = self.query(sql);
-            self.conn.execute_batch(&format!("SET threads = {threads}"))?;
-            return result;
-        }
-        self.query(sql)
-    }
-
-    fn query(
-        &self,
-        sql: &str,
-    ) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::record_batch::RecordBatch>)> {
-        let mut stmt = self.conn.prepare(sql)?;
-        let arrow = stmt.query_arrow([])?;
-        let schema = arrow.get_schema();
-        let batches = arrow.collect();
-        Ok((schema, batches))
     }
 
     /// Names the completer offers: tables, views, their columns, and functions.
@@ -356,10 +351,6 @@ mod tests {
 
     #[test]
     fn keyword_classification() {
-        assert!(!may_modify("  -- c\n select 1"));
-        assert!(!may_modify("(SELECT 1)"));
-        assert!(may_modify("insert into metrics from t"));
-        assert!(may_modify("WITH x AS (SELECT 1) DELETE FROM runs"));
         assert!(!prints_result("INSERT INTO t VALUES (1)"));
         assert!(prints_result("select 1"));
     }

@@ -11,15 +11,15 @@ use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 
 use super::table_fn::{declare, emit, opt_str, BoxError, Cursor};
 use crate::import::{self, Imported};
-use crate::store::{rows, Catalog};
+use crate::store::{rows, Store};
 
 fn bind_import(
     bind: &BindInfo,
     read: fn(&Path) -> anyhow::Result<Imported>,
 ) -> Result<RecordBatch, BoxError> {
-    // SAFETY: registered with an Arc<Catalog> as extra info (sql::register_bench), which DuckDB
+    // SAFETY: registered with an Arc<Store> as extra info (sql::register_bench), which DuckDB
     // keeps alive as long as the function.
-    let catalog = unsafe { &*bind.get_extra_info::<Arc<Catalog>>() };
+    let catalog = unsafe { &*bind.get_extra_info::<Arc<Store>>() };
     let path = bind.get_parameter(0).to_string();
     let target = opt_str(bind, "target").unwrap_or_else(|| "metrics".into());
     let imported = read(Path::new(&path)).map_err(|e| format!("{e:#}"))?;

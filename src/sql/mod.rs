@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod corruptions;
 pub mod evaluate;
+pub mod history;
 pub mod import;
 pub mod pareto;
 pub mod scores;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use duckdb::Connection;
 
-use crate::store::Catalog;
+use crate::store::Store;
 
 /// The DuckDB release the pinned bindings (duckdb =1.10506.1) declare their C functions for.
 pub const DUCKDB_VERSION: &str = "v1.5.6";
@@ -53,7 +54,7 @@ pub fn register_core(conn: &Connection) -> Result<()> {
 /// Functions that produce rows of the benchmark's tables, and so need their schemas.
 pub fn register_bench(
     conn: &Connection,
-    catalog: &Arc<Catalog>,
+    catalog: &Arc<Store>,
     settings: &train::Settings,
 ) -> Result<()> {
     conn.register_table_function_with_extra_info::<import::ReadNasRobBench201, _>(
@@ -84,5 +85,6 @@ pub fn register_bench(
     )?;
     conn.execute_batch(&search::macro_sql()).context("cannot define search()")?;
     conn.register_table_function_with_extra_info::<pareto::Pareto, _>("pareto", &search_ctx.conn)?;
+    conn.register_table_function_with_extra_info::<history::History, _>("history", catalog)?;
     Ok(())
 }

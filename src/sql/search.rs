@@ -22,7 +22,6 @@ use robbench_vocab::{Attack, Dataset, Protocol, Score};
 use super::table_fn::{declare, macro_over, opt_f64, opt_i64, opt_str, BoxError, Computed};
 use super::train::{dataset_arg, metrics_row, trainer_arg, TrainContext, Trainer};
 use crate::search::{self, Algorithm, Oracle, Problem, Query};
-use crate::store::rows;
 
 /// What search needs from the session: the trainer's context, and a connection to the session's
 /// database to read `metrics_mean` and `scores`.
@@ -122,15 +121,7 @@ impl Oracle for TrainOracle {
         self.trained += 1;
         let r = t.run(&job, &[], &format!("search query {} arch {arch}", self.trained))?;
         let row = metrics_row(t, &job, &r);
-        let catalog = t.catalog();
-        let lock = catalog.lock()?;
-        if !catalog.contains("metrics", "run_id", &job.run_id)? {
-            catalog.append(
-                &lock,
-                "metrics",
-                &rows::to_batch(&catalog.schema("metrics")?, &[row])?,
-            )?;
-        }
+        t.catalog().append_rows("metrics", &[row], crate::store::OnKey::Ignore)?;
         Ok(r.evaluation.metrics.get(&self.metric).copied())
     }
 }

@@ -20,7 +20,7 @@ use robbench_vocab::{Attack, Dataset, DeviceSpec, Dtype, Protocol, TrainAttack};
 use super::table_fn::{any_type, archs, declare, opt_bool, opt_f64, opt_i64, opt_str, BoxError};
 use crate::protocol;
 use crate::store::rows::{self, Row};
-use crate::store::Catalog;
+use crate::store::{OnKey, Store};
 use crate::worker::{self, Ended};
 
 /// Process-wide settings from the command line that the SQL functions honour.
@@ -35,7 +35,7 @@ pub struct Settings {
 /// command line's settings.
 #[derive(Clone)]
 pub struct TrainContext {
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<Store>,
     pub settings: Settings,
 }
 
@@ -268,7 +268,7 @@ pub fn trainer_arg(bind: &BindInfo, ctx: TrainContext) -> Result<Trainer> {
 }
 
 impl Trainer {
-    pub fn catalog(&self) -> &Arc<Catalog> {
+    pub fn catalog(&self) -> &Arc<Store> {
         &self.ctx.catalog
     }
 
@@ -365,9 +365,8 @@ fn run_worker(b: &Trainer, jobs: &[&Job], label: &str) -> Result<()> {
 /// Writes the run's `runs` and `curves` rows, unless an earlier call already did.
 fn record(b: &Trainer, job: &Job, r: &TrainResult) -> Result<()> {
     let c = &b.ctx.catalog;
-    // Under the folder's lock, so that two processes finishing the same run (a script run
-    // twice at once) record it once.
-    let lock = c.lock()?;
+    // Recorded already (a rerun, or another process that trained the same run at once): the
+    // keys of both appends make recording it twice add nothing.
     if c.contains("runs", "run_id", &job.run_id)? {
         return Ok(());
     }
@@ -385,7 +384,7 @@ fn record(b: &Trainer, job: &Job, r: &TrainResult) -> Result<()> {
         })
         .collect();
     // Curves first: a runs row is the mark of a fully recorded run.
-    c.append(&lock, "curves", &rows::to_batch(&c.schema("curves")?, &curves)?)?;
+    c.append_rows("curves", &curves, OnKey::Ignore)?;
     let run = protocol::row(&b.protocol.name(), &b.protocol)
         .set("run_id", job.run_id.clone())
         .set("arch", job.arch)
@@ -399,7 +398,7 @@ fn record(b: &Trainer, job: &Job, r: &TrainResult) -> Result<()> {
         .set("train_seconds", r.train_seconds)
         .set("eval_seconds", r.eval_seconds)
         .set("checkpoint", b.ctx.relative(&r.checkpoint));
-    c.append(&lock, "runs", &rows::to_batch(&c.schema("runs")?, &[run])?)?;
+    c.append_rows("runs", &[run], OnKey::Ignore)?;
     Ok(())
 }
 

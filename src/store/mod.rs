@@ -1,43 +1,58 @@
-//! The benchmark folder (SPEC section 3): Parquet tables loaded into an in-memory DuckDB, and
-//! every change a statement makes written back durably before the statement is reported done.
+//! The benchmark folder (SPEC section 3): one Delta Lake table per benchmark table, and the
+//! only code that writes them.
 //!
-//! Any number of processes may change one folder at once. A statement runs on the process's
-//! own copy of the tables, without any lock; then its commit takes the folder's lock
-//! ([`lock::Lock`]) and looks at the disk. If nobody committed since the copy was read, the
-//! change is written as it is (an append as a new part, anything else as a new generation).
-//! Otherwise the statement's change, the rows it added and the rows it removed, is re-applied
-//! to the table as it is on disk now, as Delta Lake and Iceberg re-apply a commit: rows it
-//! removed must still be there, rows it added must not collide with a key added meanwhile. A
-//! change that does not apply is a [`Conflict`]: nothing is written, and the session runs the
-//! statement again on the new state. Readers take no lock: they read whole parts of one
-//! generation (the highest: a table is the parts of its highest generation), and parts that a
-//! rewrite superseded stay on disk for [`GRACE`] so a reader that listed them can still read
-//! them.
+//! - [`Store`] owns the folder: creating it, opening it (at its latest versions or as it was at
+//!   a version or time), and every change: [`Store::append`] (INSERT, a finished run, a score,
+//!   an import), [`Store::rewrite`] (UPDATE, DELETE: only the files holding affected rows) and
+//!   [`Store::compact`]. Each change is one Delta commit of one table.
+//! - [`session::Bench`] binds a store to a DuckDB connection: each table is a view over the
+//!   files of its version, and statements that change a table are turned into store calls.
+//!
+//! Costs: an append writes one file and checks its keys against the files whose statistics
+//!   might hold them ([`keys`]), so it costs the same whatever the table holds; a reader opens
+//!   the files of one version and nothing else; small files are merged once a table has more
+//!   than [`SMALL_FILES_BOUND`] of them.
+//!
+//! A statement that changes several tables makes one commit per table; `train` commits a run's
+//! curves before its runs row, so a runs row marks a complete record, and a run whose curves
+//! are committed but whose runs row is not (a kill between the two) is trained or resumed again
+//! by the next call, whose curves then add nothing new and whose runs row completes it.
 
-pub mod lock;
-pub mod parts;
+pub mod delta;
+pub mod files;
+pub mod keys;
+pub mod legacy;
 pub mod rows;
+pub mod session;
+pub mod table;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::datatypes::SchemaRef;
-use duckdb::Connection;
+use arrow::record_batch::RecordBatch;
 
-pub const TABLES_SQL: &str = include_str!("../../schema/tables.sql");
+use delta::{Attempt, CommitInfo, Log, Operation, Version};
+use files::DataFile;
+use keys::Key;
+pub use session::Bench;
+pub use table::{TableDef, TABLES};
+
 pub const VIEWS_SQL: &str = include_str!("../../schema/views.sql");
+pub const MARKER: &str = "robbench.json";
+/// The folder format this robbench writes: 2 is Delta Lake tables (1 was Parquet parts).
+pub const FORMAT: u64 = 2;
 
-/// The tables of every benchmark, in schema order.
-pub const TABLES: [&str; 6] =
-    ["architectures", "runs", "metrics", "curves", "corruptions", "scores"];
-const READ_ONLY_TABLES: [&str; 1] = ["architectures"];
-const MARKER: &str = "robbench.json";
+/// How long a data file that no version references any more stays for readers that may still
+/// read it, before `--optimize` removes it (Delta's default retention: a week).
+pub const RETENTION_HOURS: f64 = 168.0;
 
-/// How long parts that a rewrite superseded stay readable.
-pub const GRACE: Duration = Duration::from_secs(600);
+/// Files under this size count as small, to be merged.
+pub const SMALL_FILE_BYTES: i64 = 16 << 20;
+/// A table with more small files than this is compacted after a commit.
+pub const SMALL_FILES_BOUND: usize = 32;
 
 /// A commit that does not apply to what other processes committed meanwhile: nothing of it was
 /// written. The session runs the statement again on the new state.
@@ -52,84 +67,534 @@ impl std::fmt::Display for Conflict {
 
 impl std::error::Error for Conflict {}
 
-/// What a process needs to write rows of a table without going through SQL (a `train` call
-/// records runs while its statement is still running): the folder and each table's schema.
-#[derive(Clone)]
-pub struct Catalog {
+/// What an append does with a row whose key the table already holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnKey {
+    /// Refuse the whole append, as DuckDB's INSERT does.
+    Refuse,
+    /// Leave the row out (INSERT OR IGNORE).
+    Ignore,
+    /// Replace the table's row by it (INSERT OR REPLACE).
+    Replace,
+}
+
+/// Where a read-only store looks in the tables' histories.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AsOf {
+    /// A benchmark version: the number of commits, over all tables, that `history()` lists.
+    Version(u64),
+    /// Milliseconds since the Unix epoch: each table as its last commit at or before then.
+    Time(i64),
+}
+
+impl std::str::FromStr for AsOf {
+    type Err = String;
+    fn from_str(s: &str) -> Result<AsOf, String> {
+        if let Ok(v) = s.trim().parse::<u64>() {
+            return Ok(AsOf::Version(v));
+        }
+        parse_time(s.trim()).map(AsOf::Time).ok_or_else(|| {
+            format!("'{s}' is neither a benchmark version (a number, see history()) nor a time such as 2026-12-01 or 2026-12-01T10:30:00 (UTC)")
+        })
+    }
+}
+
+fn parse_time(s: &str) -> Option<i64> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    let t = s.trim_end_matches('Z');
+    let dt = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
+        .ok()
+        .or_else(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?.and_hms_opt(23, 59, 59))?;
+    Some(dt.and_utc().timestamp_millis())
+}
+
+/// What a change wrote.
+#[derive(Clone, Debug, Default)]
+pub struct Written {
+    /// The table version committed (None: nothing to commit).
+    pub version: Option<i64>,
+    pub rows: i64,
+}
+
+struct Table {
+    def: TableDef,
+    dir: PathBuf,
+    log: Mutex<Log>,
+}
+
+/// The benchmark folder and its tables.
+pub struct Store {
     pub dir: PathBuf,
     pub read_only: bool,
-    pub schemas: HashMap<String, SchemaRef>,
+    /// The benchmark version shown, when opened as of one.
+    as_of: Option<u64>,
+    tables: Vec<Table>,
+    rt: tokio::runtime::Runtime,
 }
 
-impl Catalog {
-    pub fn schema(&self, table: &str) -> Result<SchemaRef> {
-        self.schemas.get(table).cloned().ok_or_else(|| anyhow!("no benchmark table '{table}'"))
-    }
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the I/O runtime")
+}
 
-    /// Takes the folder's commit lock (for a check-then-append that must not race).
-    pub fn lock(&self) -> Result<lock::Lock> {
-        if self.read_only {
-            bail!("the benchmark {} is open read-only", self.dir.display());
+/// The format of a benchmark folder, from its marker (None: no marker).
+pub fn folder_format(dir: &Path) -> Result<Option<u64>> {
+    let marker = dir.join(MARKER);
+    let text = match std::fs::read_to_string(&marker) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", marker.display())),
+    };
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a robbench marker", marker.display()))?;
+    v["format"].as_u64().map(Some).ok_or_else(|| anyhow!("{}: no format number", marker.display()))
+}
+
+fn absolute(dir: &Path) -> Result<PathBuf> {
+    std::path::absolute(dir).with_context(|| format!("cannot resolve {}", dir.display()))
+}
+
+impl Store {
+    /// Opens the benchmark folder `dir`, creating it (with the architectures table's rows from
+    /// `architectures`) if it does not exist yet.
+    pub fn open(
+        dir: &Path,
+        read_only: bool,
+        as_of: Option<&AsOf>,
+        architectures: impl FnOnce() -> Result<Vec<RecordBatch>>,
+    ) -> Result<Store> {
+        let dir = absolute(dir)?;
+        let defs = table::definitions()?;
+        let rt = runtime()?;
+        match folder_format(&dir)? {
+            Some(FORMAT) => {}
+            Some(1) => bail!(
+                "{} is a benchmark folder in robbench's first format (Parquet parts, before Delta Lake tables); convert it in place with: robbench --bench {} --upgrade",
+                dir.display(),
+                dir.display()
+            ),
+            Some(f) => bail!(
+                "{} is a benchmark folder of format {f}, newer than this robbench's ({FORMAT}): update robbench",
+                dir.display()
+            ),
+            None => {
+                if read_only || as_of.is_some() {
+                    bail!("{} is not a robbench benchmark (no {MARKER}) and --read-only forbids creating it", dir.display());
+                }
+                create(&rt, &dir, &defs, architectures)?;
+            }
         }
-        lock::Lock::acquire(&self.dir)
+        let (versions, as_of) = match as_of {
+            Some(a) => {
+                let (v, n) = history::versions_as_of(&dir, &defs, a)?;
+                (Some(v), Some(n))
+            }
+            None => (None, None),
+        };
+        let mut tables = Vec::new();
+        for def in defs {
+            let tdir = dir.join(def.name);
+            let version = versions.as_ref().map(|v| v[def.name]);
+            let log = match version {
+                // A table with no commit before the time asked for: its creation.
+                Some(v) => rt.block_on(Log::open(&tdir, Some(v.max(0))))?,
+                None => rt.block_on(Log::open(&tdir, None))?,
+            };
+            tables.push(Table { def, dir: tdir, log: Mutex::new(log) });
+        }
+        let store = Store { dir, read_only: read_only || as_of.is_some(), as_of, tables, rt };
+        if !store.read_only {
+            store.evolve_schemas()?;
+        }
+        Ok(store)
     }
 
-    /// Appends rows to a table as a new part of its current generation; the open session picks
-    /// them up after the statement. The caller holds the commit lock, under which it checked
-    /// that the rows' keys are new.
-    pub fn append(
+    /// The benchmark version shown, when opened as of one (`--as-of`).
+    pub fn as_of_version(&self) -> Option<u64> {
+        self.as_of
+    }
+
+    /// Compacts every table (however few its small files) and vacuums it with `retention`:
+    /// per table, the files merged and the files removed.
+    pub fn optimize(
         &self,
-        _lock: &lock::Lock,
-        table: &str,
-        batch: &arrow::record_batch::RecordBatch,
-    ) -> Result<()> {
-        let dir = self.dir.join(table);
-        let (gen, _) = parts::current(&dir)?;
-        parts::write(&dir, gen, batch.schema(), std::slice::from_ref(batch))?;
+        retention: std::time::Duration,
+    ) -> Result<Vec<(&'static str, usize, usize)>> {
+        if self.read_only {
+            bail!("the benchmark {} is open read-only: nothing optimized", self.dir.display());
+        }
+        let mut report = Vec::new();
+        for t in &self.tables {
+            let merged = if t.def.read_only() { 0 } else { self.compact(t.def.name, true)? };
+            let removed = self.vacuum(t.def.name, retention)?;
+            report.push((t.def.name, merged, removed));
+        }
+        Ok(report)
+    }
+
+    fn table(&self, name: &str) -> Result<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.def.name == name)
+            .ok_or_else(|| anyhow!("no benchmark table '{name}'"))
+    }
+
+    pub fn def(&self, name: &str) -> Result<&TableDef> {
+        Ok(&self.table(name)?.def)
+    }
+
+    pub fn defs(&self) -> impl Iterator<Item = &TableDef> {
+        self.tables.iter().map(|t| &t.def)
+    }
+
+    pub fn schema(&self, name: &str) -> Result<SchemaRef> {
+        Ok(self.def(name)?.arrow.clone())
+    }
+
+    pub fn table_dir(&self, name: &str) -> Result<PathBuf> {
+        Ok(self.table(name)?.dir.clone())
+    }
+
+    /// The table's latest version (its version as of the time asked for, when opened so).
+    pub fn snapshot(&self, name: &str) -> Result<Version> {
+        let t = self.table(name)?;
+        let mut log = t.log.lock().unwrap();
+        if !self.read_only {
+            self.rt.block_on(log.update())?;
+        }
+        log.snapshot()
+    }
+
+    /// Whether the table has a version after `version` (one file probe).
+    pub fn changed_since(&self, name: &str, version: i64) -> Result<bool> {
+        if self.read_only {
+            return Ok(false);
+        }
+        let t = self.table(name)?;
+        Ok(t.dir.join(delta::LOG_DIR).join(format!("{:020}.json", version + 1)).exists())
+    }
+
+    fn writable(&self, t: &Table) -> Result<()> {
+        if self.read_only {
+            bail!(
+                "the benchmark {} is open read-only: nothing was written to {}",
+                self.dir.display(),
+                t.def.name
+            );
+        }
+        if t.def.read_only() {
+            bail!("{} is read-only: nothing was written", t.def.name);
+        }
         Ok(())
     }
-}
 
-impl Catalog {
-    /// Whether any row of `table` on disk has `value` in the VARCHAR column `column`.
-    pub fn contains(&self, table: &str, column: &str, value: &str) -> Result<bool> {
-        use arrow::array::{Array, AsArray};
-        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-        use parquet::arrow::ProjectionMask;
-        let dir = self.dir.join(table);
-        for path in parts::paths(&dir, &parts::current(&dir)?.1) {
-            let file = std::fs::File::open(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .with_context(|| format!("{}: not Parquet", path.display()))?;
-            let Some(idx) = builder.schema().fields().iter().position(|f| f.name() == column)
-            else {
+    /// Adds columns robbench's schema has and the table's log does not (a folder written by an
+    /// older robbench): a metadata-only commit; files written before read those columns as NULL.
+    fn evolve_schemas(&self) -> Result<()> {
+        for t in &self.tables {
+            let mut log = t.log.lock().unwrap();
+            let have: HashSet<String> = log.column_names()?.into_iter().collect();
+            let missing: Vec<_> =
+                t.def.delta_fields()?.into_iter().filter(|f| !have.contains(f.name())).collect();
+            if missing.is_empty() {
                 continue;
-            };
-            let mask = ProjectionMask::roots(builder.parquet_schema(), [idx]);
-            for batch in builder.with_projection(mask).build()? {
-                let batch = batch?;
-                let col = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
-                let strings = col.as_string::<i32>();
-                if (0..strings.len()).any(|i| strings.is_valid(i) && strings.value(i) == value) {
-                    return Ok(true);
+            }
+            self.rt.block_on(log.add_columns(missing))?;
+        }
+        Ok(())
+    }
+
+    /// Appends rows given by column name (see [`rows::Row`]).
+    pub fn append_rows(&self, name: &str, rows: &[rows::Row], on_key: OnKey) -> Result<Written> {
+        let batch = rows::to_batch(&self.schema(name)?, rows)?;
+        self.append(name, vec![batch], on_key, CommitInfo::default())
+    }
+
+    /// Appends `batches` to the table as one commit, with its key rule: the keys are checked
+    /// against the files that might hold them, then against each version committed meanwhile.
+    pub fn append(
+        &self,
+        name: &str,
+        batches: Vec<RecordBatch>,
+        on_key: OnKey,
+        mut info: CommitInfo,
+    ) -> Result<Written> {
+        let t = self.table(name)?;
+        self.writable(t)?;
+        let def = &t.def;
+        let batch = concat(&def.arrow, &batches)?;
+        if batch.num_rows() == 0 {
+            return Ok(Written::default());
+        }
+        // Rows of the batch that share a key: the last one stands for it (DuckDB's staging
+        // table has refused them already; rows from train or an import are checked here).
+        let row_keys = keys::of_batch(&batch, &def.key);
+        let mut keep = vec![true; batch.num_rows()];
+        if !def.key.is_empty() {
+            let mut seen: HashMap<&Key, usize> = HashMap::new();
+            for (i, k) in row_keys.iter().enumerate() {
+                if let Some(j) = seen.insert(k, i) {
+                    match on_key {
+                        OnKey::Refuse => bail!(keys::duplicate_message(def, k)),
+                        OnKey::Ignore => keep[i] = false,
+                        OnKey::Replace => keep[j] = false,
+                    }
                 }
             }
         }
-        Ok(false)
+        let mut log = t.log.lock().unwrap();
+        self.rt.block_on(log.update())?;
+        let mut to_check = log.files()?;
+        // Replace: positions of rows to drop, per existing file.
+        let mut replaced: HashMap<String, HashSet<usize>> = HashMap::new();
+        let mut written: Option<DataFile> = None;
+        let mut rewritten: Vec<(DataFile, DataFile)> = Vec::new(); // (old, new)
+        let outcome = loop {
+            let wanted: HashSet<Key> = row_keys
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(key, _)| key.clone())
+                .collect();
+            let hits = keys::find(def, &t.dir, &to_check, &wanted)?;
+            if !hits.is_empty() {
+                match on_key {
+                    OnKey::Refuse => {
+                        let key =
+                            hits.values().next().and_then(|h| h.first()).map(|(k, _)| k.clone());
+                        remove_files(
+                            &t.dir,
+                            written.iter().chain(rewritten.iter().map(|(_, n)| n)),
+                        );
+                        bail!(keys::duplicate_message(def, &key.unwrap_or_default()));
+                    }
+                    OnKey::Ignore => {
+                        let held: HashSet<&Key> = hits.values().flatten().map(|(k, _)| k).collect();
+                        for (i, k) in row_keys.iter().enumerate() {
+                            if held.contains(k) {
+                                keep[i] = false;
+                            }
+                        }
+                        remove_files(&t.dir, written.take().iter());
+                    }
+                    OnKey::Replace => {
+                        for (path, found) in hits {
+                            replaced
+                                .entry(path)
+                                .or_default()
+                                .extend(found.into_iter().map(|(_, p)| p));
+                        }
+                        remove_files(&t.dir, rewritten.iter().map(|(_, n)| n));
+                        rewritten.clear();
+                    }
+                }
+            }
+            let kept = filter_rows(&batch, &keep)?;
+            if kept.num_rows() == 0 && replaced.is_empty() {
+                break None;
+            }
+            if written.is_none() && kept.num_rows() > 0 {
+                written = Some(files::write(&t.dir, &def.arrow, std::slice::from_ref(&kept))?);
+            }
+            if rewritten.is_empty() && !replaced.is_empty() {
+                let active = log.files()?;
+                for (path, drop) in &replaced {
+                    let old =
+                        active.iter().find(|f| &f.path == path).cloned().ok_or_else(|| {
+                            anyhow!("internal: {path} of {name} is not in the table")
+                        })?;
+                    let new = without_rows(&t.dir, def, &old, drop)?;
+                    rewritten.push((old, new));
+                }
+            }
+            let add: Vec<DataFile> = written
+                .iter()
+                .cloned()
+                .chain(rewritten.iter().map(|(_, n)| n.clone()).filter(|n| n.rows > 0))
+                .collect();
+            let remove: Vec<DataFile> = rewritten.iter().map(|(o, _)| o.clone()).collect();
+            info.rows_added = kept.num_rows() as i64;
+            info.rows_removed = replaced.values().map(|d| d.len() as i64).sum();
+            let op = if remove.is_empty() { Operation::Append } else { Operation::Replace };
+            let before = log.version();
+            match self.rt.block_on(log.try_commit(op, &add, &remove, true, &info))? {
+                Attempt::Committed(v) => {
+                    // Empty leftovers of a replace are never referenced.
+                    remove_files(&t.dir, rewritten.iter().map(|(_, n)| n).filter(|n| n.rows == 0));
+                    break Some((v, info.rows_added));
+                }
+                Attempt::Raced => {
+                    self.rt.block_on(log.update())?;
+                    let mut added = Vec::new();
+                    let mut gone = HashSet::new();
+                    for v in before + 1..=log.version() {
+                        let (a, r) = log.changes(v)?;
+                        added.extend(a);
+                        gone.extend(r);
+                    }
+                    if replaced.keys().any(|p| gone.contains(p)) {
+                        // A file this replace rewrites was rewritten meanwhile: start over on
+                        // the new version.
+                        remove_files(&t.dir, rewritten.iter().map(|(_, n)| n));
+                        rewritten.clear();
+                        replaced.clear();
+                        to_check = log.files()?;
+                    } else {
+                        to_check = added;
+                    }
+                }
+            }
+        };
+        drop(log);
+        let Some((version, rows)) = outcome else {
+            return Ok(Written { version: None, rows: 0 });
+        };
+        self.compact_quietly(name);
+        Ok(Written { version: Some(version), rows })
     }
-}
 
-impl Catalog {
-    /// The first row of `table` whose `column` equals `value`, every column as text (NULL as
-    /// None), from the files on disk.
+    /// Replaces the files `remove` of version `base` by `batches` (their rows as a statement
+    /// left them): an UPDATE or DELETE. A [`Conflict`] when a file it replaces was replaced
+    /// meanwhile, or a key it writes was added meanwhile.
+    pub fn rewrite(
+        &self,
+        name: &str,
+        base: i64,
+        remove: &[String],
+        batches: Vec<RecordBatch>,
+        operation: Operation,
+        info: CommitInfo,
+    ) -> Result<Written> {
+        let t = self.table(name)?;
+        self.writable(t)?;
+        let def = &t.def;
+        let batch = concat(&def.arrow, &batches)?;
+        let mut log = t.log.lock().unwrap();
+        self.rt.block_on(log.update())?;
+        let new = match batch.num_rows() {
+            0 => None,
+            _ => Some(files::write(&t.dir, &def.arrow, std::slice::from_ref(&batch))?),
+        };
+        let new_keys: HashSet<Key> = keys::of_batch(&batch, &def.key).into_iter().collect();
+        let conflict = |why: String| -> anyhow::Error {
+            remove_files(&t.dir, new.iter());
+            anyhow::Error::new(Conflict(why))
+        };
+        let mut checked = base;
+        loop {
+            let active = log.files()?;
+            let old: Vec<DataFile> = remove
+                .iter()
+                .map(|p| active.iter().find(|f| &f.path == p).cloned())
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    conflict(format!(
+                        "rows of {name} that this statement changed were changed meanwhile"
+                    ))
+                })?;
+            let mut added = Vec::new();
+            for v in checked + 1..=log.version() {
+                added.extend(log.changes(v)?.0);
+            }
+            if !keys::find(def, &t.dir, &added, &new_keys)?.is_empty() {
+                return Err(conflict(format!(
+                    "a key this statement writes to {name} was added meanwhile"
+                )));
+            }
+            checked = log.version();
+            let add: Vec<DataFile> = new.iter().cloned().collect();
+            match self.rt.block_on(log.try_commit(operation.clone(), &add, &old, true, &info))? {
+                Attempt::Committed(v) => {
+                    drop(log);
+                    self.compact_quietly(name);
+                    return Ok(Written { version: Some(v), rows: batch.num_rows() as i64 });
+                }
+                Attempt::Raced => self.rt.block_on(log.update())?,
+            }
+        }
+    }
+
+    /// Compacts after a commit; a failure only means the files stay as they are.
+    fn compact_quietly(&self, name: &str) {
+        if let Err(e) = self.compact(name, false) {
+            eprintln!("note: compacting {name} failed ({e:#}); its files stay as they are");
+        }
+    }
+
+    /// Merges the table's small files into one, sorted by its key, in a commit that changes no
+    /// data (readers and appends never conflict with it). Unless `force`, only once the table
+    /// has more than [`SMALL_FILES_BOUND`] of them. Returns the number of files merged.
+    pub fn compact(&self, name: &str, force: bool) -> Result<usize> {
+        let t = self.table(name)?;
+        if self.read_only {
+            return Ok(0);
+        }
+        let def = &t.def;
+        let mut log = t.log.lock().unwrap();
+        let small: Vec<DataFile> =
+            log.files()?.into_iter().filter(|f| f.size < SMALL_FILE_BYTES).collect();
+        if small.len() <= if force { 1 } else { SMALL_FILES_BOUND } {
+            return Ok(0);
+        }
+        let mut batches = Vec::new();
+        for f in &small {
+            batches.extend(files::read(&t.dir.join(&f.path), &def.arrow)?);
+        }
+        let merged = sort(&concat(&def.arrow, &batches)?, &def.order)?;
+        let new = files::write(&t.dir, &def.arrow, &[merged])?;
+        let info = CommitInfo { statement: Some("compact".into()), ..CommitInfo::default() };
+        loop {
+            match self.rt.block_on(log.try_commit(
+                Operation::Compact,
+                std::slice::from_ref(&new),
+                &small,
+                false,
+                &info,
+            ))? {
+                Attempt::Committed(_) => return Ok(small.len()),
+                Attempt::Raced => {
+                    self.rt.block_on(log.update())?;
+                    let active: HashSet<String> =
+                        log.files()?.into_iter().map(|f| f.path).collect();
+                    if small.iter().any(|f| !active.contains(&f.path)) {
+                        // Another process compacted or rewrote some of these files first.
+                        remove_files(&t.dir, std::iter::once(&new));
+                        return Ok(0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes the files no version within `retention` references (Delta's vacuum). Returns
+    /// the number of files removed.
+    pub fn vacuum(&self, name: &str, retention: std::time::Duration) -> Result<usize> {
+        let t = self.table(name)?;
+        if self.read_only {
+            bail!("the benchmark is open read-only: nothing vacuumed");
+        }
+        let log = t.log.lock().unwrap();
+        let removed = self.rt.block_on(log.vacuum(retention))?;
+        Ok(removed)
+    }
+
+    /// The first row of `table` whose `column` equals `value`, every column as text.
     pub fn lookup(&self, table: &str, column: &str, value: &str) -> Result<Option<Fields>> {
         let keys = HashSet::from([value.to_string()]);
         Ok(self.lookup_many(table, column, &keys)?.remove(value))
     }
 
-    /// The first row of `table` for each of `values` of `column` that has one, every column as
-    /// text, in one pass over the files on disk.
+    /// Whether any row of `table` has `value` in `column`.
+    pub fn contains(&self, table: &str, column: &str, value: &str) -> Result<bool> {
+        Ok(self.lookup(table, column, value)?.is_some())
+    }
+
+    /// The first row of `table` for each of `values` of the VARCHAR `column` that has one, every
+    /// column as text, from the latest version: only files whose statistics might hold one of
+    /// the values are read.
     pub fn lookup_many(
         &self,
         table: &str,
@@ -137,20 +602,33 @@ impl Catalog {
         values: &HashSet<String>,
     ) -> Result<HashMap<String, Fields>> {
         use arrow::array::{Array, AsArray};
-        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         let mut found: HashMap<String, Fields> = HashMap::new();
         if values.is_empty() {
             return Ok(found);
         }
-        let dir = self.dir.join(table);
-        for path in parts::paths(&dir, &parts::current(&dir)?.1) {
-            let file = std::fs::File::open(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .with_context(|| format!("{}: not Parquet", path.display()))?;
-            for batch in builder.build()? {
-                let batch = batch?;
-                let Ok(key) = batch.schema().index_of(column) else { break };
+        let t = self.table(table)?;
+        let (lo, hi) = (values.iter().min().unwrap(), values.iter().max().unwrap());
+        for f in self.snapshot(table)?.files {
+            let stats = files::parse_stats(f.stats.as_deref());
+            let range = stats.as_ref().and_then(|s| {
+                Some((
+                    s["minValues"][column].as_str()?.to_string(),
+                    s["maxValues"][column].as_str()?.to_string(),
+                ))
+            });
+            if let Some((fmin, fmax)) = range {
+                if fmax.as_str() < lo.as_str() || fmin.as_str() > hi.as_str() {
+                    continue;
+                }
+                if !values
+                    .iter()
+                    .any(|v| fmin.as_str() <= v.as_str() && v.as_str() <= fmax.as_str())
+                {
+                    continue;
+                }
+            }
+            for batch in files::read(&t.dir.join(&f.path), &t.def.arrow)? {
+                let key = batch.schema().index_of(column)?;
                 let texts: Vec<arrow::array::ArrayRef> = batch
                     .columns()
                     .iter()
@@ -186,485 +664,117 @@ impl Catalog {
 /// A row as text by column name (NULL as None).
 pub type Fields = HashMap<String, Option<String>>;
 
-/// What a table holds as far as the files on disk are concerned.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Snapshot {
-    count: i64,
-    hash: String,
-    max_rowid: i64,
-}
+pub mod history;
 
-struct TableState {
-    name: &'static str,
-    /// The table's CREATE statement, and its columns (name, SQL type) in order.
-    ddl: String,
-    columns: Vec<(String, String)>,
-    generation: u64,
-    loaded: BTreeSet<String>,
-    /// Until a statement may change it, a table is a view over its Parquet files: a query then
-    /// reads only what it needs, and start-up copies nothing.
-    materialized: bool,
-    /// The table's snapshot while it equals the files on disk; taken only before a statement
-    /// that may change it.
-    on_disk: Option<Snapshot>,
-}
-
-pub struct Bench {
-    dir: PathBuf,
-    read_only: bool,
-    tables: Vec<TableState>,
-    catalog: Arc<Catalog>,
-}
-
-impl Bench {
-    /// Opens (or, if it does not exist yet, creates) a benchmark folder into `conn`, which must
-    /// be a fresh in-memory connection with the robbench functions registered.
-    pub fn open(conn: &Connection, dir: &Path, read_only: bool) -> Result<Bench> {
-        let mut exists = dir.join(MARKER).exists();
-        // Creating is a commit too: processes that start on a new folder at once (the tasks of
-        // an array job) wait for the first, then find its folder.
-        let mut creating = None;
-        if !exists {
-            if read_only {
-                bail!("{} is not a robbench benchmark (no {MARKER}) and --read-only forbids creating it", dir.display());
-            }
-            // A folder with files but no lock file is someone else's: not ours to touch. (A
-            // creator takes the lock first, so a folder being created has the lock file.)
-            let foreign = |dir: &Path| -> Result<bool> {
-                Ok(std::fs::read_dir(dir)
-                    .with_context(|| format!("cannot list {}", dir.display()))?
-                    .flatten()
-                    .any(|e| e.file_name() != lock::LOCK_FILE))
-            };
-            let locked = dir.join(lock::LOCK_FILE).exists();
-            if dir.exists() && !locked && !dir.join(MARKER).exists() && foreign(dir)? {
-                bail!(
-                    "{} exists but is not a robbench benchmark (no {MARKER}); give an empty or new folder",
-                    dir.display()
-                );
-            }
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            let lock = lock::Lock::acquire(dir)?;
-            exists = dir.join(MARKER).exists();
-            if !exists {
-                if foreign(dir)? {
-                    bail!(
-                        "{} exists but is not a robbench benchmark (no {MARKER}); give an empty or new folder",
-                        dir.display()
-                    );
-                }
-                creating = Some(lock);
-            }
-        }
-        conn.execute_batch(TABLES_SQL).context("cannot create the benchmark tables")?;
-        let mut schemas = HashMap::new();
-        let mut tables = Vec::new();
-        for name in TABLES {
-            let schema = conn
-                .prepare(&format!("SELECT * FROM {name} LIMIT 0"))?
-                .query_arrow([])?
-                .get_schema();
-            schemas.insert(name.to_string(), schema);
-            let ddl: String = conn.query_row(
-                "SELECT sql FROM duckdb_tables() WHERE table_name = ?",
-                [name],
-                |r| r.get(0),
-            )?;
-            let columns = conn
-                .prepare("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index")?
-                .query_map([name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            tables.push(TableState {
-                name,
-                ddl,
-                columns,
-                generation: 0,
-                loaded: BTreeSet::new(),
-                materialized: true,
-                on_disk: None,
+/// Creates the tables of a new benchmark folder: each table's version 0, then the architectures
+/// rows, then the marker. Processes that start on a new folder at once (the tasks of an array
+/// job) all run this: each step is a create-if-absent, so they agree on one result.
+fn create(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    defs: &[TableDef],
+    architectures: impl FnOnce() -> Result<Vec<RecordBatch>>,
+) -> Result<()> {
+    if dir.exists() {
+        let foreign = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .flatten()
+            .any(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                !TABLES.contains(&n.as_str()) && n != MARKER && !n.starts_with('.')
             });
+        if foreign {
+            bail!(
+                "{} exists but is not a robbench benchmark (no {MARKER}); give an empty or new folder",
+                dir.display()
+            );
         }
-        let catalog = Arc::new(Catalog { dir: dir.to_path_buf(), read_only, schemas });
-        let mut bench = Bench { dir: dir.to_path_buf(), read_only, tables, catalog };
-        if let Some(_lock) = creating {
-            bench.create(conn)?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut arch_log = None;
+    for def in defs {
+        let log = rt.block_on(Log::create(&dir.join(def.name), def))?;
+        if def.name == "architectures" {
+            arch_log = Some(log);
         }
-        for i in 0..bench.tables.len() {
-            bench.reload(conn, i)?;
-        }
-        conn.execute_batch(VIEWS_SQL).context("cannot create the benchmark views")?;
-        Ok(bench)
     }
-
-    fn create(&mut self, conn: &Connection) -> Result<()> {
-        for t in TABLES {
-            std::fs::create_dir_all(self.dir.join(t))?;
-        }
-        let batches: Vec<_> =
-            conn.prepare("SELECT * FROM nb201_architectures()")?.query_arrow([])?.collect();
-        parts::write(
-            &self.dir.join("architectures"),
-            0,
-            self.catalog.schema("architectures")?,
-            &batches,
-        )?;
-        // The marker comes last: a folder without it was never finished and is not opened.
-        let marker = self.dir.join(MARKER);
-        robbench_vocab::durable::write(&marker, b"{\"format\": 1}\n")?;
-        Ok(())
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    pub fn read_only(&self) -> bool {
-        self.read_only
-    }
-
-    pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog.clone()
-    }
-
-    /// The CREATE TABLE statement of a benchmark table (it may currently be a view).
-    pub fn ddl(&self, table: &str) -> Option<&str> {
-        self.tables.iter().find(|t| t.name == table).map(|t| t.ddl.as_str())
-    }
-
-    fn table_dir(&self, i: usize) -> PathBuf {
-        self.dir.join(self.tables[i].name)
-    }
-
-    /// Makes the table (or its view) show what is on disk.
-    fn reload(&mut self, conn: &Connection, i: usize) -> Result<()> {
-        let dir = self.table_dir(i);
-        let (gen, current) = parts::current(&dir)?;
-        let files = parts::paths(&dir, &current);
-        let t = &self.tables[i];
-        if t.materialized && !files.is_empty() {
-            conn.execute_batch(&format!("DROP TABLE {}", t.name))?;
-        } else if !t.materialized {
-            conn.execute_batch(&format!("DROP VIEW {}", t.name))?;
-        }
-        let materialized = if files.is_empty() {
-            if !t.materialized {
-                conn.execute_batch(&t.ddl)?;
-            } else {
-                conn.execute_batch(&format!("DELETE FROM {}", t.name))?;
-            }
-            true
-        } else {
-            conn.execute_batch(&format!(
-                "CREATE VIEW {} AS SELECT {} FROM {}",
-                t.name,
-                select(&t.columns, &files)?,
-                parquet_list(&files)
-            ))
-            .with_context(|| format!("cannot read table {} from {}", t.name, dir.display()))?;
-            false
+    let mut log = arch_log.ok_or_else(|| anyhow!("internal: no architectures table"))?;
+    if log.files()?.is_empty() {
+        let def = defs.iter().find(|d| d.name == "architectures").unwrap();
+        let batch = concat(&def.arrow, &architectures()?)?;
+        let file = files::write(&log.dir, &def.arrow, std::slice::from_ref(&batch))?;
+        let info = CommitInfo {
+            statement: Some("create the benchmark".into()),
+            rows_added: batch.num_rows() as i64,
+            rows_removed: 0,
         };
-        if !self.read_only {
-            parts::remove_superseded(&dir, GRACE)?;
-            parts::remove_stale_temporaries(&dir);
-        }
-        let t = &mut self.tables[i];
-        t.generation = gen;
-        t.loaded = current.into_iter().map(|p| p.name).collect();
-        t.materialized = materialized;
-        t.on_disk = None;
-        Ok(())
-    }
-
-    /// Turns a view over Parquet into a table that statements can change.
-    fn materialize(&mut self, conn: &Connection, i: usize) -> Result<()> {
-        let t = &self.tables[i];
-        if t.materialized {
-            return Ok(());
-        }
-        let dir = self.table_dir(i);
-        let files: Vec<PathBuf> = t.loaded.iter().map(|n| dir.join(n)).collect();
-        conn.execute_batch(&format!("DROP VIEW {}; {}", t.name, t.ddl))?;
-        conn.execute_batch(&format!(
-            "INSERT INTO {} SELECT {} FROM {}",
-            t.name,
-            select(&t.columns, &files)?,
-            parquet_list(&files)
-        ))
-        .with_context(|| format!("cannot load table {} from {}", t.name, dir.display()))?;
-        self.tables[i].materialized = true;
-        Ok(())
-    }
-
-    /// Called before a statement that may change tables: makes them tables and records what
-    /// they hold, to tell afterwards what changed.
-    pub fn prepare(&mut self, conn: &Connection) -> Result<()> {
-        for i in 0..self.tables.len() {
-            self.materialize(conn, i)?;
-            let name = self.tables[i].name;
-            self.tables[i].on_disk = Some(snapshot(conn, name, None)?);
-            if !READ_ONLY_TABLES.contains(&name) {
-                // The rows as they were, to tell afterwards which the statement added and removed.
-                conn.execute_batch(&format!(
-                    "CREATE OR REPLACE TEMP TABLE {} AS SELECT * FROM {name}",
-                    before_table(name)
-                ))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Makes every table show what is on disk now (after a conflict, or a reader's part that
-    /// a rewrite removed).
-    pub fn refresh(&mut self, conn: &Connection) -> Result<()> {
-        for i in 0..self.tables.len() {
-            self.reload(conn, i)?;
-        }
-        Ok(())
-    }
-
-    /// Called after every statement: writes what the statement changed and loads what other
-    /// processes (or a running `train`) appended. `may_have_changed` is false for statements
-    /// that cannot modify a table.
-    pub fn sync(&mut self, conn: &Connection, may_have_changed: bool) -> Result<()> {
-        if !conn.is_autocommit() {
-            return Ok(()); // inside BEGIN ... COMMIT: persist at COMMIT
-        }
-        let mut errors = Vec::new();
-        if may_have_changed {
-            let mut lock = None;
-            for i in 0..self.tables.len() {
-                if let Err(e) = self.persist(conn, i, &mut lock) {
-                    // Nothing half-done stays in memory either: the table is what the disk says.
-                    let _ = self.reload(conn, i);
-                    errors.push(e);
+        loop {
+            match rt.block_on(log.try_commit(
+                Operation::Append,
+                std::slice::from_ref(&file),
+                &[],
+                true,
+                &info,
+            ))? {
+                Attempt::Committed(_) => break,
+                Attempt::Raced => {
+                    rt.block_on(log.update())?;
+                    if !log.files()?.is_empty() {
+                        remove_files(&log.dir, std::iter::once(&file));
+                        break; // another creator added them
+                    }
                 }
             }
         }
-        for i in 0..self.tables.len() {
-            if let Err(e) = self.pick_up(conn, i) {
-                errors.push(e);
-            }
-        }
-        match errors.len() {
-            0 => Ok(()),
-            _ => {
-                Err(anyhow!(errors.iter().map(|e| format!("{e:#}")).collect::<Vec<_>>().join("; ")))
-            }
-        }
     }
-
-    /// Commits what the statement changed in table `i`, under the folder's lock (taken at the
-    /// first table that changed and held for the others).
-    fn persist(
-        &mut self,
-        conn: &Connection,
-        i: usize,
-        lock: &mut Option<lock::Lock>,
-    ) -> Result<()> {
-        let name = self.tables[i].name;
-        if !self.tables[i].materialized {
-            return Ok(()); // a view over the files cannot have changed
-        }
-        let Some(before) = self.tables[i].on_disk.take() else {
-            bail!("internal: {name} was not snapshotted before the statement");
-        };
-        let now = snapshot(conn, name, None)?;
-        if now == before {
-            return Ok(());
-        }
-        if self.read_only {
-            bail!("the benchmark is open read-only: the change to {name} was discarded");
-        }
-        if READ_ONLY_TABLES.contains(&name) {
-            bail!("{name} is read-only: the change was discarded");
-        }
-        if lock.is_none() {
-            *lock = Some(lock::Lock::acquire(&self.dir)?);
-        }
-        let dir = self.table_dir(i);
-        let (disk_gen, disk_parts) = parts::current(&dir)?;
-        let t = &self.tables[i];
-        let unchanged = disk_gen == t.generation
-            && disk_parts.len() == t.loaded.len()
-            && disk_parts.iter().all(|p| t.loaded.contains(&p.name));
-        if !unchanged {
-            return self.reapply(conn, i, disk_gen, &disk_parts);
-        }
-        let schema = self.catalog.schema(name)?;
-        let appended_only =
-            now.count > before.count && snapshot(conn, name, Some(before.max_rowid))? == before;
-        if appended_only {
-            let sql =
-                format!("SELECT * FROM {name} WHERE rowid > {} ORDER BY rowid", before.max_rowid);
-            let batches: Vec<_> = conn.prepare(&sql)?.query_arrow([])?.collect();
-            let part = parts::write(&dir, disk_gen, schema, &batches)?;
-            self.tables[i].loaded.insert(part);
-        } else {
-            let batches: Vec<_> = conn
-                .prepare(&format!("SELECT * FROM {name} ORDER BY rowid"))?
-                .query_arrow([])?
-                .collect();
-            let gen = disk_gen + 1;
-            let part = parts::write(&dir, gen, schema, &batches)?;
-            parts::remove_superseded(&dir, GRACE)?;
-            let t = &mut self.tables[i];
-            t.generation = gen;
-            t.loaded = BTreeSet::from([part]);
-        }
-        Ok(())
-    }
-
-    /// Applies the statement's change to table `i` as it is on disk now (generation `gen`,
-    /// `disk_parts`), which other processes changed since this one read it: the rows the
-    /// statement removed are removed, each once, and must all still be there; the rows it
-    /// added are added under the table's keys and checks. Anything else is a [`Conflict`].
-    fn reapply(
-        &mut self,
-        conn: &Connection,
-        i: usize,
-        gen: u64,
-        disk_parts: &[parts::Part],
-    ) -> Result<()> {
-        let t = &self.tables[i];
-        let name = t.name;
-        let dir = self.table_dir(i);
-        let before = before_table(name);
-        let count = |table: &str| -> Result<i64> {
-            Ok(conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
-        };
-        conn.execute_batch(&format!(
-            "CREATE OR REPLACE TEMP TABLE __added AS SELECT * FROM {name} EXCEPT ALL SELECT * FROM {before};
-             CREATE OR REPLACE TEMP TABLE __removed AS SELECT * FROM {before} EXCEPT ALL SELECT * FROM {name};"
-        ))?;
-        let removed = count("__removed")?;
-        let files = parts::paths(&dir, disk_parts);
-        let disk = if files.is_empty() {
-            format!("SELECT * FROM {before} LIMIT 0")
-        } else {
-            format!("SELECT {} FROM {}", select(&t.columns, &files)?, parquet_list(&files))
-        };
-        conn.execute_batch(&format!(
-            "CREATE OR REPLACE TEMP TABLE __disk AS {disk};
-             CREATE OR REPLACE TEMP TABLE __kept AS SELECT * FROM __disk EXCEPT ALL SELECT * FROM __removed;"
-        ))
-        .with_context(|| format!("cannot read table {name} from {}", dir.display()))?;
-        if count("__kept")? != count("__disk")? - removed {
-            bail!(Conflict(format!(
-                "rows of {name} that this statement updated or deleted were updated or deleted meanwhile"
-            )));
-        }
-        let work = format!("__commit_{name}");
-        let ddl = t.ddl.replacen(
-            &format!("CREATE TABLE {name}"),
-            &format!("CREATE OR REPLACE TEMP TABLE {work}"),
-            1,
-        );
-        conn.execute_batch(&ddl).with_context(|| format!("cannot stage table {name}"))?;
-        conn.execute_batch(&format!("INSERT INTO {work} SELECT * FROM __kept"))?;
-        if let Err(e) = conn.execute_batch(&format!("INSERT INTO {work} SELECT * FROM __added")) {
-            let e = format!("{e}").replace(": Error code 1: Unknown error code", "");
-            bail!(Conflict(format!("{name}: {e}")));
-        }
-        let schema = self.catalog.schema(name)?;
-        if removed == 0 {
-            let batches: Vec<_> = conn.prepare("SELECT * FROM __added")?.query_arrow([])?.collect();
-            parts::write(&dir, gen, schema, &batches)?;
-        } else {
-            let batches: Vec<_> =
-                conn.prepare(&format!("SELECT * FROM {work}"))?.query_arrow([])?.collect();
-            parts::write(&dir, gen + 1, schema, &batches)?;
-            parts::remove_superseded(&dir, GRACE)?;
-        }
-        conn.execute_batch(&format!(
-            "DROP TABLE __added; DROP TABLE __removed; DROP TABLE __disk; DROP TABLE __kept; DROP TABLE {work};"
-        ))?;
-        self.reload(conn, i)
-    }
-
-    fn pick_up(&mut self, conn: &Connection, i: usize) -> Result<()> {
-        let dir = self.table_dir(i);
-        let (gen, current) = parts::current(&dir)?;
-        let t = &self.tables[i];
-        let vanished =
-            current.iter().filter(|p| t.loaded.contains(&p.name)).count() < t.loaded.len();
-        let new: Vec<_> = current.into_iter().filter(|p| !t.loaded.contains(&p.name)).collect();
-        if gen > t.generation || vanished || (!t.materialized && !new.is_empty()) {
-            return self.reload(conn, i); // rewritten elsewhere, or a view to widen
-        }
-        if new.is_empty() {
-            return Ok(());
-        }
-        let files = parts::paths(&dir, &new);
-        conn.execute_batch(&format!(
-            "INSERT INTO {} SELECT {} FROM {}",
-            t.name,
-            select(&t.columns, &files)?,
-            parquet_list(&files)
-        ))
-        .with_context(|| format!("cannot load new rows of {} from {}", t.name, dir.display()))?;
-        let t = &mut self.tables[i];
-        t.loaded.extend(new.into_iter().map(|p| p.name));
-        t.on_disk = None;
-        Ok(())
-    }
+    // The marker comes last: a folder without it was never finished and is not opened.
+    robbench_vocab::durable::write(
+        &dir.join(MARKER),
+        format!("{{\"format\": {FORMAT}}}\n").as_bytes(),
+    )
 }
 
-/// The temporary copy of a table taken before a statement that may change it.
-fn before_table(name: &str) -> String {
-    format!("__before_{name}")
+fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch> {
+    let conformed: Vec<RecordBatch> =
+        batches.iter().map(|b| files::conform(b, schema)).collect::<Result<_>>()?;
+    Ok(arrow::compute::concat_batches(schema, &conformed)?)
 }
 
-/// The table's columns as a typed select list over `files`. A column that none of the files has
-/// (they were written before the column existed) reads as NULL, so older benchmark folders open
-/// after the schema gains a column.
-fn select(columns: &[(String, String)], files: &[PathBuf]) -> Result<String> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let mut present = BTreeSet::new();
-    for path in files {
-        let file =
-            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let reader = SerializedFileReader::new(file)
-            .with_context(|| format!("{}: not Parquet", path.display()))?;
-        present.extend(
-            reader
-                .metadata()
-                .file_metadata()
-                .schema_descr()
-                .root_schema()
-                .get_fields()
-                .iter()
-                .map(|f| f.name().to_string()),
-        );
-    }
-    Ok(columns
+fn filter_rows(batch: &RecordBatch, keep: &[bool]) -> Result<RecordBatch> {
+    let mask = arrow::array::BooleanArray::from(keep.to_vec());
+    Ok(arrow::compute::filter_record_batch(batch, &mask)?)
+}
+
+fn sort(batch: &RecordBatch, by: &[usize]) -> Result<RecordBatch> {
+    let columns: Vec<arrow::compute::SortColumn> = by
         .iter()
-        .map(|(name, ty)| match present.contains(name) {
-            true => format!("CAST(\"{name}\" AS {ty}) AS \"{name}\""),
-            false => format!("CAST(NULL AS {ty}) AS \"{name}\""),
-        })
-        .collect::<Vec<_>>()
-        .join(", "))
+        .map(|&i| arrow::compute::SortColumn { values: batch.column(i).clone(), options: None })
+        .collect();
+    let indices = arrow::compute::lexsort_to_indices(&columns, None)?;
+    Ok(arrow::compute::take_record_batch(batch, &indices)?)
 }
 
-fn parquet_list(files: &[PathBuf]) -> String {
-    let list = files
-        .iter()
-        .map(|p| format!("'{}'", p.display().to_string().replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!("read_parquet([{list}], union_by_name = true)")
+/// A copy of `file` without the rows at `drop`.
+fn without_rows(
+    dir: &Path,
+    def: &TableDef,
+    file: &DataFile,
+    drop: &HashSet<usize>,
+) -> Result<DataFile> {
+    let batch = concat(&def.arrow, &files::read(&dir.join(&file.path), &def.arrow)?)?;
+    let keep: Vec<bool> = (0..batch.num_rows()).map(|i| !drop.contains(&i)).collect();
+    let kept = filter_rows(&batch, &keep)?;
+    if kept.num_rows() == 0 {
+        return Ok(DataFile { path: String::new(), size: 0, rows: 0, stats: None });
+    }
+    files::write(dir, &def.arrow, &[kept])
 }
 
-/// Row count, an order-independent content hash and the highest rowid, optionally of the rows up
-/// to a rowid (to tell a pure append from a rewrite).
-fn snapshot(conn: &Connection, table: &str, up_to_rowid: Option<i64>) -> Result<Snapshot> {
-    let filter = up_to_rowid.map(|r| format!("WHERE rowid <= {r}")).unwrap_or_default();
-    let sql = format!(
-        "SELECT count(*), CAST(coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) AS VARCHAR), coalesce(max(rowid), -1) FROM {table} t {filter}"
-    );
-    conn.query_row(&sql, [], |r| {
-        Ok(Snapshot { count: r.get(0)?, hash: r.get(1)?, max_rowid: r.get(2)? })
-    })
-    .with_context(|| format!("cannot read table {table}"))
+/// Removes files this process wrote and no commit references.
+fn remove_files<'a>(dir: &Path, files: impl Iterator<Item = &'a DataFile>) {
+    for f in files {
+        if !f.path.is_empty() {
+            let _ = std::fs::remove_file(dir.join(&f.path));
+        }
+    }
 }

@@ -1,19 +1,18 @@
-"""Reads a benchmark table folder with pyarrow alone and prints the given columns, sorted.
+"""Reads a benchmark table (a Delta Lake table) with the deltalake package and with polars,
+checks they agree, and prints the given columns of its rows, sorted.
 
-A table is the parts of its highest generation (g<generation>-<unique>.parquet): a rewrite
-writes a new generation, and the superseded parts linger a few minutes for readers that were
-reading them."""
-import os
+    read_table.py TABLE_DIR COLUMNS [VERSION]
+"""
 import sys
 
-import pyarrow.dataset as ds
+import polars as pl
+from deltalake import DeltaTable
 
-folder = sys.argv[1]
-parts = [f for f in os.listdir(folder) if f.startswith("g") and f.endswith(".parquet")]
-newest = max(int(f[1:].split("-")[0]) for f in parts)
-files = [os.path.join(folder, f) for f in parts if int(f[1:].split("-")[0]) == newest]
-table = ds.dataset(files, format="parquet").to_table()
-cols = sys.argv[2].split(",")
-rows = sorted(zip(*(table.column(c).to_pylist() for c in cols)))
+folder, cols = sys.argv[1], sys.argv[2].split(",")
+version = int(sys.argv[3]) if len(sys.argv) > 3 else None
+table = DeltaTable(folder, version=version).to_pyarrow_table()
+rows = sorted(zip(*(table.column(c).to_pylist() for c in cols)), key=repr)
+frame = pl.read_delta(folder, version=version).select(cols)
+assert sorted(frame.rows(), key=repr) == rows, "polars and deltalake read different rows"
 for r in rows:
-    print(",".join(str(v) for v in r))
+    print(",".join("" if v is None else str(v) for v in r))

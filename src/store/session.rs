@@ -1,0 +1,602 @@
+//! A store bound to a DuckDB connection: each benchmark table is a view over the Parquet files
+//! of its version, so a query reads only what it needs and start-up copies nothing; a statement
+//! that changes a table is turned into one store call.
+//!
+//! - `INSERT [OR IGNORE | OR REPLACE] INTO t ...` runs into an empty staging table with t's
+//!   keys and checks, whose rows then go to [`Store::append`]: the cost does not depend on what
+//!   t holds.
+//! - Anything else that writes t (UPDATE, DELETE, an INSERT that reads t or has ON CONFLICT,
+//!   COPY) runs against a temporary table holding t's current rows, which shadows the view for
+//!   that one statement (DuckDB looks in the temporary schema first); the files whose rows the
+//!   statement changed are then replaced through [`Store::rewrite`].
+//!
+//! After every statement, tables that another process (or a running `train`) committed to are
+//! shown at their new version.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use duckdb::Connection;
+
+use super::delta::{CommitInfo, Operation};
+use super::table::TableDef;
+use super::{AsOf, OnKey, Store, TABLES, VIEWS_SQL};
+
+pub type Output = (SchemaRef, Vec<RecordBatch>);
+
+/// What a statement does to the benchmark's tables.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// Nothing: it runs as it is.
+    None,
+    /// A plain insert into `table`, whose name lies at `span` of the statement.
+    Insert { table: &'static str, on_key: OnKey, span: (usize, usize) },
+    /// Any other change of `table`.
+    Rewrite { table: &'static str, operation: &'static str },
+}
+
+struct Shown {
+    name: &'static str,
+    version: i64,
+}
+
+pub struct Bench {
+    store: Arc<Store>,
+    shown: Vec<Shown>,
+    /// Inside BEGIN ... COMMIT (duckdb-rs cannot tell: its is_autocommit is always true).
+    in_transaction: bool,
+}
+
+impl Bench {
+    /// Opens (or, if it does not exist yet, creates) a benchmark folder into `conn`, which must
+    /// be a fresh in-memory connection with the robbench functions registered.
+    pub fn open(
+        conn: &Connection,
+        dir: &Path,
+        read_only: bool,
+        as_of: Option<&AsOf>,
+    ) -> Result<Bench> {
+        let architectures = || -> Result<Vec<RecordBatch>> {
+            Ok(conn.prepare("SELECT * FROM nb201_architectures()")?.query_arrow([])?.collect())
+        };
+        let store = Arc::new(Store::open(dir, read_only, as_of, architectures)?);
+        let mut bench = Bench { store, shown: Vec::new(), in_transaction: false };
+        for name in TABLES {
+            bench.shown.push(Shown { name, version: -1 });
+        }
+        for i in 0..bench.shown.len() {
+            bench.show(conn, i)?;
+        }
+        conn.execute_batch(VIEWS_SQL).context("cannot create the benchmark views")?;
+        Ok(bench)
+    }
+
+    pub fn store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.store.dir
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.store.read_only
+    }
+
+    /// The CREATE TABLE statement of a benchmark table (it is shown as a view).
+    pub fn ddl(&self, table: &str) -> Option<&str> {
+        self.store.def(table).ok().map(|d| d.ddl.as_str())
+    }
+
+    /// Makes table `i`'s view show the table's latest version.
+    fn show(&mut self, conn: &Connection, i: usize) -> Result<()> {
+        let name = self.shown[i].name;
+        let def = self.store.def(name)?;
+        let version = self.store.snapshot(name)?;
+        let dir = self.store.table_dir(name)?;
+        let files: Vec<PathBuf> = version.files.iter().map(|f| dir.join(&f.path)).collect();
+        let body = select(conn, def, &files)
+            .with_context(|| format!("cannot read table {name} from {}", dir.display()))?;
+        conn.execute_batch(&format!("CREATE OR REPLACE VIEW {name} AS {body}"))
+            .with_context(|| format!("cannot read table {name} from {}", dir.display()))?;
+        self.shown[i].version = version.version;
+        Ok(())
+    }
+
+    /// Shows the tables that changed since they were shown.
+    pub fn pick_up(&mut self, conn: &Connection) -> Result<()> {
+        for i in 0..self.shown.len() {
+            if self.store.changed_since(self.shown[i].name, self.shown[i].version)? {
+                self.show(conn, i)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Shows every table at its latest version (after a reader's file was removed meanwhile).
+    pub fn refresh(&mut self, conn: &Connection) -> Result<()> {
+        for i in 0..self.shown.len() {
+            self.show(conn, i)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `sql` with `run` (which executes a statement on `conn`), turning a change of a
+    /// benchmark table into a store commit.
+    pub fn execute(
+        &mut self,
+        conn: &Connection,
+        sql: &str,
+        run: &dyn Fn(&str) -> Result<Output>,
+    ) -> Result<Output> {
+        let write = classify(sql);
+        if let Write::Insert { table, .. } | Write::Rewrite { table, .. } = &write {
+            let def = self.store.def(table)?;
+            if self.store.read_only {
+                bail!(
+                    "the benchmark {} is open read-only: nothing was written to {table}",
+                    self.dir().display()
+                );
+            }
+            if def.read_only() {
+                bail!("{table} is read-only: nothing was written");
+            }
+            if self.in_transaction {
+                bail!("robbench commits each statement that changes a benchmark table on its own: run the change to {table} outside BEGIN ... COMMIT");
+            }
+        }
+        let info = CommitInfo::statement(sql);
+        match write {
+            Write::None => {
+                let out = run(sql)?;
+                let t = tokens(sql);
+                match t.first().map(|x| x.0.as_str()) {
+                    Some("begin") | Some("start") => self.in_transaction = true,
+                    Some("commit" | "rollback" | "abort" | "end") => self.in_transaction = false,
+                    _ => {}
+                }
+                Ok(out)
+            }
+            Write::Insert { table, on_key, span } => {
+                self.insert(conn, table, on_key, span, sql, run, info)
+            }
+            Write::Rewrite { table, operation } => {
+                self.rewrite(conn, table, operation, sql, run, info)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert(
+        &mut self,
+        conn: &Connection,
+        table: &'static str,
+        on_key: OnKey,
+        span: (usize, usize),
+        sql: &str,
+        run: &dyn Fn(&str) -> Result<Output>,
+        info: CommitInfo,
+    ) -> Result<Output> {
+        let def = self.store.def(table)?;
+        let stage = format!("__stage_{table}");
+        conn.execute_batch(&temp_ddl(def, &stage)).context("cannot stage the insert")?;
+        let staged = format!("{}{stage}{}", &sql[..span.0], &sql[span.1..]);
+        let result = run(&staged).and_then(|out| {
+            let batches: Vec<RecordBatch> =
+                conn.prepare(&format!("SELECT * FROM {stage}"))?.query_arrow([])?.collect();
+            self.store.append(table, batches, on_key, info)?;
+            Ok(out)
+        });
+        let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.{stage}"));
+        result
+    }
+
+    fn rewrite(
+        &mut self,
+        conn: &Connection,
+        table: &'static str,
+        operation: &'static str,
+        sql: &str,
+        run: &dyn Fn(&str) -> Result<Output>,
+        info: CommitInfo,
+    ) -> Result<Output> {
+        let result = self.rewrite_inner(conn, table, operation, sql, run, info);
+        let _ = conn.execute_batch(&format!(
+            "DROP TABLE IF EXISTS temp.{table}; DROP TABLE IF EXISTS temp.__rows; DROP TABLE IF EXISTS temp.__after;"
+        ));
+        result
+    }
+
+    fn rewrite_inner(
+        &mut self,
+        conn: &Connection,
+        table: &'static str,
+        operation: &'static str,
+        sql: &str,
+        run: &dyn Fn(&str) -> Result<Output>,
+        info: CommitInfo,
+    ) -> Result<Output> {
+        let def = self.store.def(table)?;
+        let version = self.store.snapshot(table)?;
+        let dir = self.store.table_dir(table)?;
+        let paths: Vec<PathBuf> = version.files.iter().map(|f| dir.join(&f.path)).collect();
+        // The table's rows, in file order, as a temporary table of the same name; __rows says
+        // which file each row (by rowid) came from and what it held.
+        conn.execute_batch(&temp_ddl(def, table))?;
+        if !paths.is_empty() {
+            let cols = cast_list(def, None);
+            let list = parquet_list(&paths);
+            let threads: i64 =
+                conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
+            // One thread: rows are inserted, and so numbered, in the order asked for.
+            conn.execute_batch("SET threads = 1")?;
+            let filled = conn.execute_batch(&format!(
+                "INSERT INTO temp.{table} SELECT {cols} FROM read_parquet({list}, union_by_name = true, filename = true, file_row_number = true) ORDER BY filename, file_row_number;
+                 CREATE TEMP TABLE __rows AS
+                   SELECT row_number() OVER (ORDER BY filename, file_row_number) - 1 AS rid, filename
+                   FROM read_parquet({list}, union_by_name = true, filename = true, file_row_number = true);"
+            ));
+            conn.execute_batch(&format!("SET threads = {threads}"))?;
+            filled.with_context(|| format!("cannot read table {table} from {}", dir.display()))?;
+            conn.execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE __rows AS SELECT r.rid, r.filename, hash(t) AS h FROM __rows r JOIN temp.{table} t ON t.rowid = r.rid"
+            ))?;
+        } else {
+            conn.execute_batch(
+                "CREATE TEMP TABLE __rows (rid BIGINT, filename VARCHAR, h UBIGINT)",
+            )?;
+        }
+        let n: i64 = conn.query_row("SELECT count(*) FROM __rows", [], |r| r.get(0))?;
+        if n != version.rows() && version.files.iter().all(|f| f.rows > 0) {
+            bail!("internal: {table} read {n} rows where its log has {}", version.rows());
+        }
+        let out = run(sql)?;
+        conn.execute_batch(&format!(
+            "CREATE TEMP TABLE __after AS SELECT t.rowid AS rid, hash(t) AS h FROM temp.{table} t"
+        ))?;
+        let changed: Vec<String> = conn
+            .prepare(
+                "SELECT DISTINCT r.filename FROM __rows r LEFT JOIN __after a USING (rid)
+                 WHERE a.rid IS NULL OR a.h <> r.h ORDER BY 1",
+            )?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        let added: i64 =
+            conn.query_row(&format!("SELECT count(*) FROM __after WHERE rid >= {n}"), [], |r| {
+                r.get(0)
+            })?;
+        if changed.is_empty() && added == 0 {
+            return Ok(out);
+        }
+        // Rows as the table's content changed: an updated row counts as removed and added.
+        let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+        let mut info = info;
+        info.rows_removed = count(
+            "SELECT count(*) FROM __rows r LEFT JOIN __after a USING (rid) WHERE a.rid IS NULL OR a.h <> r.h",
+        )?;
+        info.rows_added = count(
+            "SELECT count(*) FROM __after a LEFT JOIN __rows r USING (rid) WHERE r.rid IS NULL OR a.h <> r.h",
+        )?;
+        let list = changed
+            .iter()
+            .map(|f| format!("'{}'", f.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let filter = if changed.is_empty() {
+            "false".to_string()
+        } else {
+            format!("r.filename IN ({list})")
+        };
+        let batches: Vec<RecordBatch> = conn
+            .prepare(&format!(
+                "SELECT t.* FROM temp.{table} t LEFT JOIN __rows r ON t.rowid = r.rid
+                 WHERE t.rowid >= {n} OR {filter} ORDER BY t.rowid"
+            ))?
+            .query_arrow([])?
+            .collect();
+        let remove: Vec<String> = changed
+            .iter()
+            .map(|f| {
+                Path::new(f)
+                    .strip_prefix(&dir)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .map_err(|_| anyhow!("internal: {f} is not a file of {}", dir.display()))
+            })
+            .collect::<Result<_>>()?;
+        let op = match operation {
+            "DELETE" | "TRUNCATE" => Operation::Delete,
+            "UPDATE" => Operation::Update,
+            _ => Operation::Replace,
+        };
+        self.store.rewrite(table, version.version, &remove, batches, op, info)?;
+        Ok(out)
+    }
+}
+
+/// The table's DDL, creating a temporary table `name` instead.
+fn temp_ddl(def: &TableDef, name: &str) -> String {
+    def.ddl.replacen(
+        &format!("CREATE TABLE {}", def.name),
+        &format!("CREATE OR REPLACE TEMP TABLE {name}"),
+        1,
+    )
+}
+
+/// The table's columns, each cast to its type (`present`: the columns the files have; the
+/// others read as NULL).
+fn cast_list(def: &TableDef, present: Option<&std::collections::HashSet<String>>) -> String {
+    def.columns
+        .iter()
+        .map(|c| match present.is_none_or(|p| p.contains(&c.name)) {
+            true => format!("CAST(\"{}\" AS {}) AS \"{}\"", c.name, c.sql_type, c.name),
+            false => format!("CAST(NULL AS {}) AS \"{}\"", c.sql_type, c.name),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn parquet_list(files: &[PathBuf]) -> String {
+    let list = files
+        .iter()
+        .map(|p| format!("'{}'", p.display().to_string().replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("[{list}]")
+}
+
+/// The query a table's view is: its files' rows in the table's columns and types.
+fn select(conn: &Connection, def: &TableDef, files: &[PathBuf]) -> Result<String> {
+    if files.is_empty() {
+        let nulls = def
+            .columns
+            .iter()
+            .map(|c| format!("CAST(NULL AS {}) AS \"{}\"", c.sql_type, c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Ok(format!("SELECT {nulls} WHERE false"));
+    }
+    let list = parquet_list(files);
+    let body =
+        format!("SELECT {} FROM read_parquet({list}, union_by_name = true)", cast_list(def, None));
+    if conn.prepare(&body).is_ok() {
+        return Ok(body);
+    }
+    // Some column is in none of the files (written before the column existed).
+    let present: std::collections::HashSet<String> = conn
+        .prepare(&format!("SELECT DISTINCT name FROM parquet_schema({list})"))?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(format!(
+        "SELECT {} FROM read_parquet({list}, union_by_name = true)",
+        cast_list(def, Some(&present))
+    ))
+}
+
+/// Words, quoted identifiers and symbols of a statement, with their byte spans; strings and
+/// comments are skipped.
+fn tokens(sql: &str) -> Vec<(String, usize, usize)> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if sql[i..].starts_with("--") {
+            i = sql[i..].find('\n').map(|k| i + k).unwrap_or(b.len());
+        } else if sql[i..].starts_with("/*") {
+            i = sql[i + 2..].find("*/").map(|k| i + 2 + k + 2).unwrap_or(b.len());
+        } else if c == b'\'' {
+            i += 1;
+            while i < b.len() {
+                if b[i] == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                    i += 2;
+                } else if b[i] == b'\'' {
+                    i += 1;
+                    break;
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == b'"' {
+            let start = i;
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += 1;
+            }
+            i = (i + 1).min(b.len());
+            out.push((
+                sql[start + 1..i.saturating_sub(1).max(start + 1)].to_ascii_lowercase(),
+                start,
+                i,
+            ));
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            out.push((sql[start..i].to_ascii_lowercase(), start, i));
+        } else {
+            out.push((sql[i..i + 1].to_string(), i, i + 1));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The benchmark table a name token (possibly `main.t` or `"t"`) names, with the span of the
+/// whole name, starting at token `k`.
+fn table_at(
+    t: &[(String, usize, usize)],
+    k: usize,
+) -> Option<(&'static str, (usize, usize), usize)> {
+    let (mut name, start, mut end, mut next) = (t.get(k)?.0.as_str(), t[k].1, t[k].2, k + 1);
+    if matches!(name, "main" | "memory") && t.get(k + 1).is_some_and(|x| x.0 == ".") {
+        let n = t.get(k + 2)?;
+        (name, end, next) = (n.0.as_str(), n.2, k + 3);
+    }
+    TABLES.iter().find(|x| **x == name).map(|x| (*x, (start, end), next))
+}
+
+/// What `sql` does to the benchmark's tables.
+pub fn classify(sql: &str) -> Write {
+    let t = tokens(sql);
+    let word = |k: usize| t.get(k).map(|x| x.0.as_str()).unwrap_or("");
+    let mut k = 0;
+    while word(k) == "(" {
+        k += 1;
+    }
+    let mentions = |table: &str| t.iter().filter(|x| x.0 == table).count();
+    match word(k) {
+        "insert" => {
+            let mut j = k + 1;
+            let mut on_key = OnKey::Refuse;
+            if word(j) == "or" {
+                on_key = match word(j + 1) {
+                    "replace" => OnKey::Replace,
+                    "ignore" => OnKey::Ignore,
+                    _ => OnKey::Refuse,
+                };
+                j += 2;
+            }
+            if word(j) != "into" {
+                return Write::None;
+            }
+            let Some((table, span, _)) = table_at(&t, j + 1) else { return Write::None };
+            let on_conflict = t.windows(2).any(|w| w[0].0 == "on" && w[1].0 == "conflict");
+            if on_conflict || mentions(table) > 1 {
+                return Write::Rewrite { table, operation: "INSERT" };
+            }
+            Write::Insert { table, on_key, span }
+        }
+        "update" => match table_at(&t, k + 1) {
+            Some((table, ..)) => Write::Rewrite { table, operation: "UPDATE" },
+            None => Write::None,
+        },
+        "delete" if word(k + 1) == "from" => match table_at(&t, k + 2) {
+            Some((table, ..)) => Write::Rewrite { table, operation: "DELETE" },
+            None => Write::None,
+        },
+        "truncate" => {
+            let j = if word(k + 1) == "table" { k + 2 } else { k + 1 };
+            match table_at(&t, j) {
+                Some((table, ..)) => Write::Rewrite { table, operation: "TRUNCATE" },
+                None => Write::None,
+            }
+        }
+        "copy" => match table_at(&t, k + 1) {
+            Some((table, _, next))
+                if t[next..].iter().any(|x| x.0 == "from") && word(next) != "to" =>
+            {
+                Write::Rewrite { table, operation: "INSERT" }
+            }
+            _ => Write::None,
+        },
+        "with" => {
+            // A change after common table expressions: the first INSERT INTO, UPDATE or
+            // DELETE FROM at depth 0 names it.
+            let inserts_into = |j: usize| {
+                (j >= 1 && word(j - 1) == "insert")
+                    || (j >= 3 && word(j - 3) == "insert" && word(j - 2) == "or")
+            };
+            let mut depth = 0i32;
+            for j in k..t.len() {
+                match t[j].0.as_str() {
+                    "(" => depth += 1,
+                    ")" => depth -= 1,
+                    "into" if depth == 0 && inserts_into(j) => {
+                        if let Some((table, ..)) = table_at(&t, j + 1) {
+                            return Write::Rewrite { table, operation: "INSERT" };
+                        }
+                    }
+                    "update" if depth == 0 => {
+                        if let Some((table, ..)) = table_at(&t, j + 1) {
+                            return Write::Rewrite { table, operation: "UPDATE" };
+                        }
+                    }
+                    "from" if depth == 0 && word(j.saturating_sub(1)) == "delete" => {
+                        if let Some((table, ..)) = table_at(&t, j + 1) {
+                            return Write::Rewrite { table, operation: "DELETE" };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Write::None
+        }
+        _ => Write::None,
+    }
+}
+
+/// Statements that would replace or alter a benchmark table's definition in the session.
+pub fn alters_definition(sql: &str) -> Option<&'static str> {
+    let t = tokens(sql);
+    let first = t.first().map(|x| x.0.as_str()).unwrap_or("");
+    if !matches!(first, "drop" | "alter" | "create") {
+        return None;
+    }
+    let temp = t.iter().take(5).any(|x| x.0 == "temp" || x.0 == "temporary");
+    if first == "create" && temp {
+        return None;
+    }
+    // The object's name follows TABLE or VIEW (after IF [NOT] EXISTS).
+    let k = t.iter().position(|x| x.0 == "table" || x.0 == "view")?;
+    let mut j = k + 1;
+    while matches!(t.get(j).map(|x| x.0.as_str()), Some("if" | "not" | "exists")) {
+        j += 1;
+    }
+    table_at(&t, j).map(|(table, ..)| table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_classified_by_what_they_change() {
+        let w = classify("INSERT INTO metrics FROM train(1)");
+        assert_eq!(w, Write::Insert { table: "metrics", on_key: OnKey::Refuse, span: (12, 19) });
+        assert!(matches!(
+            classify("insert or replace into \"scores\" values (1)"),
+            Write::Insert { table: "scores", on_key: OnKey::Replace, .. }
+        ));
+        assert!(matches!(
+            classify("INSERT OR IGNORE INTO main.runs SELECT 1"),
+            Write::Insert { table: "runs", on_key: OnKey::Ignore, span: (22, 31) }
+        ));
+        assert_eq!(
+            classify("INSERT INTO metrics SELECT * FROM metrics"),
+            Write::Rewrite { table: "metrics", operation: "INSERT" }
+        );
+        assert_eq!(
+            classify("insert into runs values (1) on conflict do nothing"),
+            Write::Rewrite { table: "runs", operation: "INSERT" }
+        );
+        assert_eq!(
+            classify("UPDATE metrics SET pgd8 = 1"),
+            Write::Rewrite { table: "metrics", operation: "UPDATE" }
+        );
+        assert_eq!(
+            classify("delete from curves where 'metrics' = ''"),
+            Write::Rewrite { table: "curves", operation: "DELETE" }
+        );
+        assert_eq!(
+            classify("WITH x AS (SELECT 1) DELETE FROM runs"),
+            Write::Rewrite { table: "runs", operation: "DELETE" }
+        );
+        assert_eq!(classify("SELECT * FROM metrics"), Write::None);
+        assert_eq!(classify("INSERT INTO mine SELECT * FROM metrics"), Write::None);
+        assert_eq!(classify("COPY metrics TO 'x.csv'"), Write::None);
+        assert_eq!(
+            classify("COPY scores FROM 'x.csv'"),
+            Write::Rewrite { table: "scores", operation: "INSERT" }
+        );
+        assert_eq!(alters_definition("DROP VIEW metrics"), Some("metrics"));
+        assert_eq!(alters_definition("create or replace view runs as select 1"), Some("runs"));
+        assert_eq!(alters_definition("CREATE TEMP TABLE runs AS SELECT 1"), None);
+        assert_eq!(alters_definition("CREATE TABLE mine AS SELECT * FROM runs"), None);
+    }
+}
