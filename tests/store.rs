@@ -87,7 +87,7 @@ fn delta_readers_see_exactly_robbenchs_rows() {
         &bench,
         "SELECT count(*) FROM history() WHERE table_name = 'scores' AND operation = 'OPTIMIZE'",
     );
-    assert_eq!(compactions[0][0], "1", "the scores table was not compacted once");
+    assert!(compactions[0][0] != "0", "the scores table was never compacted");
     // (table, the columns read by Python, the same as robbench prints them as Python does)
     let checks = [
         ("metrics", "run_id,split,clean,pgd8", "run_id,split,clean,pgd8"),
@@ -316,29 +316,37 @@ fn an_old_format_folder_upgrades_in_place() {
     assert!(stderr(&o).contains("nothing to upgrade"), "{}", stderr(&o));
 }
 
-/// Small files are merged once a table has more than the bound of them, in a commit that
-/// changes no data; `.optimize` merges the rest.
+/// Files are merged by size tier as commits come, in commits that change no data, so a table
+/// filled one small append at a time keeps a bounded number of files; `.optimize` merges all.
 #[test]
 fn small_files_are_compacted() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("b");
-    for k in 0..33 {
-        ok(
-            &bench,
-            &["-c", &format!("INSERT INTO curves (run_id, epoch, lr) VALUES ('r', {k}, {k})")],
-        );
+    let appends: Vec<String> = (0..40)
+        .map(|k| format!("INSERT INTO curves (run_id, epoch, lr) VALUES ('r', {k}, {k})"))
+        .collect();
+    let mut args: Vec<&str> = Vec::new();
+    for a in &appends {
+        args.extend(["-c", a.as_str()]);
     }
-    // 33 files, then the 33rd commit's compaction: one merged file (plus what it replaced,
-    // still on disk for readers until a vacuum).
-    let h = q(&bench, "SELECT operation, rows_added FROM history() WHERE table_name = 'curves' AND operation = 'OPTIMIZE'");
-    assert_eq!(h.len(), 1, "{h:?}");
-    assert_eq!(q(&bench, "SELECT count(*), sum(epoch) FROM curves"), vec![vec!["33", "528"]]);
-    ok(
+    ok(&bench, &args);
+    let merges = q(
         &bench,
-        &["-c", "INSERT INTO curves (run_id, epoch, lr) VALUES ('r', 33, 33)", "-c", ".optimize 0"],
+        "SELECT count(*) FROM history() WHERE table_name = 'curves' AND operation = 'OPTIMIZE'",
     );
-    assert_eq!(data_files(&bench.join("curves")), 1);
-    assert_eq!(q(&bench, "SELECT count(*), sum(epoch) FROM curves"), vec![vec!["34", "561"]]);
+    assert!(merges[0][0].parse::<u32>().unwrap() >= 3, "{merges:?}");
+    let files = |bench: &Path| -> usize {
+        let out = ok(bench, &["-c", ".bench"]);
+        let line = out.lines().find(|l| l.trim_start().starts_with("curves")).unwrap().to_string();
+        line.split_whitespace().nth(3).unwrap().parse().unwrap()
+    };
+    let n = files(&bench);
+    assert!(n < 8 + 4, "{n} files after 40 appends");
+    assert_eq!(q(&bench, "SELECT count(*), sum(epoch) FROM curves"), vec![vec!["40", "780"]]);
+    ok(&bench, &["-c", ".optimize 0"]);
+    assert_eq!(files(&bench), 1);
+    assert_eq!(data_files(&bench.join("curves")), 1, "vacuum left files no version references");
+    assert_eq!(q(&bench, "SELECT count(*), sum(epoch) FROM curves"), vec![vec!["40", "780"]]);
     // The merged file is sorted by the key.
     assert_eq!(
         q(&bench, "SELECT epoch FROM curves LIMIT 3"),

@@ -6,7 +6,7 @@ use super::print::Mode;
 use super::{Flow, Session};
 
 pub const HELP: &str = "\
-.bench              Show the benchmark folder and its tables' row counts
+.bench              Show the benchmark folder and its tables' rows, data files and versions
 .draw ARCH [out=F]  Draw the cell of an architecture (id or cell string) to F (.png or .svg),
                     or print its edges
 
@@ -139,10 +139,16 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                 s.bench.dir().display(),
                 if s.bench.read_only() { " (read-only)" } else { "" }
             );
+            let store = s.bench.store();
             for t in crate::store::TABLES {
                 let n: i64 =
                     s.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
-                println!("  {t:<14} {n:>8} rows");
+                let version = store.snapshot(t)?;
+                println!(
+                    "  {t:<14} {n:>8} rows {:>5} files  version {}",
+                    version.files.len(),
+                    version.version
+                );
             }
         }
         ".optimize" => {

@@ -10,8 +10,9 @@
 //!
 //! Costs: an append writes one file and checks its keys against the files whose statistics
 //!   might hold them ([`keys`]), so it costs the same whatever the table holds; a reader opens
-//!   the files of one version and nothing else; small files are merged once a table has more
-//!   than [`SMALL_FILES_BOUND`] of them.
+//!   the files of one version and nothing else; files are merged by size tier ([`tiers`]), so
+//!   a table has a bounded number of files and each row is rewritten a logarithmic number of
+//!   times.
 //!
 //! A statement that changes several tables makes one commit per table; `train` commits a run's
 //! curves before its runs row, so a runs row marks a complete record, and a run whose curves
@@ -49,10 +50,37 @@ pub const FORMAT: u64 = 2;
 /// read it, before `--optimize` removes it (Delta's default retention: a week).
 pub const RETENTION_HOURS: f64 = 168.0;
 
-/// Files under this size count as small, to be merged.
-pub const SMALL_FILE_BYTES: i64 = 16 << 20;
-/// A table with more small files than this is compacted after a commit.
-pub const SMALL_FILES_BOUND: usize = 32;
+/// Size tiers of data files: tier k holds files of TIER_BASE * 4^k bytes up to 4 times that.
+/// Once a tier has TIER_FILES files, they are merged into one (which lands a tier or two up).
+pub const TIER_BASE: i64 = 64 << 10;
+pub const TIER_FILES: usize = 8;
+/// Files from this size on are merged only on demand (`--optimize`), so no statement pays for
+/// reading them.
+pub const LARGE_FILE_BYTES: i64 = 256 << 20;
+/// Only a commit whose version is a multiple of this looks for a tier to merge: exactly one
+/// writer commits each version, so concurrent writers do not all merge the same files.
+pub const COMPACT_EVERY: i64 = 4;
+
+/// The tier of a file of `size` bytes (see [`TIER_BASE`]).
+fn tier(size: i64) -> u32 {
+    let mut k = 0;
+    let mut bound = TIER_BASE * 4;
+    while size >= bound && k < 30 {
+        k += 1;
+        bound = bound.saturating_mul(4);
+    }
+    k
+}
+
+/// The files an automatic compaction merges: the smallest tier that has [`TIER_FILES`] files
+/// (files of [`LARGE_FILE_BYTES`] and more never).
+pub fn tiers(files: &[DataFile]) -> Option<Vec<DataFile>> {
+    let mut by_tier: std::collections::BTreeMap<u32, Vec<DataFile>> = Default::default();
+    for f in files.iter().filter(|f| f.size < LARGE_FILE_BYTES) {
+        by_tier.entry(tier(f.size)).or_default().push(f.clone());
+    }
+    by_tier.into_values().find(|v| v.len() >= TIER_FILES)
+}
 
 /// A commit that does not apply to what other processes committed meanwhile: nothing of it was
 /// written. The session runs the statement again on the new state.
@@ -452,7 +480,7 @@ impl Store {
         let Some((version, rows)) = outcome else {
             return Ok(Written { version: None, rows: 0 });
         };
-        self.compact_quietly(name);
+        self.compact_quietly(name, version);
         Ok(Written { version: Some(version), rows })
     }
 
@@ -509,7 +537,7 @@ impl Store {
             match self.rt.block_on(log.try_commit(operation.clone(), &add, &old, true, &info))? {
                 Attempt::Committed(v) => {
                     drop(log);
-                    self.compact_quietly(name);
+                    self.compact_quietly(name, v);
                     return Ok(Written { version: Some(v), rows: batch.num_rows() as i64 });
                 }
                 Attempt::Raced => self.rt.block_on(log.update())?,
@@ -517,16 +545,20 @@ impl Store {
         }
     }
 
-    /// Compacts after a commit; a failure only means the files stay as they are.
-    fn compact_quietly(&self, name: &str) {
+    /// Compacts after the commit of `version`, when it is that version's turn; a failure only
+    /// means the files stay as they are.
+    fn compact_quietly(&self, name: &str, version: i64) {
+        if version % COMPACT_EVERY != 0 {
+            return;
+        }
         if let Err(e) = self.compact(name, false) {
             eprintln!("note: compacting {name} failed ({e:#}); its files stay as they are");
         }
     }
 
-    /// Merges the table's small files into one, sorted by its key, in a commit that changes no
-    /// data (readers and appends never conflict with it). Unless `force`, only once the table
-    /// has more than [`SMALL_FILES_BOUND`] of them. Returns the number of files merged.
+    /// Merges files of the table into one, sorted by its key, in a commit that changes no data
+    /// (readers and appends never conflict with it): with `force` all of them, else the
+    /// smallest size tier that is full ([`tiers`]). Returns the number of files merged.
     pub fn compact(&self, name: &str, force: bool) -> Result<usize> {
         let t = self.table(name)?;
         if self.read_only {
@@ -534,11 +566,15 @@ impl Store {
         }
         let def = &t.def;
         let mut log = t.log.lock().unwrap();
-        let small: Vec<DataFile> =
-            log.files()?.into_iter().filter(|f| f.size < SMALL_FILE_BYTES).collect();
-        if small.len() <= if force { 1 } else { SMALL_FILES_BOUND } {
-            return Ok(0);
-        }
+        let files = log.files()?;
+        let small: Vec<DataFile> = match force {
+            true if files.len() > 1 => files,
+            true => return Ok(0),
+            false => match tiers(&files) {
+                Some(tier) => tier,
+                None => return Ok(0),
+            },
+        };
         let mut batches = Vec::new();
         for f in &small {
             batches.extend(files::read(&t.dir.join(&f.path), &def.arrow)?);
@@ -776,5 +812,32 @@ fn remove_files<'a>(dir: &Path, files: impl Iterator<Item = &'a DataFile>) {
         if !f.path.is_empty() {
             let _ = std::fs::remove_file(dir.join(&f.path));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(size: i64) -> DataFile {
+        DataFile { path: format!("f{size}"), size, rows: 1, stats: None }
+    }
+
+    #[test]
+    fn a_tier_is_merged_once_it_is_full_and_large_files_never() {
+        assert_eq!(
+            (tier(0), tier(TIER_BASE * 4 - 1), tier(TIER_BASE * 4), tier(TIER_BASE * 16)),
+            (0, 0, 1, 2)
+        );
+        let mut files: Vec<DataFile> = (0..TIER_FILES as i64 - 1).map(|k| file(1000 + k)).collect();
+        files.extend((0..TIER_FILES as i64).map(|k| file(TIER_BASE * 4 + k)));
+        // Tier 0 is one short; tier 1 is full.
+        let merged = tiers(&files).unwrap();
+        assert_eq!(merged.len(), TIER_FILES);
+        assert!(merged.iter().all(|f| tier(f.size) == 1));
+        files.push(file(5));
+        assert!(tiers(&files).unwrap().iter().all(|f| tier(f.size) == 0));
+        let large: Vec<DataFile> = (0..20).map(|k| file(LARGE_FILE_BYTES + k)).collect();
+        assert!(tiers(&large).is_none());
     }
 }
