@@ -162,7 +162,7 @@ fn query(conn: &Connection, sql: &str) -> Result<crate::store::session::Output> 
 }
 
 /// How often a statement is run again after conflicts before its error is reported.
-const MAX_ATTEMPTS: usize = 10;
+const MAX_ATTEMPTS: usize = 30;
 
 fn is_conflict(e: &anyhow::Error) -> bool {
     e.downcast_ref::<crate::store::Conflict>().is_some()

@@ -7,7 +7,7 @@
 //! checkpoint contents, images and seed under `<bench>/cache/evaluate/`, so a repeated call
 //! attacks nothing again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::table_fn::{any_type, archs, declare, opt_i64, opt_str, BoxError, Computed};
 use super::train::{attacks_arg, dtype_arg, TrainContext};
 use crate::store::rows::{self, Row};
-use crate::store::Fields;
+use crate::store::Record;
 use crate::worker;
 
 pub struct Bind {
@@ -47,7 +47,7 @@ pub struct Network {
     pub seed: u64,
     pub checkpoint: PathBuf,
     /// The run's recorded metrics row, if any.
-    pub recorded: Option<HashMap<String, Option<String>>>,
+    pub recorded: Option<Record>,
 }
 
 /// What a call says about the network(s) besides their names.
@@ -137,22 +137,23 @@ fn run_network(
     function: &str,
     given: &Given,
     id: String,
-    run: &Fields,
-    recorded: Option<Fields>,
+    run: &Record,
+    recorded: Option<Record>,
 ) -> Result<Network> {
-    let field = |k: &str| run.get(k).cloned().flatten();
-    let arch: i64 = field("arch")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("{function}: run '{id}' has no arch"))?;
-    let dataset = Dataset::parse(&field("dataset").unwrap_or_default())
+    let arch: i64 =
+        run.int("arch")?.ok_or_else(|| anyhow!("{function}: run '{id}' has no arch"))?;
+    let dataset = Dataset::parse(&run.text("dataset")?.unwrap_or_default())
         .with_context(|| format!("{function}: run '{id}'"))?;
-    let ckpt = field("checkpoint").ok_or_else(|| {
+    let ckpt = run.text("checkpoint")?.ok_or_else(|| {
         anyhow!("{function}: run '{id}' has no checkpoint (imported runs have no weights)")
     })?;
     if given.arch.is_some_and(|a| a != arch) || given.dataset.is_some_and(|d| d != dataset) {
         bail!("{function}: run '{id}' is arch {arch} on {dataset}, not what arch/dataset say");
     }
-    let seed = given.seed.or_else(|| field("seed").and_then(|s| s.parse().ok())).unwrap_or(0);
+    let seed = match given.seed {
+        Some(s) => s,
+        None => run.int("seed")?.unwrap_or(0),
+    };
     let checkpoint = ctx.resolve(&ckpt);
     Ok(Network { run_id: id, arch, dataset, seed: seed as u64, checkpoint, recorded })
 }
@@ -172,13 +173,18 @@ fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
         .into_iter()
         .map(|net| {
             // Likewise in the arithmetic its metrics were measured in (published rows: fp32).
-            let recorded = net.recorded.as_ref().and_then(|r| r.get("dtype").cloned().flatten());
+            let recorded = match &net.recorded {
+                Some(r) => r.text("dtype")?,
+                None => None,
+            };
             let recorded = recorded.and_then(|s| Dtype::parse(&s).ok());
             let dtype = asked_dtype.or(recorded).unwrap_or_default();
             // A recorded run is evaluated on the images its metrics were measured on, unless
             // told otherwise, so that its row keeps them.
-            let recorded = net.recorded.as_ref().and_then(|r| r.get("n_eval").cloned().flatten());
-            let recorded = recorded.and_then(|s| s.parse::<i64>().ok());
+            let recorded = match &net.recorded {
+                Some(r) => r.int("n_eval")?,
+                None => None,
+            };
             if let (Some(a), Some(r)) = (asked, recorded) {
                 if a != r {
                     eprintln!(
@@ -188,9 +194,9 @@ fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
                     );
                 }
             }
-            Target { net, n_eval: asked.or(recorded), dtype }
+            Ok(Target { net, n_eval: asked.or(recorded), dtype })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let compute = ctx.compute(bind, "evaluate")?;
     let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
     Ok(Bind { ctx, targets, attacks, data_dir, compute })
@@ -280,17 +286,16 @@ fn row(b: &Bind, t: &Target) -> Result<Row> {
     // arithmetic.
     let mut warnings = Vec::new();
     if let Some(rec) = &n.recorded {
-        let recorded_n = rec.get("n_eval").cloned().flatten().and_then(|s| s.parse::<i64>().ok());
-        let recorded_dtype = rec.get("dtype").cloned().flatten();
+        let recorded_n = rec.int("n_eval")?;
+        let recorded_dtype = rec.text("dtype")?;
         let same_dtype = recorded_dtype.as_deref().unwrap_or(Dtype::Fp32.name()) == t.dtype.name();
         if recorded_n == cached.n_eval && same_dtype {
             for a in Attack::ALL {
-                let v = rec.get(a.name()).cloned().flatten().and_then(|s| s.parse::<f64>().ok());
-                if let Some(v) = v {
+                if let Some(v) = rec.float(a.name())? {
                     row = row.set(a.name(), v);
                 }
             }
-            let recorded = rec.get("warnings").cloned().flatten().unwrap_or_default();
+            let recorded = rec.text("warnings")?.unwrap_or_default();
             let measured_now = |line: &&str| {
                 b.attacks
                     .iter()

@@ -137,6 +137,14 @@ fn parse_time(s: &str) -> Option<i64> {
     Some(dt.and_utc().timestamp_millis())
 }
 
+/// A statement's change of a keyed table's rows: the rows it removed or updated, as they were,
+/// and the rows it added or updated, as they are.
+#[derive(Clone, Debug)]
+pub struct RowDelta {
+    pub removed: Vec<RecordBatch>,
+    pub added: Vec<RecordBatch>,
+}
+
 /// What a change wrote.
 #[derive(Clone, Debug, Default)]
 pub struct Written {
@@ -290,7 +298,8 @@ impl Store {
     pub fn snapshot(&self, name: &str) -> Result<Version> {
         let t = self.table(name)?;
         let mut log = t.log.lock().unwrap();
-        if !self.read_only {
+        // A read-only session follows other writers; one opened as of a version stays there.
+        if self.as_of.is_none() {
             self.rt.block_on(log.update())?;
         }
         log.snapshot()
@@ -298,7 +307,7 @@ impl Store {
 
     /// Whether the table has a version after `version` (one file probe).
     pub fn changed_since(&self, name: &str, version: i64) -> Result<bool> {
-        if self.read_only {
+        if self.as_of.is_some() {
             return Ok(false);
         }
         let t = self.table(name)?;
@@ -379,7 +388,8 @@ impl Store {
         // Replace: positions of rows to drop, per existing file.
         let mut replaced: HashMap<String, HashSet<usize>> = HashMap::new();
         let mut written: Option<DataFile> = None;
-        let mut rewritten: Vec<(DataFile, DataFile)> = Vec::new(); // (old, new)
+        // (a file holding replaced rows, its copy without them: None when none are left)
+        let mut rewritten: Vec<(DataFile, Option<DataFile>)> = Vec::new();
         let outcome = loop {
             let wanted: HashSet<Key> = row_keys
                 .iter()
@@ -395,7 +405,7 @@ impl Store {
                             hits.values().next().and_then(|h| h.first()).map(|(k, _)| k.clone());
                         remove_files(
                             &t.dir,
-                            written.iter().chain(rewritten.iter().map(|(_, n)| n)),
+                            written.iter().chain(rewritten.iter().filter_map(|(_, n)| n.as_ref())),
                         );
                         bail!(keys::duplicate_message(def, &key.unwrap_or_default()));
                     }
@@ -415,7 +425,7 @@ impl Store {
                                 .or_default()
                                 .extend(found.into_iter().map(|(_, p)| p));
                         }
-                        remove_files(&t.dir, rewritten.iter().map(|(_, n)| n));
+                        remove_files(&t.dir, rewritten.iter().filter_map(|(_, n)| n.as_ref()));
                         rewritten.clear();
                     }
                 }
@@ -441,7 +451,7 @@ impl Store {
             let add: Vec<DataFile> = written
                 .iter()
                 .cloned()
-                .chain(rewritten.iter().map(|(_, n)| n.clone()).filter(|n| n.rows > 0))
+                .chain(rewritten.iter().filter_map(|(_, n)| n.clone()))
                 .collect();
             let remove: Vec<DataFile> = rewritten.iter().map(|(o, _)| o.clone()).collect();
             info.rows_added = kept.num_rows() as i64;
@@ -449,11 +459,7 @@ impl Store {
             let op = if remove.is_empty() { Operation::Append } else { Operation::Replace };
             let before = log.version();
             match self.rt.block_on(log.try_commit(op, &add, &remove, true, &info))? {
-                Attempt::Committed(v) => {
-                    // Empty leftovers of a replace are never referenced.
-                    remove_files(&t.dir, rewritten.iter().map(|(_, n)| n).filter(|n| n.rows == 0));
-                    break Some((v, info.rows_added));
-                }
+                Attempt::Committed(v) => break Some((v, info.rows_added)),
                 Attempt::Raced => {
                     self.rt.block_on(log.update())?;
                     let mut added = Vec::new();
@@ -466,7 +472,7 @@ impl Store {
                     if replaced.keys().any(|p| gone.contains(p)) {
                         // A file this replace rewrites was rewritten meanwhile: start over on
                         // the new version.
-                        remove_files(&t.dir, rewritten.iter().map(|(_, n)| n));
+                        remove_files(&t.dir, rewritten.iter().filter_map(|(_, n)| n.as_ref()));
                         rewritten.clear();
                         replaced.clear();
                         to_check = log.files()?;
@@ -485,14 +491,18 @@ impl Store {
     }
 
     /// Replaces the files `remove` of version `base` by `batches` (their rows as a statement
-    /// left them): an UPDATE or DELETE. A [`Conflict`] when a file it replaces was replaced
-    /// meanwhile, or a key it writes was added meanwhile.
+    /// left them): an UPDATE or DELETE. When a file it replaces was replaced meanwhile (a
+    /// compaction, another statement), the statement's change of rows, `delta`, is applied to
+    /// the new version instead, as long as every row it removed is still there unchanged. A
+    /// [`Conflict`] when it is not, or when a key it writes was added meanwhile.
+    #[allow(clippy::too_many_arguments)]
     pub fn rewrite(
         &self,
         name: &str,
         base: i64,
         remove: &[String],
         batches: Vec<RecordBatch>,
+        delta: Option<RowDelta>,
         operation: Operation,
         info: CommitInfo,
     ) -> Result<Written> {
@@ -502,47 +512,121 @@ impl Store {
         let batch = concat(&def.arrow, &batches)?;
         let mut log = t.log.lock().unwrap();
         self.rt.block_on(log.update())?;
-        let new = match batch.num_rows() {
-            0 => None,
-            _ => Some(files::write(&t.dir, &def.arrow, std::slice::from_ref(&batch))?),
-        };
-        let new_keys: HashSet<Key> = keys::of_batch(&batch, &def.key).into_iter().collect();
-        let conflict = |why: String| -> anyhow::Error {
-            remove_files(&t.dir, new.iter());
+        // What this attempt removes and adds; every file written is removed again unless
+        // committed.
+        let mut add: Vec<DataFile> = Vec::new();
+        if batch.num_rows() > 0 {
+            add.push(files::write(&t.dir, &def.arrow, std::slice::from_ref(&batch))?);
+        }
+        let mut written = add.clone();
+        let mut old_paths: Vec<String> = remove.to_vec();
+        let mut new_keys: HashSet<Key> = keys::of_batch(&batch, &def.key).into_iter().collect();
+        let conflict = |why: String, written: &[DataFile]| -> anyhow::Error {
+            remove_files(&t.dir, written.iter());
             anyhow::Error::new(Conflict(why))
         };
         let mut checked = base;
         loop {
             let active = log.files()?;
-            let old: Vec<DataFile> = remove
-                .iter()
-                .map(|p| active.iter().find(|f| &f.path == p).cloned())
-                .collect::<Option<_>>()
-                .ok_or_else(|| {
-                    conflict(format!(
-                        "rows of {name} that this statement changed were changed meanwhile"
-                    ))
-                })?;
+            let mut old: Option<Vec<DataFile>> =
+                old_paths.iter().map(|p| active.iter().find(|f| &f.path == p).cloned()).collect();
+            if old.is_none() {
+                let changed =
+                    format!("rows of {name} that this statement changed were changed meanwhile");
+                let Some(d) = delta.as_ref().filter(|_| !def.key.is_empty()) else {
+                    return Err(conflict(changed, &written));
+                };
+                let Some((files_old, files_new)) = self.reapply(t, &active, d)? else {
+                    return Err(conflict(changed, &written));
+                };
+                remove_files(&t.dir, written.iter());
+                written = files_new.clone();
+                add = files_new;
+                old_paths = files_old.iter().map(|f| f.path.clone()).collect();
+                new_keys =
+                    keys::of_batch(&concat(&def.arrow, &d.added)?, &def.key).into_iter().collect();
+                old = Some(files_old);
+            }
+            let old = old.expect("set above");
             let mut added = Vec::new();
             for v in checked + 1..=log.version() {
                 added.extend(log.changes(v)?.0);
             }
+            // Only what the new version holds counts: files added and removed again since
+            // (merged by a compaction, say) hold no key of the table any more, and the files
+            // this commit replaces hold the old rows of its own keys.
+            let now: HashSet<String> = log.files()?.into_iter().map(|f| f.path).collect();
+            added.retain(|f| now.contains(&f.path) && !old_paths.contains(&f.path));
             if !keys::find(def, &t.dir, &added, &new_keys)?.is_empty() {
-                return Err(conflict(format!(
-                    "a key this statement writes to {name} was added meanwhile"
-                )));
+                return Err(conflict(
+                    format!("a key this statement writes to {name} was added meanwhile"),
+                    &written,
+                ));
             }
             checked = log.version();
-            let add: Vec<DataFile> = new.iter().cloned().collect();
             match self.rt.block_on(log.try_commit(operation.clone(), &add, &old, true, &info))? {
                 Attempt::Committed(v) => {
                     drop(log);
                     self.compact_quietly(name, v);
-                    return Ok(Written { version: Some(v), rows: batch.num_rows() as i64 });
+                    return Ok(Written { version: Some(v), rows: info.rows_added });
                 }
                 Attempt::Raced => self.rt.block_on(log.update())?,
             }
         }
+    }
+
+    /// The files of `active` that hold the rows `delta` removed, and their replacements:
+    /// the same files without those rows, and the rows `delta` added. None when a removed row
+    /// is no longer there as the statement read it.
+    fn reapply(
+        &self,
+        t: &Table,
+        active: &[DataFile],
+        delta: &RowDelta,
+    ) -> Result<Option<(Vec<DataFile>, Vec<DataFile>)>> {
+        let def = &t.def;
+        let removed = concat(&def.arrow, &delta.removed)?;
+        let removed_keys = keys::of_batch(&removed, &def.key);
+        let converter = arrow::row::RowConverter::new(
+            def.arrow
+                .fields()
+                .iter()
+                .map(|f| arrow::row::SortField::new(f.data_type().clone()))
+                .collect(),
+        )?;
+        let old_rows = converter.convert_columns(removed.columns())?;
+        let want: HashMap<&Key, Vec<u8>> = removed_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k, old_rows.row(i).as_ref().to_vec()))
+            .collect();
+        let keys: HashSet<Key> = removed_keys.iter().cloned().collect();
+        let hits = keys::find(def, &t.dir, active, &keys)?;
+        if hits.values().map(Vec::len).sum::<usize>() != keys.len() {
+            return Ok(None);
+        }
+        let mut old = Vec::new();
+        let mut new = Vec::new();
+        for (path, found) in hits {
+            let file = active.iter().find(|f| f.path == path).cloned().expect("a hit is active");
+            let rows = concat(&def.arrow, &files::read(&t.dir.join(&path), &def.arrow)?)?;
+            let converted = converter.convert_columns(rows.columns())?;
+            if found.iter().any(|(k, pos)| {
+                want.get(k).map(|w| w.as_slice()) != Some(converted.row(*pos).as_ref())
+            }) {
+                return Ok(None);
+            }
+            let drop: HashSet<usize> = found.iter().map(|(_, p)| *p).collect();
+            if let Some(f) = without_rows(&t.dir, def, &file, &drop)? {
+                new.push(f);
+            }
+            old.push(file);
+        }
+        let added = concat(&def.arrow, &delta.added)?;
+        if added.num_rows() > 0 {
+            new.push(files::write(&t.dir, &def.arrow, &[added])?);
+        }
+        Ok(Some((old, new)))
     }
 
     /// Compacts after the commit of `version`, when it is that version's turn; a failure only
@@ -617,8 +701,8 @@ impl Store {
         Ok(removed)
     }
 
-    /// The first row of `table` whose `column` equals `value`, every column as text.
-    pub fn lookup(&self, table: &str, column: &str, value: &str) -> Result<Option<Fields>> {
+    /// The first row of `table` whose `column` equals `value`.
+    pub fn lookup(&self, table: &str, column: &str, value: &str) -> Result<Option<Record>> {
         let keys = HashSet::from([value.to_string()]);
         Ok(self.lookup_many(table, column, &keys)?.remove(value))
     }
@@ -628,22 +712,25 @@ impl Store {
         Ok(self.lookup(table, column, value)?.is_some())
     }
 
-    /// The first row of `table` for each of `values` of the VARCHAR `column` that has one, every
-    /// column as text, from the latest version: only files whose statistics might hold one of
-    /// the values are read.
+    /// The first row of `table` for each of `values` of the VARCHAR `column` that has one, from
+    /// the latest version: only files whose statistics might hold one of the values are read.
     pub fn lookup_many(
         &self,
         table: &str,
         column: &str,
         values: &HashSet<String>,
-    ) -> Result<HashMap<String, Fields>> {
+    ) -> Result<HashMap<String, Record>> {
         use arrow::array::{Array, AsArray};
-        let mut found: HashMap<String, Fields> = HashMap::new();
-        if values.is_empty() {
+        let mut found: HashMap<String, Record> = HashMap::new();
+        let (Some(lo), Some(hi)) = (values.iter().min(), values.iter().max()) else {
             return Ok(found);
-        }
+        };
         let t = self.table(table)?;
-        let (lo, hi) = (values.iter().min().unwrap(), values.iter().max().unwrap());
+        let key = t
+            .def
+            .column_names()
+            .position(|c| c == column)
+            .ok_or_else(|| anyhow!("internal: {table} has no column {column}"))?;
         for f in self.snapshot(table)?.files {
             let stats = files::parse_stats(f.stats.as_deref());
             let range = stats.as_ref().and_then(|s| {
@@ -653,43 +740,24 @@ impl Store {
                 ))
             });
             if let Some((fmin, fmax)) = range {
-                if fmax.as_str() < lo.as_str() || fmin.as_str() > hi.as_str() {
-                    continue;
-                }
-                if !values
-                    .iter()
-                    .any(|v| fmin.as_str() <= v.as_str() && v.as_str() <= fmax.as_str())
+                if fmax.as_str() < lo.as_str()
+                    || fmin.as_str() > hi.as_str()
+                    || !values
+                        .iter()
+                        .any(|v| fmin.as_str() <= v.as_str() && v.as_str() <= fmax.as_str())
                 {
                     continue;
                 }
             }
             for batch in files::read(&t.dir.join(&f.path), &t.def.arrow)? {
-                let key = batch.schema().index_of(column)?;
-                let texts: Vec<arrow::array::ArrayRef> = batch
-                    .columns()
-                    .iter()
-                    .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
-                    .collect::<Result<_, _>>()?;
-                let keys = texts[key].as_string::<i32>();
-                let schema = batch.schema();
+                let keys = batch.column(key).as_string::<i32>();
                 for row in 0..keys.len() {
-                    if !keys.is_valid(row) {
-                        continue;
+                    if keys.is_valid(row)
+                        && values.contains(keys.value(row))
+                        && !found.contains_key(keys.value(row))
+                    {
+                        found.insert(keys.value(row).to_string(), Record(batch.slice(row, 1)));
                     }
-                    let k = keys.value(row);
-                    if !values.contains(k) || found.contains_key(k) {
-                        continue;
-                    }
-                    let fields = schema
-                        .fields()
-                        .iter()
-                        .zip(&texts)
-                        .map(|(f, c)| {
-                            let c = c.as_string::<i32>();
-                            (f.name().clone(), c.is_valid(row).then(|| c.value(row).to_string()))
-                        })
-                        .collect();
-                    found.insert(k.to_string(), fields);
                 }
             }
         }
@@ -697,8 +765,58 @@ impl Store {
     }
 }
 
-/// A row as text by column name (NULL as None).
-pub type Fields = HashMap<String, Option<String>>;
+/// One row of a table, in the table's schema, read by column with its type.
+#[derive(Clone, Debug)]
+pub struct Record(RecordBatch);
+
+impl Record {
+    fn column(&self, name: &str) -> Result<&arrow::array::ArrayRef> {
+        let i =
+            self.0.schema().index_of(name).map_err(|_| anyhow!("internal: no column {name}"))?;
+        Ok(self.0.column(i))
+    }
+
+    /// An INTEGER or BIGINT column (None: NULL).
+    pub fn int(&self, name: &str) -> Result<Option<i64>> {
+        use arrow::array::{Array, AsArray};
+        use arrow::datatypes::{DataType, Int32Type, Int64Type};
+        let c = self.column(name)?;
+        if c.is_null(0) {
+            return Ok(None);
+        }
+        Ok(Some(match c.data_type() {
+            DataType::Int32 => c.as_primitive::<Int32Type>().value(0) as i64,
+            DataType::Int64 => c.as_primitive::<Int64Type>().value(0),
+            other => bail!("internal: column {name} is {other}, not an integer"),
+        }))
+    }
+
+    /// A DOUBLE column (None: NULL).
+    pub fn float(&self, name: &str) -> Result<Option<f64>> {
+        use arrow::array::{Array, AsArray};
+        use arrow::datatypes::{DataType, Float64Type};
+        let c = self.column(name)?;
+        match c.data_type() {
+            DataType::Float64 => {
+                Ok((!c.is_null(0)).then(|| c.as_primitive::<Float64Type>().value(0)))
+            }
+            other => bail!("internal: column {name} is {other}, not a double"),
+        }
+    }
+
+    /// A VARCHAR column (None: NULL).
+    pub fn text(&self, name: &str) -> Result<Option<String>> {
+        use arrow::array::{Array, AsArray};
+        use arrow::datatypes::DataType;
+        let c = self.column(name)?;
+        match c.data_type() {
+            DataType::Utf8 => {
+                Ok((!c.is_null(0)).then(|| c.as_string::<i32>().value(0).to_string()))
+            }
+            other => bail!("internal: column {name} is {other}, not text"),
+        }
+    }
+}
 
 pub mod history;
 
@@ -790,28 +908,26 @@ fn sort(batch: &RecordBatch, by: &[usize]) -> Result<RecordBatch> {
     Ok(arrow::compute::take_record_batch(batch, &indices)?)
 }
 
-/// A copy of `file` without the rows at `drop`.
+/// A copy of `file` without the rows at `drop` (None: no row is left).
 fn without_rows(
     dir: &Path,
     def: &TableDef,
     file: &DataFile,
     drop: &HashSet<usize>,
-) -> Result<DataFile> {
+) -> Result<Option<DataFile>> {
     let batch = concat(&def.arrow, &files::read(&dir.join(&file.path), &def.arrow)?)?;
     let keep: Vec<bool> = (0..batch.num_rows()).map(|i| !drop.contains(&i)).collect();
     let kept = filter_rows(&batch, &keep)?;
     if kept.num_rows() == 0 {
-        return Ok(DataFile { path: String::new(), size: 0, rows: 0, stats: None });
+        return Ok(None);
     }
-    files::write(dir, &def.arrow, &[kept])
+    files::write(dir, &def.arrow, &[kept]).map(Some)
 }
 
 /// Removes files this process wrote and no commit references.
 fn remove_files<'a>(dir: &Path, files: impl Iterator<Item = &'a DataFile>) {
     for f in files {
-        if !f.path.is_empty() {
-            let _ = std::fs::remove_file(dir.join(&f.path));
-        }
+        let _ = std::fs::remove_file(dir.join(&f.path));
     }
 }
 

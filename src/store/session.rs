@@ -23,7 +23,7 @@ use duckdb::Connection;
 
 use super::delta::{CommitInfo, Operation};
 use super::table::TableDef;
-use super::{AsOf, OnKey, Store, TABLES, VIEWS_SQL};
+use super::{AsOf, OnKey, RowDelta, Store, TABLES, VIEWS_SQL};
 
 pub type Output = (SchemaRef, Vec<RecordBatch>);
 
@@ -236,17 +236,17 @@ impl Bench {
             let filled = conn.execute_batch(&format!(
                 "INSERT INTO temp.{table} SELECT {cols} FROM read_parquet({list}, union_by_name = true, filename = true, file_row_number = true) ORDER BY filename, file_row_number;
                  CREATE TEMP TABLE __rows AS
-                   SELECT row_number() OVER (ORDER BY filename, file_row_number) - 1 AS rid, filename
+                   SELECT row_number() OVER (ORDER BY filename, file_row_number) - 1 AS rid, filename, file_row_number AS pos
                    FROM read_parquet({list}, union_by_name = true, filename = true, file_row_number = true);"
             ));
             conn.execute_batch(&format!("SET threads = {threads}"))?;
             filled.with_context(|| format!("cannot read table {table} from {}", dir.display()))?;
             conn.execute_batch(&format!(
-                "CREATE OR REPLACE TEMP TABLE __rows AS SELECT r.rid, r.filename, hash(t) AS h FROM __rows r JOIN temp.{table} t ON t.rowid = r.rid"
+                "CREATE OR REPLACE TEMP TABLE __rows AS SELECT r.rid, r.filename, r.pos, hash(t) AS h FROM __rows r JOIN temp.{table} t ON t.rowid = r.rid"
             ))?;
         } else {
             conn.execute_batch(
-                "CREATE TEMP TABLE __rows (rid BIGINT, filename VARCHAR, h UBIGINT)",
+                "CREATE TEMP TABLE __rows (rid BIGINT, filename VARCHAR, pos BIGINT, h UBIGINT)",
             )?;
         }
         let n: i64 = conn.query_row("SELECT count(*) FROM __rows", [], |r| r.get(0))?;
@@ -311,7 +311,32 @@ impl Bench {
             "UPDATE" => Operation::Update,
             _ => Operation::Replace,
         };
-        self.store.rewrite(table, version.version, &remove, batches, op, info)?;
+        // The change row by row, for re-applying it should a file it replaces be replaced
+        // meanwhile (tables with a key, where a row can be found again).
+        let delta = if def.key.is_empty() {
+            None
+        } else {
+            let cols = cast_list(def, None);
+            let removed: Vec<RecordBatch> = conn
+                .prepare(&format!(
+                    "SELECT {cols} FROM read_parquet({}, union_by_name = true, filename = true, file_row_number = true) p
+                     JOIN (SELECT r.filename, r.pos FROM __rows r LEFT JOIN __after a USING (rid)
+                           WHERE a.rid IS NULL OR a.h <> r.h) x
+                       ON p.filename = x.filename AND p.file_row_number = x.pos",
+                    parquet_list(&changed.iter().map(PathBuf::from).collect::<Vec<_>>())
+                ))?
+                .query_arrow([])?
+                .collect();
+            let added: Vec<RecordBatch> = conn
+                .prepare(&format!(
+                    "SELECT t.* FROM temp.{table} t JOIN __after a ON t.rowid = a.rid
+                     LEFT JOIN __rows r ON r.rid = a.rid WHERE r.rid IS NULL OR a.h <> r.h"
+                ))?
+                .query_arrow([])?
+                .collect();
+            Some(RowDelta { removed, added })
+        };
+        self.store.rewrite(table, version.version, &remove, batches, delta, op, info)?;
         Ok(out)
     }
 }

@@ -14,6 +14,7 @@ use robbench_vocab::worker::{Request, EXIT_STOPPED};
 #[derive(Parser, Debug)]
 #[command(
     name = "robbench-worker",
+    version,
     about = "robbench's libtorch side: train and evaluate a NAS-Bench-201 network, or score networks"
 )]
 struct Cli {
