@@ -104,7 +104,8 @@ def peak(name):
         return None
 summary = {"n_train": n_train}
 cpu, dev = result(os.path.join(runs, "parity-cpu/result.json")), result(os.path.join(runs, "parity-dev/result.json"))
-loss = (cpu["curves"][0]["train_loss"], dev["curves"][0]["train_loss"])
+# A curve entry is (epoch, lr, train_loss, train_adv_acc, seconds).
+loss = (cpu["curves"][0][2], dev["curves"][0][2])
 ev = {side: result(os.path.join(runs, f"parity-eval-{side}.json")) for side in ("cpu", "device")}
 names = list(ev)
 counts = {d: {a: round(v * ev[d]["n_eval"]) for a, v in ev[d]["metrics"].items()} for d in names}
@@ -118,10 +119,9 @@ speed = {}
 for name in sorted({os.path.basename(p).rsplit("-s", 1)[0] for p in glob.glob(os.path.join(runs, "speed-*-s*"))}):
     members = sorted(glob.glob(os.path.join(runs, name + "-s*/result.json")))
     rs = [result(p) for p in members]
-    if "apart" in name:
-        seconds = sum(r["train_seconds"] for r in rs)
-    else:
-        seconds = max(r["train_seconds"] for r in rs)  # trained together: one wall time
+    # Runs trained together each record their share of the group's time: the sum is the
+    # wall time either way.
+    seconds = sum(r["train_seconds"] for r in rs)
     images = n_train * len(rs)
     per_epoch_50k = seconds / n_train * 50_000 / len(rs)
     speed[name] = {"runs": len(rs), "train_seconds": seconds, "images_per_second": images / seconds,
