@@ -81,7 +81,9 @@ if ! munge -n </dev/null >/dev/null 2>&1; then
     munge -n </dev/null >/dev/null 2>&1 || fail "munged does not answer"
 fi
 if ! timeout 5 scontrol ping 2>/dev/null | grep -q "is UP"; then
-    slurmctld -f "$conf" || fail "slurmctld did not start (see $state/slurmctld.log)"
+    # -c: jobs saved by a controller of an earlier machine or session (the state folder lives in
+    # the cache) would otherwise be recovered and hold the node's CPUs.
+    slurmctld -c -f "$conf" || fail "slurmctld did not start (see $state/slurmctld.log)"
 fi
 if ! timeout 5 sinfo -h -o %T 2>/dev/null | grep -qE "idle|mix|alloc"; then
     [[ -f $state/slurmd.pid ]] && kill -0 "$(cat "$state/slurmd.pid")" 2>/dev/null || slurmd -f "$conf" || fail "slurmd did not start (see $state/slurmd.log)"

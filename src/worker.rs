@@ -7,10 +7,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use robbench_vocab::worker::{Request, EXIT_STOPPED};
+use robbench_vocab::worker::{protocol_of_version, Message, Request, EXIT_STOPPED, PROTOCOL};
 use serde::de::DeserializeOwned;
 
 /// Set when robbench is asked to stop (Ctrl-C, SIGTERM): a running worker is told to stop at its
@@ -41,16 +42,54 @@ pub fn binary() -> Result<PathBuf> {
     Ok(w)
 }
 
+/// Checks, once per binary and process, that `worker` speaks this robbench's protocol: a worker
+/// deployed apart (a CUDA build on a GPU node) may be older or newer than robbench.
+fn check_protocol(function: &str, worker: &Path) -> Result<()> {
+    static CHECKED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    if CHECKED.lock().unwrap().iter().any(|p| p == worker) {
+        return Ok(());
+    }
+    let out = Command::new(worker).arg("--version").output().with_context(|| {
+        format!("{function}: cannot start robbench-worker {}", worker.display())
+    })?;
+    if !out.status.success() {
+        bail!(
+            "{function}: {} --version failed ({}): it is not a robbench-worker, or cannot load its libraries: {}",
+            worker.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let rebuild = "build robbench and robbench-worker from one clone (make build; make build-gpu for a CUDA node), or set ROBBENCH_WORKER to a worker built with this robbench";
+    match protocol_of_version(&line) {
+        Some(p) if p == PROTOCOL => {}
+        Some(p) => bail!(
+            "{function}: {} speaks worker protocol {p} and this robbench speaks protocol {PROTOCOL}: {rebuild}",
+            worker.display()
+        ),
+        None => bail!(
+            "{function}: {} ({}) names no worker protocol: it predates protocol {PROTOCOL}, this robbench's: {rebuild}",
+            worker.display(),
+            line.trim()
+        ),
+    }
+    CHECKED.lock().unwrap().push(worker.to_path_buf());
+    Ok(())
+}
+
 /// Runs one request to its end. The worker shares the terminal (progress bars, warnings, and
 /// Ctrl-C, which reaches the whole foreground process group); its failure message is on stderr,
 /// so the error here only names the function and the status.
 pub fn run(function: &str, request: &Request) -> Result<Ended> {
-    let mut child = Command::new(binary()?)
+    let worker = binary()?;
+    check_protocol(function, &worker)?;
+    let mut child = Command::new(&worker)
         .arg("json")
         .stdin(Stdio::piped())
         .spawn()
         .context("cannot start robbench-worker")?;
-    let json = serde_json::to_vec(request)?;
+    let json = serde_json::to_vec(&Message::new(request.clone()))?;
     let sent = child.stdin.take().expect("stdin is piped").write_all(&json);
     let mut told = false;
     let status = loop {

@@ -66,11 +66,16 @@ fn an_array_job_with_a_requeued_task_records_every_run_once() {
     .unwrap();
     let logs = tmp.path().join("logs");
     std::fs::create_dir_all(&logs).unwrap();
+    // Jobs of an earlier run of this test (killed before it ended) would hold the CPUs.
+    let name = "robbench-slurm-test";
+    slurm(&conf, "scancel", &["--name", name]);
     let job = slurm(
         &conf,
         "sbatch",
         &[
             "--parsable",
+            "--job-name",
+            name,
             "--array=0-3",
             "--requeue",
             "--cpus-per-task=1",
@@ -102,8 +107,16 @@ fn an_array_job_with_a_requeued_task_records_every_run_once() {
             })
             .unwrap_or(false)
     };
+    let log =
+        |k: usize| std::fs::read_to_string(logs.join(format!("task-{k}.log"))).unwrap_or_default();
+    let logs_text = || (0..4).map(|k| format!("--- task {k}\n{}", log(k))).collect::<String>();
     while !resumable() {
-        assert!(Instant::now() < deadline, "task 1 never reached its first epoch checkpoint");
+        assert!(
+            Instant::now() < deadline,
+            "task 1 never reached its first epoch checkpoint; the queue:\n{}\n{}",
+            slurm(&conf, "squeue", &["-o", "%i %j %T %r %M"]),
+            logs_text()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     slurm(&conf, "scontrol", &["requeue", &format!("{job}_1")]);
@@ -112,14 +125,10 @@ fn an_array_job_with_a_requeued_task_records_every_run_once() {
         if queued.trim().is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "the job did not finish: {queued}");
+        assert!(Instant::now() < deadline, "the job did not finish: {queued}\n{}", logs_text());
         std::thread::sleep(Duration::from_millis(500));
     }
-    let log =
-        |k: usize| std::fs::read_to_string(logs.join(format!("task-{k}.log"))).unwrap_or_default();
-    for k in 0..4 {
-        eprintln!("--- task {k}\n{}", log(k));
-    }
+    eprintln!("{}", logs_text());
     assert!(log(1).contains("restart 1"), "task 1 was not requeued: {}", log(1));
     let counts = q(
         &bench,

@@ -304,3 +304,72 @@ fn bad_options_are_refused_and_write_nothing() {
     }
     assert_eq!(q(&b, "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM metrics), (SELECT count(*) FROM curves)"), vec![vec!["0", "0", "0"]]);
 }
+
+/// robbench and robbench-worker are deployed apart: a worker of another protocol version, or
+/// one from before versions, is refused before it gets a request, naming what to rebuild; the
+/// worker refuses a request with a field its protocol lacks instead of dropping it.
+#[test]
+fn a_worker_of_another_protocol_is_refused_and_unknown_fields_too() {
+    use robbench_vocab::worker::PROTOCOL;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = tmp.path().join("b");
+    let fake = |name: &str, version: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\necho 'robbench-worker {version}'\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let sql = "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 1)";
+    let (ours, theirs) = (PROTOCOL, PROTOCOL + 1);
+    for (worker, want) in [
+        (
+            fake("newer", &format!("9.0.0 (worker protocol {theirs})")),
+            format!("speaks worker protocol {theirs} and this robbench speaks protocol {ours}"),
+        ),
+        (fake("older", "0.1.0"), format!("names no worker protocol: it predates protocol {ours}")),
+    ] {
+        let o = bin()
+            .env("ROBBENCH_WORKER", &worker)
+            .args(["--bench", bench.to_str().unwrap(), "-c", sql])
+            .output()
+            .unwrap();
+        let e = stderr(&o);
+        assert!(!o.status.success(), "ran with {}", worker.display());
+        assert!(e.contains(&want) && e.contains("make build-gpu"), "{e}");
+        assert!(e.contains(&worker.display().to_string()), "the worker is not named: {e}");
+    }
+    assert_eq!(
+        q(&bench, "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM metrics)"),
+        vec![vec!["0", "0"]],
+        "a refused worker left rows"
+    );
+
+    // The real worker, sent a request with a field its protocol does not have (what an older
+    // worker would have silently ignored: dtype before bf16 existed).
+    let request = format!(
+        r#"{{"protocol": {PROTOCOL}, "request": {{"scores": {{"archs": [1], "dataset": "digits", "scores": ["synflow"], "batch_size": 8, "batch_offset": 0, "eps": null, "attack": "pgd", "beta": 0.5, "seed": 0, "train_mode": null, "checkpoint": null, "source": "test", "data_dir": null, "dtype": "fp32", "compute": {{"device": "cpu", "threads": 1}}, "out": "{}", "precision": "bf16"}}}}}}"#,
+        tmp.path().join("scores.jsonl").display()
+    );
+    let send = |request: &str| {
+        let mut child = std::process::Command::new(root().join("target/release/robbench-worker"))
+            .arg("json")
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(request.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = send(&request);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("unknown field `precision`"), "{e}");
+    assert!(!tmp.path().join("scores.jsonl").exists(), "the refused request was run");
+    // The same request without the stray field is a valid one.
+    let valid = request.replace(r#", "precision": "bf16""#, "");
+    let o = send(&valid);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(tmp.path().join("scores.jsonl").exists());
+}

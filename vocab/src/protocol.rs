@@ -38,6 +38,7 @@ fn paper_beta() -> f64 {
 
 /// As command-line flags (the worker's), each setting defaults to the paper's value.
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Protocol {
     #[arg(long, default_value_t = Protocol::PAPER.epochs)]
     pub epochs: usize,

@@ -17,6 +17,65 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Attack, Corruption, Dataset, DeviceSpec, Dtype, Protocol, Score, ScoreAttack};
 
+/// The number in [`PROTOCOL`] and [`VERSION`], written once.
+macro_rules! protocol_number {
+    () => {
+        2
+    };
+}
+
+/// The version of this protocol. robbench and robbench-worker are built and deployed apart (a
+/// GPU node runs a CUDA build), so each refuses to talk across versions rather than drop what the
+/// other does not know: raise it with any change to a request or its meaning.
+pub const PROTOCOL: u32 = protocol_number!();
+
+/// `robbench-worker --version`: the crate version and the protocol, which robbench reads before
+/// it starts a worker.
+pub const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (worker protocol ", protocol_number!(), ")");
+
+/// What robbench sends on the worker's standard input: a request and the protocol it is in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub protocol: u32,
+    pub request: Request,
+}
+
+impl Message {
+    pub fn new(request: Request) -> Message {
+        Message { protocol: PROTOCOL, request }
+    }
+
+    /// Reads a message, refusing one of another protocol version (named, with what to rebuild)
+    /// and any field this protocol does not define.
+    pub fn decode(text: &str) -> anyhow::Result<Request> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("the request is not JSON: {e}"))?;
+        match value.get("protocol").map(|p| p.as_u64()) {
+            Some(Some(p)) if p == PROTOCOL as u64 => {}
+            Some(Some(p)) => anyhow::bail!(
+                "the request is in worker protocol {p} and this robbench-worker speaks protocol {PROTOCOL}: build robbench and robbench-worker from one clone (make build; make build-gpu for a CUDA node)"
+            ),
+            Some(None) => anyhow::bail!("the request's protocol is not a number: {}", value["protocol"]),
+            None => anyhow::bail!(
+                "the request names no worker protocol (robbench older than protocol {PROTOCOL} sent it): build robbench and robbench-worker from one clone (make build; make build-gpu for a CUDA node)"
+            ),
+        }
+        let message: Message = serde_json::from_value(value).map_err(|e| {
+            anyhow::anyhow!("the request is not valid in worker protocol {PROTOCOL}: {e}")
+        })?;
+        Ok(message.request)
+    }
+}
+
+/// The protocol a `robbench-worker --version` line names, or None for a worker from before
+/// protocol versions.
+pub fn protocol_of_version(line: &str) -> Option<u32> {
+    let rest = line.split("(worker protocol ").nth(1)?;
+    rest.split(')').next()?.trim().parse().ok()
+}
+
 /// The worker's exit status when it stopped at a step boundary and kept its checkpoint.
 pub const EXIT_STOPPED: i32 = 130;
 
@@ -38,6 +97,7 @@ pub enum Request {
 
 /// Where a worker runs and how many threads libtorch may use.
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Compute {
     #[arg(long, default_value_t = DeviceSpec::Auto, value_parser = DeviceSpec::parse_arg)]
     pub device: DeviceSpec,
@@ -48,6 +108,7 @@ pub struct Compute {
 /// Runs of one architecture under one protocol, trained together (one fused network when there
 /// are several) and each evaluated on its own: run i is (`dataset[i]`, `seed[i]`, `run_dir[i]`).
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrainRequest {
     #[arg(long)]
     pub arch: i64,
@@ -107,6 +168,7 @@ impl TrainRequest {
 }
 
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EvaluateRequest {
     #[arg(long)]
     pub arch: i64,
@@ -135,6 +197,7 @@ pub struct EvaluateRequest {
 }
 
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CorruptionsRequest {
     #[arg(long)]
     pub arch: i64,
@@ -169,6 +232,7 @@ named_enum! {
 }
 
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScoresRequest {
     /// Comma-separated architecture indices
     #[arg(long, value_delimiter = ',', required = true)]
@@ -341,8 +405,8 @@ mod tests {
         assert_eq!(t.protocol, Protocol { epochs: 4, ..Protocol::paper() });
         assert_eq!(t.attacks, Attack::DEFAULT);
         assert_eq!(t.compute.device, DeviceSpec::Auto);
-        let json = serde_json::to_string(&cli.request).unwrap();
-        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), cli.request);
+        let json = serde_json::to_string(&Message::new(cli.request.clone())).unwrap();
+        assert_eq!(Message::decode(&json).unwrap(), cli.request);
         let e = Cli::try_parse_from([
             "w",
             "train",
@@ -356,6 +420,44 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("mnist"), "{e}");
+    }
+
+    #[test]
+    fn messages_of_another_protocol_or_with_unknown_fields_are_refused() {
+        let args = ["w", "scores", "--archs", "1", "--dataset", "digits", "--scores", "synflow"];
+        let request = Cli::try_parse_from(args.iter().chain(&["--out", "o"])).unwrap().request;
+        let mut value = serde_json::to_value(Message::new(request.clone())).unwrap();
+        assert_eq!(Message::decode(&value.to_string()).unwrap(), request);
+
+        // A field this protocol lacks, at any depth, is named rather than dropped.
+        let mut extra = value.clone();
+        extra["request"]["scores"]["precision"] = "bf16".into();
+        let e = Message::decode(&extra.to_string()).unwrap_err().to_string();
+        assert!(e.contains("unknown field `precision`"), "{e}");
+        let mut nested = value.clone();
+        nested["request"]["scores"]["compute"]["gpus"] = 2.into();
+        let e = Message::decode(&nested.to_string()).unwrap_err().to_string();
+        assert!(e.contains("unknown field `gpus`"), "{e}");
+
+        value["protocol"] = (PROTOCOL + 1).into();
+        let e = Message::decode(&value.to_string()).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("worker protocol {}", PROTOCOL + 1))
+                && e.contains(&format!("speaks protocol {PROTOCOL}"))
+                && e.contains("make build"),
+            "{e}"
+        );
+        // What robbench sent before protocols had versions: the bare request.
+        let bare = serde_json::to_string(&request).unwrap();
+        let e = Message::decode(&bare).unwrap_err().to_string();
+        assert!(e.contains("names no worker protocol"), "{e}");
+    }
+
+    #[test]
+    fn the_version_line_names_the_protocol() {
+        assert_eq!(protocol_of_version(&format!("robbench-worker {VERSION}\n")), Some(PROTOCOL));
+        assert_eq!(protocol_of_version("robbench-worker 0.1.0\n"), None);
+        assert_eq!(protocol_of_version("robbench-worker 0.2.0 (worker protocol 7)"), Some(7));
     }
 
     #[test]

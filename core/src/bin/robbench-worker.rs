@@ -9,12 +9,12 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use robbench_core::worker::{self, Outcome};
-use robbench_vocab::worker::{Request, EXIT_STOPPED};
+use robbench_vocab::worker::{Message, Request, EXIT_STOPPED};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "robbench-worker",
-    version,
+    version = robbench_vocab::worker::VERSION,
     about = "robbench's libtorch side: train and evaluate a NAS-Bench-201 network, or score networks"
 )]
 struct Cli {
@@ -28,7 +28,8 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Request(Request),
-    /// Read one request as JSON from standard input (what robbench sends)
+    /// Read one request as JSON from standard input (what robbench sends: a Message of this
+    /// worker's protocol version)
     Json,
 }
 
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
             std::io::stdin()
                 .read_to_string(&mut text)
                 .context("cannot read the request from stdin")
-                .and_then(|_| serde_json::from_str(&text).context("the request is not valid"))
+                .and_then(|_| Message::decode(&text))
         }
     };
     match request.and_then(worker::run) {
