@@ -152,7 +152,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    shell::install_ctrl_c(true);
+    shell::install_ctrl_c(&session, true);
     if sources.is_empty() {
         let mut text = String::new();
         if let Err(e) = std::io::stdin().read_to_string(&mut text) {

@@ -6,17 +6,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use robbench_vocab::worker::{protocol_of_version, Message, Request, EXIT_STOPPED, PROTOCOL};
+use robbench_vocab::Stop;
 use serde::de::DeserializeOwned;
-
-/// Set when robbench is asked to stop (Ctrl-C, SIGTERM): a running worker is told to stop at its
-/// next step, for the case where the signal reached robbench alone.
-pub static STOP: AtomicBool = AtomicBool::new(false);
 
 /// How a worker run ended when it did not fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,10 +77,18 @@ fn check_protocol(function: &str, worker: &Path) -> Result<()> {
 /// Runs one request to its end. The worker shares the terminal (progress bars, warnings, and
 /// Ctrl-C, which reaches the whole foreground process group); its failure message is on stderr,
 /// so the error here only names the function and the status.
-pub fn run(function: &str, request: &Request) -> Result<Ended> {
+pub fn run(function: &str, request: &Request, stop: &Stop) -> Result<Ended> {
     let worker = binary()?;
     check_protocol(function, &worker)?;
-    let mut child = Command::new(&worker)
+    let mut command = Command::new(&worker);
+    // libgomp's threads spin at every barrier unless told otherwise. Where workers share cores
+    // (Slurm tasks on one node, two statements at once) the spinning threads take the cores
+    // from the working ones and training gets many times slower; sleeping threads cost little
+    // when a worker has the cores to itself. A value the user set is kept.
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        command.env("OMP_WAIT_POLICY", "PASSIVE");
+    }
+    let mut child = command
         .arg("json")
         .stdin(Stdio::piped())
         .spawn()
@@ -96,7 +100,9 @@ pub fn run(function: &str, request: &Request) -> Result<Ended> {
         if let Some(status) = child.try_wait().context("cannot wait for robbench-worker")? {
             break status;
         }
-        if STOP.load(Ordering::SeqCst) && !told {
+        // For the case where the signal reached robbench alone (a signal to its process, a
+        // KeyboardInterrupt in Python).
+        if stop.requested() && !told {
             // The worker handles SIGTERM as a stop at its next step; a second signal would not
             // make it faster, so it is sent once.
             let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();

@@ -6,7 +6,7 @@ use tch::Device;
 use crate::attack::{self, Pgd};
 use crate::data::Split;
 use crate::model::Network;
-use crate::rng::Rng;
+use crate::rng::{Rng, Stream};
 pub use robbench_vocab::worker::Evaluation;
 use robbench_vocab::{Attack, AttackKind};
 
@@ -28,7 +28,7 @@ pub fn evaluate(
     }
     let mut out = Evaluation { n_eval: Some(n), ..Evaluation::default() };
     for &column in attacks {
-        tch::manual_seed(Rng::derive(seed, 3, 0).next_u64() as i64 >> 1);
+        Rng::derive(seed, Stream::EvaluationAttacks, 0).seed_torch_first_rule();
         let eps = column.eps();
         let mut warnings = Vec::new();
         let mut correct = 0;

@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -26,15 +25,12 @@ use tch::{Device, Kind, Tensor};
 use crate::attack::Pgd;
 use crate::data::{self, Dataset, Split};
 use crate::model::{self, Head, Network, Taps};
-use crate::rng::Rng;
+use crate::rng::{Rng, Stream};
 use crate::space::Cell;
 use robbench_vocab::durable;
 
-/// Set by Ctrl-C: training stops at the next step boundary, keeping its last checkpoint.
-pub static STOP: AtomicBool = AtomicBool::new(false);
-
 pub use robbench_vocab::worker::EpochStats;
-pub use robbench_vocab::{Dtype, Protocol, TrainAttack};
+pub use robbench_vocab::{Dtype, Protocol, Stop, TrainAttack};
 
 /// PyTorch's OneCycleLR with its defaults (pct_start 0.3, cosine annealing, div_factor 25,
 /// final_div_factor 1e4, momentum cycled between 0.85 and 0.95): (lr, momentum) for a step.
@@ -82,6 +78,9 @@ pub struct TrainSpec<'a> {
     pub protocol: &'a Protocol,
     pub device: Device,
     pub runs: Vec<RunSpec<'a>>,
+    /// Asked (Ctrl-C, SIGTERM): training stops at the next step boundary, keeping its last
+    /// checkpoint.
+    pub stop: Stop,
 }
 
 pub struct Trained {
@@ -418,14 +417,18 @@ fn train_together(
         let t0 = Instant::now();
         let orders: Vec<Vec<i64>> = runs
             .iter()
-            .map(|r| Rng::derive(r.spec.seed, 0, epoch as u64).permutation(n as usize))
+            .map(|r| {
+                Rng::derive(r.spec.seed, Stream::DataOrder, epoch as u64).permutation(n as usize)
+            })
             .collect();
-        let mut aug: Vec<Rng> =
-            runs.iter().map(|r| Rng::derive(r.spec.seed, 1, epoch as u64)).collect();
+        let mut aug: Vec<Rng> = runs
+            .iter()
+            .map(|r| Rng::derive(r.spec.seed, Stream::Augmentation, epoch as u64))
+            .collect();
         let mut sums = vec![(0.0, 0i64); k];
         let (mut seen, mut lr) = (0i64, 0.0);
         for b in 0..steps_per_epoch {
-            if STOP.load(Ordering::SeqCst) {
+            if spec.stop.requested() {
                 return Ok(None);
             }
             let (mut xs, mut ys, mut noise) = (Vec::new(), Vec::new(), Vec::new());
@@ -437,8 +440,8 @@ fn train_together(
                 // Each run's random starts come from its own seed, epoch and step, so they are
                 // the same whether it trains alone or with others.
                 if p.train_attack == TrainAttack::Pgd {
-                    let rng = Rng::derive_step(r.spec.seed, 2, epoch as u64, b as u64);
-                    tch::manual_seed(rng.seed());
+                    Rng::derive_step(r.spec.seed, Stream::TrainAttackStart, epoch as u64, b as u64)
+                        .seed_torch();
                     let shape = [chunk.len() as i64, 3, size, size];
                     let mut u = Tensor::empty(shape, (Kind::Float, spec.device));
                     noise.push(u.uniform_(-p.train_eps, p.train_eps));

@@ -11,7 +11,7 @@ use robbench_core::space::Space;
 use robbench_core::train::{self, Protocol, RunSpec, TrainSpec, Trained};
 use tch::{Device, Kind, Tensor};
 
-/// libtorch's generator (initialisation) and the stop flag are process-wide: one test at a time.
+/// libtorch's generator (initialisation) is process-wide: one test at a time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
@@ -24,6 +24,7 @@ fn train_runs(arch: i64, p: &Protocol, runs: Vec<RunSpec>) -> Vec<Trained> {
         protocol: p,
         device: Device::Cpu,
         runs,
+        stop: Default::default(),
     };
     train::train(&spec, |_| {}).unwrap().unwrap()
 }
@@ -164,6 +165,7 @@ fn images_of_other_sizes_do_not_fuse() {
             RunSpec { dataset: Dataset::Digits, seed: 0, train: &digits, dir: &a },
             RunSpec { dataset: Dataset::Cifar10, seed: 0, train: &c10, dir: &b },
         ],
+        stop: Default::default(),
     };
     let err = train::train(&spec, |_| {}).err().unwrap().to_string();
     assert!(err.contains("differ in size"), "{err}");
@@ -194,15 +196,16 @@ fn a_fused_group_resumes_where_each_run_stopped() {
         protocol: &p2,
         device: Device::Cpu,
         runs: digits_runs(&split, &dirs),
+        stop: Default::default(),
     };
     let stopped = train::train(&spec, |pr| {
         seen += 1;
         if pr.epoch == 0 && pr.step == steps {
-            train::STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+            spec.stop.request();
         }
     })
     .unwrap();
-    train::STOP.store(false, std::sync::atomic::Ordering::SeqCst);
+    spec.stop.clear();
     assert!(stopped.is_none() && seen == steps);
     let resumed = train::train(&spec, |_| {}).unwrap().unwrap();
     for (w, r) in whole.iter().zip(&resumed) {

@@ -17,6 +17,7 @@ fn a_run_held_by_another_process_is_refused_and_left_alone() {
         protocol: &protocol,
         device: Device::Cpu,
         runs: vec![RunSpec { dataset: Dataset::Digits, seed: 0, train: &split, dir: tmp.path() }],
+        stop: Default::default(),
     };
     let err = train::train(&spec, |_| {}).err().expect("training a held run must fail");
     assert!(err.to_string().contains("being trained by another process"), "{err}");

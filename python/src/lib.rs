@@ -37,6 +37,7 @@ fn interruptible<T: Send>(
     session: &mut Session,
     work: impl FnOnce(&mut Session) -> anyhow::Result<T> + Send,
 ) -> PyResult<T> {
+    let interrupter = session.interrupter();
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel();
         scope.spawn(move || {
@@ -63,7 +64,7 @@ fn interruptible<T: Send>(
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if interrupted.is_none() {
                         if let Err(e) = py.check_signals() {
-                            robbench::shell::interrupt();
+                            interrupter.interrupt();
                             interrupted = Some(e);
                         }
                     }

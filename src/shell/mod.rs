@@ -11,11 +11,12 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use duckdb::{Connection, InterruptHandle};
+use robbench_vocab::Stop;
 
 use crate::store::Bench;
 use print::Mode;
@@ -52,32 +53,44 @@ pub struct Session {
     /// A `.plot` waiting for the next statement's result.
     pub plot: Option<crate::plot::Spec>,
     out: Box<dyn Write + Send>,
+    interrupter: Interrupter,
 }
 
-/// The statement being run, so Ctrl-C can interrupt it (and only it).
-static RUNNING: AtomicBool = AtomicBool::new(false);
-static INTERRUPT: OnceLock<Mutex<Option<Arc<InterruptHandle>>>> = OnceLock::new();
+/// Stops a session's running statement from another thread (a signal handler, Python's
+/// KeyboardInterrupt): a running train stops at its next step boundary (keeping its
+/// checkpoint), DuckDB stops the query, and the statement returns an error.
+#[derive(Clone)]
+pub struct Interrupter {
+    /// Handed to the SQL functions that run robbench-worker.
+    stop: Stop,
+    duckdb: Arc<InterruptHandle>,
+    /// Whether a statement is running, so that Ctrl-C at rest means something else.
+    running: Arc<AtomicBool>,
+}
 
-/// Installs the Ctrl-C handler: a running statement is interrupted and the caller gets its
-/// error back; with nothing running, `exit_when_idle` decides (batch runs exit, the REPL
-/// ignores it: rustyline reads Ctrl-C at the prompt itself).
-pub fn install_ctrl_c(exit_when_idle: bool) {
+impl Interrupter {
+    pub fn interrupt(&self) {
+        self.stop.request();
+        self.duckdb.interrupt();
+    }
+
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+}
+
+/// Installs the Ctrl-C handler for `session`: its running statement is interrupted and the
+/// caller gets its error back; with nothing running, `exit_when_idle` decides (batch runs exit,
+/// the REPL ignores it: rustyline reads Ctrl-C at the prompt itself).
+pub fn install_ctrl_c(session: &Session, exit_when_idle: bool) {
+    let interrupter = session.interrupter();
     let _ = ctrlc::set_handler(move || {
-        if RUNNING.load(Ordering::SeqCst) {
-            interrupt();
+        if interrupter.running() {
+            interrupter.interrupt();
         } else if exit_when_idle {
             std::process::exit(130);
         }
     });
-}
-
-/// Stops the running statement as Ctrl-C does: a running train stops at its next step boundary
-/// (keeping its checkpoint), DuckDB stops the query, and the statement returns an error.
-pub fn interrupt() {
-    crate::worker::STOP.store(true, Ordering::SeqCst);
-    if let Some(h) = INTERRUPT.get().and_then(|m| m.lock().ok()).and_then(|g| g.clone()) {
-        h.interrupt();
-    }
 }
 
 /// Does the statement call a function that runs robbench-worker (minutes to hours)?
@@ -224,11 +237,15 @@ impl Session {
         crate::sql::register_core(&conn)?;
         let bench = Bench::open(&conn, dir, read_only, as_of)
             .with_context(|| format!("cannot open the benchmark {}", dir.display()))?;
-        crate::sql::register_bench(&conn, &bench.store(), settings)?;
-        let handle = conn.interrupt_handle();
-        let slot = INTERRUPT.get_or_init(|| Mutex::new(None));
-        *slot.lock().unwrap() = Some(handle);
+        let stop = Stop::new();
+        crate::sql::register_bench(&conn, &bench.store(), settings, &stop)?;
+        let interrupter = Interrupter {
+            stop,
+            duckdb: conn.interrupt_handle(),
+            running: Arc::new(AtomicBool::new(false)),
+        };
         Ok(Session {
+            interrupter,
             conn,
             bench,
             mode,
@@ -236,6 +253,11 @@ impl Session {
             plot: None,
             out: Box::new(std::io::stdout()),
         })
+    }
+
+    /// What stops this session's running statement from another thread.
+    pub fn interrupter(&self) -> Interrupter {
+        self.interrupter.clone()
     }
 
     pub fn set_output(&mut self, out: Box<dyn Write + Send>) {
@@ -275,12 +297,12 @@ impl Session {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            crate::worker::STOP.store(false, Ordering::SeqCst);
-            RUNNING.store(true, Ordering::SeqCst);
+            self.interrupter.stop.clear();
+            self.interrupter.running.store(true, Ordering::SeqCst);
             let conn = &self.conn;
             let run = |text: &str| execute(conn, text);
             let result = self.bench.execute(&self.conn, sql, &run);
-            RUNNING.store(false, Ordering::SeqCst);
+            self.interrupter.running.store(false, Ordering::SeqCst);
             // Whatever happened, the views follow what was committed (by this statement, a
             // running train, or other processes).
             let picked = self.bench.pick_up(&self.conn);

@@ -22,7 +22,7 @@ pub fn run(session: &mut Session) -> Result<()> {
     let mut rl: Editor<ReplHelper, DefaultHistory> = Editor::with_config(config)?;
     // After the editor: it sets its own SIGINT action, which would keep Ctrl-C from reaching a
     // running statement. At the prompt the terminal is raw, so Ctrl-C arrives as a key instead.
-    super::install_ctrl_c(false);
+    super::install_ctrl_c(session, false);
     rl.set_helper(Some(ReplHelper { names: session.names() }));
     let history = history_path();
     if let Some(h) = &history {

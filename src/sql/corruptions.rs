@@ -101,7 +101,7 @@ fn compute(b: &Bind) -> Result<RecordBatch> {
         compute: b.compute.clone(),
         out: out.clone(),
     });
-    let ended = worker::run(F, &request)?;
+    let ended = worker::run(F, &request, &b.ctx.stop)?;
     if ended == worker::Ended::Stopped {
         bail!("{F}: stopped");
     }

@@ -230,7 +230,7 @@ fn run_worker(b: &Bind, t: &Target, attacks: &[Attack], out: &Path) -> Result<Ev
         compute: b.compute.clone(),
         out: out.to_path_buf(),
     });
-    match worker::run("evaluate", &request)? {
+    match worker::run("evaluate", &request, &b.ctx.stop)? {
         worker::Ended::Done => worker::read("evaluate", out),
         worker::Ended::Stopped => bail!("evaluate: stopped"),
     }

@@ -56,6 +56,7 @@ pub fn register_bench(
     conn: &Connection,
     catalog: &Arc<Store>,
     settings: &train::Settings,
+    stop: &robbench_vocab::Stop,
 ) -> Result<()> {
     conn.register_table_function_with_extra_info::<import::ReadNasRobBench201, _>(
         "read_nasrobbench201",
@@ -65,7 +66,11 @@ pub fn register_bench(
         "read_robustness_dataset",
         catalog,
     )?;
-    let ctx = train::TrainContext { catalog: catalog.clone(), settings: settings.clone() };
+    let ctx = train::TrainContext {
+        catalog: catalog.clone(),
+        settings: settings.clone(),
+        stop: stop.clone(),
+    };
     conn.register_table_function_with_extra_info::<train::Train, _>("robbench_train", &ctx)?;
     conn.execute_batch(&train::macro_sql()).context("cannot define train()")?;
     conn.register_table_function_with_extra_info::<evaluate::Evaluate, _>("evaluate", &ctx)?;

@@ -209,7 +209,7 @@ fn run_worker(b: &Bind, archs: &[i64], out: &Path) -> Result<()> {
         compute: b.compute.clone(),
         out: out.to_path_buf(),
     });
-    match worker::run("scores", &request)? {
+    match worker::run("scores", &request, &b.ctx.stop)? {
         worker::Ended::Done => Ok(()),
         worker::Ended::Stopped => bail!(
             "scores: stopped; the architectures already scored are kept (run the statement again to finish)"

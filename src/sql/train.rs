@@ -37,6 +37,8 @@ pub struct Settings {
 pub struct TrainContext {
     pub catalog: Arc<Store>,
     pub settings: Settings,
+    /// The session's: asked by Ctrl-C, a running worker stops at its next step.
+    pub stop: robbench_vocab::Stop,
 }
 
 impl TrainContext {
@@ -352,7 +354,7 @@ fn run_worker(b: &Trainer, jobs: &[&Job], label: &str) -> Result<()> {
         compute: b.compute.clone(),
         label: label.to_string(),
     });
-    match worker::run("train", &request)? {
+    match worker::run("train", &request, &b.ctx.stop)? {
         Ended::Done => Ok(()),
         Ended::Stopped => bail!(
             "train: stopped at a step boundary; run {} keeps its last epoch checkpoint in {} (run the statement again to resume)",

@@ -189,12 +189,17 @@ impl Bench {
         let stage = format!("__stage_{table}");
         conn.execute_batch(&temp_ddl(def, &stage)).context("cannot stage the insert")?;
         let staged = format!("{}{stage}{}", &sql[..span.0], &sql[span.1..]);
-        let result = run(&staged).and_then(|out| {
-            let batches: Vec<RecordBatch> =
-                conn.prepare(&format!("SELECT * FROM {stage}"))?.query_arrow([])?.collect();
-            self.store.append(table, batches, on_key, info)?;
-            Ok(out)
-        });
+        let result = run(&staged)
+            .map_err(|e| match format!("{e:#}") {
+                m if m.contains(&stage) => anyhow::anyhow!(unstage(&m, &stage, table)),
+                _ => e,
+            })
+            .and_then(|out| {
+                let batches: Vec<RecordBatch> =
+                    conn.prepare(&format!("SELECT * FROM {stage}"))?.query_arrow([])?.collect();
+                self.store.append(table, batches, on_key, info)?;
+                Ok(out)
+            });
         let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.{stage}"));
         result
     }
@@ -604,9 +609,53 @@ pub fn alters_definition(sql: &str) -> Option<&'static str> {
     table_at(&t, j).map(|(table, ..)| table)
 }
 
+/// DuckDB's message about a staged INSERT, made one about the statement as written: the staging
+/// table's name becomes the table's, and the caret under an excerpt that showed it moves with it.
+fn unstage(message: &str, stage: &str, table: &str) -> String {
+    let shift = stage.len() - table.len();
+    let mut lines = Vec::new();
+    let mut renamed_at = None;
+    for line in message.lines() {
+        if let Some(at) = renamed_at.take() {
+            let caret = line.find('^').unwrap_or(0);
+            if caret > at && caret >= shift && line[..shift].trim().is_empty() {
+                lines.push(line[shift..].to_string());
+                continue;
+            }
+        }
+        if line.starts_with("LINE ") {
+            renamed_at = line.find(stage);
+        }
+        lines.push(line.replace(stage, table));
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_staged_statement_s_errors_name_the_table_and_point_where_they_did() {
+        // DuckDB points at `train` (column 41 of the excerpt, 33 once renamed).
+        let excerpt = |table: &str, caret: usize| {
+            format!(
+                "Binder Error: train: epochs must be positive, got 0\n\nLINE 1: INSERT INTO {table} FROM train(1, epochs := 0)\n{}^",
+                " ".repeat(caret)
+            )
+        };
+        let staged = excerpt("__stage_metrics", 41);
+        assert_eq!(staged.lines().nth(2).unwrap().find("train"), Some(41));
+        let want = excerpt("metrics", 33);
+        assert_eq!(want.lines().nth(2).unwrap().find("train"), Some(33));
+        assert_eq!(unstage(&staged, "__stage_metrics", "metrics"), want);
+        // An excerpt that starts after the name, and the name elsewhere in a message.
+        let cut = "Binder Error: table __stage_metrics has 20 columns\n\nLINE 1: ...ROM train(1)\n        ^";
+        assert_eq!(
+            unstage(cut, "__stage_metrics", "metrics"),
+            "Binder Error: table metrics has 20 columns\n\nLINE 1: ...ROM train(1)\n        ^"
+        );
+    }
 
     #[test]
     fn statements_are_classified_by_what_they_change() {

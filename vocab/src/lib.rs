@@ -9,7 +9,8 @@
 //! - [`Protocol`]: a training protocol, the paper's defaults and its one validation;
 //! - [`DeviceSpec`]: device names (`auto`, `cpu`, `cuda`, `cuda:N`);
 //! - [`worker`]: the requests robbench sends to robbench-worker and the results it reads back;
-//! - [`durable`]: the one way files that other processes read are written.
+//! - [`durable`]: the one way files that other processes read are written;
+//! - [`Stop`]: a request to stop at the next step boundary, passed down to the work.
 
 #[macro_use]
 mod named;
@@ -21,6 +22,7 @@ pub mod device;
 pub mod durable;
 pub mod protocol;
 pub mod score;
+pub mod stop;
 pub mod worker;
 
 pub use attack::{Attack, AttackKind};
@@ -29,6 +31,7 @@ pub use dataset::{Dataset, Normalization};
 pub use device::DeviceSpec;
 pub use protocol::{Dtype, Protocol, TrainAttack};
 pub use score::{Score, ScoreAttack, ScoreInputs};
+pub use stop::Stop;
 
 /// The names of a list, joined for an error message.
 pub fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> String {

@@ -4,7 +4,6 @@
 
 use std::io::Read;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -36,7 +35,9 @@ enum Command {
 fn main() -> ExitCode {
     // Ctrl-C and SIGTERM (Slurm's scancel, preemption, time limit) stop at the next step
     // boundary, so the checkpoint on disk is whole.
-    let _ = ctrlc::set_handler(|| robbench_core::train::STOP.store(true, Ordering::SeqCst));
+    let stop = robbench_vocab::Stop::new();
+    let asked = stop.clone();
+    let _ = ctrlc::set_handler(move || asked.request());
     let request = match Cli::parse().command {
         Command::Request(r) => Ok(r),
         Command::Json => {
@@ -47,7 +48,7 @@ fn main() -> ExitCode {
                 .and_then(|_| Message::decode(&text))
         }
     };
-    match request.and_then(worker::run) {
+    match request.and_then(|r| worker::run(r, &stop)) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Stopped) => {
             eprintln!("robbench-worker: stopped; the last epoch checkpoint is kept");

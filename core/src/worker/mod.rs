@@ -11,24 +11,25 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Result};
 use robbench_vocab::worker::{Compute, Evaluation, Request};
-use robbench_vocab::DeviceSpec;
+use robbench_vocab::{DeviceSpec, Stop};
 use tch::Device;
 
 /// How a request ended when it did not fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    /// Stopped at a step boundary ([`crate::train::STOP`]); the last checkpoint is kept.
+    /// Stopped at a step boundary (its [`Stop`] asked); the last checkpoint is kept.
     Stopped,
 }
 
-/// Carries out one request, writing its answer where the request says.
-pub fn run(request: Request) -> Result<Outcome> {
+/// Carries out one request, writing its answer where the request says; training and scoring
+/// stop at their next step once `stop` is asked.
+pub fn run(request: Request, stop: &Stop) -> Result<Outcome> {
     match request {
-        Request::Train(r) => train::run(r),
+        Request::Train(r) => train::run(r, stop),
         Request::Evaluate(r) => evaluate::run(r),
         Request::Corruptions(r) => corruptions::run(r),
-        Request::Scores(r) => scores::run(r),
+        Request::Scores(r) => scores::run(r, stop),
     }
 }
 

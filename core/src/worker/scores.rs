@@ -3,15 +3,15 @@
 //! written and synced together, so an interrupted call keeps what it finished.
 
 use std::io::Write;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use robbench_vocab::worker::{ImageSource, ScoreLine, ScoresRequest};
+use robbench_vocab::Stop;
 
 use crate::data::{self, Dataset};
-use crate::rng::Rng;
+use crate::rng::{Rng, Stream};
 use crate::scores::{self, Batch, Config, Inputs, Subject};
 use crate::space::Space;
 use crate::{checkpoint, train};
@@ -23,7 +23,7 @@ use super::{setup, Outcome};
 /// Noise images: the normalised-space standard Gaussian the proxies' recipes feed, mapped back
 /// to [0, 1] images (clamped there, where the attacks work).
 fn noise(dataset: Dataset, n: i64, seed: u64, device: tch::Device) -> Tensor {
-    tch::manual_seed(Rng::derive(seed, 5, 0).next_u64() as i64 >> 1);
+    Rng::derive(seed, Stream::NoiseImages, 0).seed_torch_first_rule();
     let r = dataset.resolution();
     let norm = dataset.normalization();
     let t =
@@ -32,7 +32,7 @@ fn noise(dataset: Dataset, n: i64, seed: u64, device: tch::Device) -> Tensor {
         .clamp(0.0, 1.0)
 }
 
-pub fn run(a: ScoresRequest) -> Result<Outcome> {
+pub fn run(a: ScoresRequest, stop: &Stop) -> Result<Outcome> {
     let dataset = a.dataset;
     let device = setup(&a.compute)?;
     let attack = a.attack;
@@ -84,7 +84,7 @@ pub fn run(a: ScoresRequest) -> Result<Outcome> {
         .open(&a.out)
         .with_context(|| format!("cannot open {}", a.out.display()))?;
     for (&arch, cell) in a.archs.iter().zip(&cells) {
-        if train::STOP.load(Ordering::SeqCst) {
+        if stop.requested() {
             return Ok(Outcome::Stopped);
         }
         let (mut vs, mut net) = train::init(cell, dataset, a.seed, device);
@@ -106,7 +106,7 @@ pub fn run(a: ScoresRequest) -> Result<Outcome> {
             }
         };
         let mut batch = Batch::new(x, y);
-        tch::manual_seed(Rng::derive(a.seed, 4, 0).next_u64() as i64 >> 1);
+        Rng::derive(a.seed, Stream::Scores, 0).seed_torch_first_rule();
         let subject = Subject { cell, dataset, vs: &vs, net: &net };
         let mut lines = String::new();
         for cfg in &configs {

@@ -12,9 +12,9 @@ use super::{device_name, micros, report_warnings, setup, Outcome};
 use crate::data::{self, Split};
 use crate::evaluate::evaluate;
 use crate::space::Space;
-use crate::train::{self, RunSpec, TrainSpec};
+use crate::train::{self, RunSpec, Stop, TrainSpec};
 
-pub fn run(r: TrainRequest) -> Result<Outcome> {
+pub fn run(r: TrainRequest, stop: &Stop) -> Result<Outcome> {
     let cell = Space::get().cell(r.arch)?;
     let device = setup(&r.compute)?;
     let protocol = r.protocol.clone();
@@ -65,6 +65,7 @@ pub fn run(r: TrainRequest) -> Result<Outcome> {
                     RunSpec { dataset, seed, train: &splits[i].0, dir }
                 })
                 .collect(),
+            stop: stop.clone(),
         };
         let trained = train::train(&spec, |p| {
             bar.set_position(done_steps + (p.epoch * p.steps + p.step) as u64);

@@ -26,6 +26,7 @@ pub fn trained_digits(dir: &Path, arch: i64, n: i64) -> (train::Trained, Tensor,
         protocol: &protocol,
         device: Device::Cpu,
         runs: vec![RunSpec { dataset: Dataset::Digits, seed: 1, train: &train_split, dir }],
+        stop: Default::default(),
     };
     let t = train::train(&spec, |_| {}).unwrap().unwrap().pop().unwrap();
     let eval = data::load(Dataset::Digits, None, false).unwrap();

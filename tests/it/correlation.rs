@@ -1,7 +1,6 @@
 //! spearman() and kendall_tau() against scipy.stats on the same columns.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::HashMap;
 
 fn reference(csv: &std::path::Path) -> HashMap<String, (f64, f64)> {

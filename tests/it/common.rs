@@ -1,5 +1,4 @@
 //! Shared by the integration tests: the robbench binary, fresh benchmarks, the reference venv.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -25,6 +24,37 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `sql` on the benchmark folder `bench` and returns its rows (CSV, without the header);
+/// panics with robbench's message when it fails.
+pub fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
+    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
+    assert!(o.status.success(), "{sql}: {}", stderr(&o));
+    csv_rows(&stdout(&o))
+}
+
+/// Runs each refused call (`INSERT INTO {table} FROM {call}`) on `bench`: it must fail with a
+/// message containing its needle. Returns every call with its whole message, for a snapshot
+/// (the benchmark's and the clone's paths written as [bench] and [root]).
+pub fn refusals(bench: &Path, table: &str, cases: &[(&str, &str)]) -> String {
+    let mut text = String::new();
+    for (call, needle) in cases {
+        let o = run(&[
+            "--bench",
+            bench.to_str().unwrap(),
+            "-c",
+            &format!("INSERT INTO {table} FROM {call}"),
+        ]);
+        let message = stderr(&o);
+        assert!(!o.status.success(), "{call} succeeded");
+        assert!(message.contains(needle), "{call}: {message}");
+        let message = message
+            .replace(bench.to_str().unwrap(), "[bench]")
+            .replace(root().to_str().unwrap(), "[root]");
+        text.push_str(&format!("{call}\n  {}\n", message.trim_end().replace('\n', "\n  ")));
+    }
+    text
 }
 
 /// A benchmark built the way `make` builds the bundled one (sql/bundle.sql), in `dir`.

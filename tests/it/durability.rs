@@ -1,8 +1,7 @@
 //! Kills at random instants while statements write the benchmark: after each, the folder opens
 //! and every table holds either its old or its new contents.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

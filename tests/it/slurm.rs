@@ -5,17 +5,10 @@
 //! and munge) when none answers. That needs root, which CI has; elsewhere it says why it is
 //! skipped.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
-    assert!(o.status.success(), "{sql}: {}", stderr(&o));
-    csv_rows(&stdout(&o))
-}
 
 /// `export SLURM_CONF=...` from the set-up script, or why there is no Slurm here.
 fn slurm_up() -> Result<String, String> {

@@ -1,15 +1,7 @@
 //! Both NAS-RobBench-201 formats and the robustness dataset, imported through SQL.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
-use std::path::Path;
-
-fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
-    assert!(o.status.success(), "{sql}: {}", stderr(&o));
-    csv_rows(&stdout(&o))
-}
 
 fn page() -> serde_json::Map<String, serde_json::Value> {
     let text = std::fs::read_to_string(root().join("data/nasrobbench201_page.js")).unwrap();

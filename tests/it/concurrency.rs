@@ -1,20 +1,13 @@
 //! Many processes writing one benchmark folder at once: nothing a statement reported as done is
 //! lost, nothing is duplicated, whatever else happens at the same time, kills included.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
-    assert!(o.status.success(), "{sql}: {}", stderr(&o));
-    csv_rows(&stdout(&o))
-}
 
 /// The statements of writer `w`, step `k`: each idempotent (run again after a kill, it leaves
 /// what one run leaves), and together an append, a replace, an update and a delete.

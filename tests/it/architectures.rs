@@ -1,8 +1,7 @@
 //! The architectures table against NAS-Bench-201's own data: the shipped index order, and the
 //! isomorphism representatives the published NAS-RobBench-201 table lists for all 15,625 ids.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn architectures_agree_with_the_index_and_the_published_representatives() {

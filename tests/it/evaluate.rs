@@ -1,15 +1,8 @@
 //! evaluate() from SQL: attacking a recorded run or a checkpoint, merging with the run's
 //! recorded metrics, the large-eps sweep, the cache, and refused options.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
-
-fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
-    assert!(o.status.success(), "{sql}: {}", stderr(&o));
-    csv_rows(&stdout(&o))
-}
 
 #[test]
 #[ignore = "full tier (make test): trains"]
@@ -111,16 +104,7 @@ fn bad_options_are_refused_and_write_nothing() {
         ("evaluate(checkpoint := 'Cargo.toml', arch := 99999)", "unknown architecture 99999"),
         ("evaluate(checkpoint := 'Cargo.toml', arch := 1, dataset := 'digits')", "Cargo.toml"),
     ];
-    for (call, needle) in cases {
-        let o = run(&[
-            "--bench",
-            b.to_str().unwrap(),
-            "-c",
-            &format!("INSERT INTO metrics FROM {call}"),
-        ]);
-        assert!(!o.status.success(), "{call} succeeded");
-        assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
-    }
+    insta::assert_snapshot!(refusals(&b, "metrics", &cases));
     assert_eq!(q(&b, "SELECT count(*) FROM metrics"), vec![vec!["0"]]);
 }
 

@@ -1,17 +1,9 @@
 //! train() from SQL: learning on digits, reproducibility, resumption after SIGKILL, sharding,
 //! and bad options that write nothing.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
-    assert!(o.status.success(), "{sql}: {}", stderr(&o));
-    csv_rows(&stdout(&o))
-}
 
 #[test]
 #[ignore = "full tier (make test): trains"]
@@ -292,16 +284,7 @@ fn bad_options_are_refused_and_write_nothing() {
             "/no/such/folder",
         ),
     ];
-    for (call, needle) in cases {
-        let o = run(&[
-            "--bench",
-            b.to_str().unwrap(),
-            "-c",
-            &format!("INSERT INTO metrics FROM {call}"),
-        ]);
-        assert!(!o.status.success(), "{call} succeeded");
-        assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
-    }
+    insta::assert_snapshot!(refusals(&b, "metrics", &cases));
     assert_eq!(q(&b, "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM metrics), (SELECT count(*) FROM curves)"), vec![vec!["0", "0", "0"]]);
 }
 

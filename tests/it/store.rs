@@ -1,15 +1,8 @@
 //! The benchmark folder as Delta Lake tables: other readers see exactly robbench's rows,
 //! every commit is a version that reopens, small files are merged, old folders convert.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
-
-fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
-    assert!(o.status.success(), "{sql}: {}", stderr(&o));
-    csv_rows(&stdout(&o))
-}
 
 fn ok(bench: &Path, args: &[&str]) -> String {
     let mut all = vec!["--bench", bench.to_str().unwrap()];

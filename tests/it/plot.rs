@@ -1,8 +1,7 @@
 //! .plot and .draw: each kind to PNG and SVG (valid, sized, as many marks as the data), as text,
 //! and the refusals that write no file.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 /// Runs a script of dot commands and statements on a fresh benchmark; returns the output.

@@ -2,15 +2,8 @@
 //! checkpoints and noise images, sharding, and bad options that write nothing. (The values
 //! themselves are checked against PyTorch in core/tests/scores_parity.rs.)
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
-
-fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
-    assert!(o.status.success(), "{sql}: {}", stderr(&o));
-    csv_rows(&stdout(&o))
-}
 
 const SMALL: &str = "dataset := 'digits', batch_size := 8";
 
@@ -145,16 +138,7 @@ fn bad_options_are_refused_and_write_nothing() {
         ("scores(1, checkpoint := '/no/such.safetensors')", "/no/such.safetensors does not exist"),
         ("scores(1, dataset := 'cifar10', data_dir := '/no/such/folder')", "/no/such/folder"),
     ];
-    for (call, needle) in cases {
-        let o = run(&[
-            "--bench",
-            b.to_str().unwrap(),
-            "-c",
-            &format!("INSERT INTO scores FROM {call}"),
-        ]);
-        assert!(!o.status.success(), "{call} succeeded");
-        assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
-    }
+    insta::assert_snapshot!(refusals(&b, "scores", &cases));
     assert_eq!(q(&b, "SELECT count(*) FROM scores"), vec![vec!["0"]]);
     let cached: Vec<_> = std::fs::read_dir(b.join("cache/scores"))
         .map(|d| {

@@ -2,8 +2,7 @@
 //! random search, every queried value against metrics_mean, limits, proxies, refused options,
 //! and real training as the oracle.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::sync::OnceLock;
 

@@ -1,8 +1,7 @@
 //! The command line of SPEC section 2: sources and their order, errors, output modes, stdin,
 //! persistence across processes, --read-only, and bad input.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::process::Stdio;
 
