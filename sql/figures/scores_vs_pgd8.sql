@@ -5,7 +5,7 @@
 --   robbench --read-only sql/figures/scores_vs_pgd8.sql
 CREATE TEMP TABLE ranked AS
     SELECT s.score, percent_rank() OVER (PARTITION BY s.score ORDER BY s.value) AS score_rank, m.pgd8
-    FROM (SELECT arch, score, avg(value) AS value FROM scores WHERE value IS NOT NULL GROUP BY ALL) s
+    FROM (SELECT arch, score, avg(value) AS value FROM scores WHERE dataset = 'digits' AND value IS NOT NULL GROUP BY ALL) s
     JOIN metrics_mean m ON m.arch = arch_uid(s.arch) AND m.dataset = 'cifar10' AND m.protocol = 'nasrobbench201';
 .plot scatter x=score_rank y=pgd8 color=score fit=spearman percent=off xlabel="score, rank among the architectures" ylabel="CIFAR-10 PGD-8/255 accuracy" title="NTK family" out=figures/scores_ntk_vs_pgd8.png
 SELECT score, score_rank, pgd8 FROM ranked WHERE score LIKE 'ntk%' OR score = 'knas' ORDER BY score;

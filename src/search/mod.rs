@@ -6,7 +6,14 @@
 //! already queried in the trial costs nothing and adds no step (NAS-Bench-201 has 15,625 cell
 //! strings but 6,466 distinct networks). Only the architectures in the oracle's space can be
 //! queried: those with a value (a proxy's space is the architectures it was computed for) that
-//! meet the parameter and FLOP limits.
+//! meet the parameter, FLOP and hardware limits.
+//!
+//! With a second objective (a cost to minimise, such as a device's latency), every strategy also
+//! reports, after each query, the front of what it has queried and its hypervolume against a
+//! stated reference point, so single- and multi-objective strategies compare by hypervolume
+//! over budget.
+
+pub mod pareto;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -30,6 +37,13 @@ pub enum Algorithm {
     /// (in random order) and move to the best if it improves; at a local optimum restart from a
     /// random architecture.
     Local,
+    /// NSGA-II (Deb et al., 2002) over the value and the cost, as pymoo runs it on a discrete
+    /// space: a random population; each generation `population` children, each from two
+    /// parents picked by binary tournament (lower rank, then larger crowding distance), by
+    /// uniform crossover of the six edges and then a mutation of each edge with probability
+    /// 1/6; children already queried are bred again (duplicate elimination); the next
+    /// population is the best `population` of parents and children by rank and crowding.
+    Nsga2 { population: usize },
 }
 
 impl Algorithm {
@@ -38,6 +52,7 @@ impl Algorithm {
             Algorithm::Random => "rs",
             Algorithm::Evolution { .. } => "re",
             Algorithm::Local => "ls",
+            Algorithm::Nsga2 { .. } => "nsga2",
         }
     }
 }
@@ -56,7 +71,8 @@ impl Oracle for HashMap<usize, f64> {
 }
 
 /// One query of a trial: its step (1..=budget), the architecture (its unique representative)
-/// and value, and the best so far.
+/// and value, and the best so far; with a second objective, the architecture's cost, the front
+/// of the architectures queried so far (sorted) and its hypervolume.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Query {
     pub trial: usize,
@@ -65,6 +81,17 @@ pub struct Query {
     pub value: f64,
     pub best_arch: usize,
     pub best_value: f64,
+    pub cost: Option<f64>,
+    pub front: Vec<usize>,
+    pub hypervolume: Option<f64>,
+}
+
+/// A second objective, minimised: a cost known for every candidate, and the reference point
+/// `(value, cost)` of the hypervolume (a point counts only where it is better in both).
+#[derive(Clone, Debug)]
+pub struct Costs {
+    pub values: HashMap<usize, f64>,
+    pub reference: (f64, f64),
 }
 
 /// A search problem: the architectures that may be queried, the direction, the budget.
@@ -75,6 +102,8 @@ pub struct Problem {
     pub budget: usize,
     pub trials: usize,
     pub seed: u64,
+    /// The second objective, if any (every candidate has a cost).
+    pub costs: Option<Costs>,
 }
 
 /// Runs `problem.trials` trials of `algorithm`; the same seed gives the same queries.
@@ -94,6 +123,19 @@ pub fn run(algorithm: Algorithm, problem: &Problem, oracle: &mut dyn Oracle) -> 
             bail!("population and sample_size must be positive");
         }
     }
+    if let Algorithm::Nsga2 { population } = algorithm {
+        if population < 2 {
+            bail!("nsga2 needs a population of 2 or more, got {population}");
+        }
+        if problem.costs.is_none() {
+            bail!("nsga2 is multi-objective: name the second objective (objective := 'latency' or 'energy')");
+        }
+    }
+    if let Some(c) = &problem.costs {
+        if let Some(a) = problem.candidates.iter().find(|a| !c.values.contains_key(a)) {
+            bail!("internal: candidate {a} has no cost");
+        }
+    }
     let mut out = Vec::with_capacity(problem.trials * problem.budget);
     for trial in 0..problem.trials {
         let mut rng = ChaCha8Rng::seed_from_u64(problem.seed);
@@ -105,11 +147,15 @@ pub fn run(algorithm: Algorithm, problem: &Problem, oracle: &mut dyn Oracle) -> 
                 t.evolution(population, sample_size)?
             }
             Algorithm::Local => t.local()?,
+            Algorithm::Nsga2 { population } => t.nsga2(population)?,
         }
         out.extend(t.queries);
     }
     Ok(out)
 }
+
+/// Known children in a row after which evolution queries a new architecture at random.
+const STALLED: usize = 1000;
 
 struct Trial<'a> {
     trial: usize,
@@ -122,6 +168,9 @@ struct Trial<'a> {
     queries: Vec<Query>,
     /// Architectures of the space found to have no value (the oracle's space is smaller).
     missing: usize,
+    /// With a second objective: the non-dominated architectures queried so far, with their
+    /// objectives as "larger is better".
+    archive: Vec<(usize, [f64; 2])>,
 }
 
 impl<'a> Trial<'a> {
@@ -141,6 +190,7 @@ impl<'a> Trial<'a> {
             known: HashMap::new(),
             queries: Vec::new(),
             missing: 0,
+            archive: Vec::new(),
         }
     }
 
@@ -178,6 +228,21 @@ impl<'a> Trial<'a> {
             Some(q) if !self.better(value, q.best_value) => (q.best_arch, q.best_value),
             _ => (arch, value),
         };
+        let (mut cost, mut front, mut hypervolume) = (None, Vec::new(), None);
+        if let Some(costs) = &self.problem.costs {
+            let c = costs.values[&arch];
+            let point = self.objectives(arch, value);
+            if !self.archive.iter().any(|(_, p)| dominated(&point, p)) {
+                self.archive.retain(|(_, p)| !dominated(p, &point));
+                self.archive.push((arch, point));
+            }
+            let reference = self.objectives_of(costs.reference.0, costs.reference.1);
+            let points: Vec<(f64, f64)> = self.archive.iter().map(|(_, p)| (p[0], p[1])).collect();
+            front = self.archive.iter().map(|(a, _)| *a).collect();
+            front.sort_unstable();
+            cost = Some(c);
+            hypervolume = Some(pareto::hypervolume(&points, (reference[0], reference[1])));
+        }
         self.queries.push(Query {
             trial: self.trial,
             step: self.queries.len() + 1,
@@ -185,8 +250,21 @@ impl<'a> Trial<'a> {
             value,
             best_arch,
             best_value,
+            cost,
+            front,
+            hypervolume,
         });
         Ok(v)
+    }
+
+    /// A value and a cost as two objectives, both larger-is-better.
+    fn objectives_of(&self, value: f64, cost: f64) -> [f64; 2] {
+        [if self.problem.maximize { value } else { -value }, -cost]
+    }
+
+    fn objectives(&self, arch: usize, value: f64) -> [f64; 2] {
+        let costs = self.problem.costs.as_ref().expect("a second objective");
+        self.objectives_of(value, costs.values[&arch])
     }
 
     /// A random architecture of the space.
@@ -232,6 +310,9 @@ impl<'a> Trial<'a> {
                 population.push_back((Space::get().uid(arch as i64).expect("index"), v));
             }
         }
+        // Children already queried cost nothing and change nothing; a population whose every
+        // mutation is known would propose them for ever (a small space, a large budget).
+        let mut stalled = 0;
         while !self.done() {
             let mut parent: Option<(usize, f64)> = None;
             for _ in 0..sample_size {
@@ -241,7 +322,16 @@ impl<'a> Trial<'a> {
                 }
             }
             let (parent, _) = parent.expect("a non-empty sample");
-            let child = self.mutate(parent);
+            let mut child = self.mutate(parent);
+            let known = self.known.contains_key(&Space::get().uid(child as i64).expect("index"));
+            stalled = if known { stalled + 1 } else { 0 };
+            if stalled > STALLED {
+                child = match self.unqueried() {
+                    Some(c) => c,
+                    None => break,
+                };
+                stalled = 0;
+            }
             if let Some(v) = self.query(child)? {
                 population.push_back((Space::get().uid(child as i64).expect("index"), v));
                 population.pop_front();
@@ -281,6 +371,125 @@ impl<'a> Trial<'a> {
     }
 }
 
+/// `b` dominates `a` (both larger-is-better).
+fn dominated(a: &[f64; 2], b: &[f64; 2]) -> bool {
+    b[0] >= a[0] && b[1] >= a[1] && (b[0] > a[0] || b[1] > a[1])
+}
+
+impl Trial<'_> {
+    fn nsga2(&mut self, size: usize) -> Result<()> {
+        let space = Space::get();
+        let mut population: Vec<(usize, [f64; 2])> = Vec::with_capacity(2 * size);
+        while population.len() < size && !self.done() {
+            let Some(arch) = self.unqueried() else { break };
+            if let Some(v) = self.query(arch)? {
+                population.push((arch, self.objectives(arch, v)));
+            }
+        }
+        while !self.done() {
+            let points: Vec<Vec<f64>> = population.iter().map(|p| p.1.to_vec()).collect();
+            let rank = pareto::ranks(&points);
+            let crowd = crowding_by_front(&points, &rank);
+            let mut children = Vec::with_capacity(size);
+            while children.len() < size && !self.done() {
+                let mut child = None;
+                // Duplicate elimination: breed again while the child was queried before.
+                for _ in 0..100 {
+                    let a = self.tournament(&rank, &crowd);
+                    let b = self.tournament(&rank, &crowd);
+                    let c = space.uid(self.breed(population[a].0, population[b].0) as i64)?;
+                    if self.allowed.contains(&c) && !self.known.contains_key(&c) {
+                        child = Some(c);
+                        break;
+                    }
+                }
+                // A population whose every child is known: a new architecture at random.
+                let Some(child) = child.or_else(|| self.unqueried()) else { break };
+                if let Some(v) = self.query(child)? {
+                    children.push((child, self.objectives(child, v)));
+                }
+            }
+            population.extend(children);
+            population = survivors(population, size);
+        }
+        Ok(())
+    }
+
+    /// Binary tournament: the lower rank, then the larger crowding distance, then the first.
+    fn tournament(&mut self, rank: &[usize], crowd: &[f64]) -> usize {
+        let a = self.rng.gen_range(0..rank.len());
+        let b = self.rng.gen_range(0..rank.len());
+        if rank[b] < rank[a] || (rank[b] == rank[a] && crowd[b] > crowd[a]) {
+            b
+        } else {
+            a
+        }
+    }
+
+    /// Uniform crossover of the parents' edges, then each edge mutated with probability 1/6 to
+    /// another operation.
+    fn breed(&mut self, a: usize, b: usize) -> usize {
+        let space = Space::get();
+        let (ca, cb) = (space.cell(a as i64).expect("index"), space.cell(b as i64).expect("index"));
+        let mut ops = ca.0;
+        for (e, op) in ops.iter_mut().enumerate() {
+            if self.rng.gen_bool(0.5) {
+                *op = cb.0[e];
+            }
+            if self.rng.gen_range(0..6) == 0 {
+                let others: Vec<_> =
+                    robbench_space::Op::ALL.into_iter().filter(|o| o != op).collect();
+                *op = others[self.rng.gen_range(0..others.len())];
+            }
+        }
+        space.index(&robbench_space::Cell(ops))
+    }
+
+    /// A random candidate not queried yet in this trial.
+    fn unqueried(&mut self) -> Option<usize> {
+        for _ in 0..64 {
+            let a = self.random_candidate();
+            if !self.known.contains_key(&a) {
+                return Some(a);
+            }
+        }
+        let left: Vec<usize> = self
+            .problem
+            .candidates
+            .iter()
+            .copied()
+            .filter(|a| !self.known.contains_key(a))
+            .collect();
+        (!left.is_empty()).then(|| left[self.rng.gen_range(0..left.len())])
+    }
+}
+
+/// Each point's crowding distance within its front.
+fn crowding_by_front(points: &[Vec<f64>], rank: &[usize]) -> Vec<f64> {
+    let mut crowd = vec![0.0; points.len()];
+    for r in 0..=rank.iter().copied().max().unwrap_or(0) {
+        let members: Vec<usize> = (0..points.len()).filter(|&i| rank[i] == r).collect();
+        for (m, d) in members.iter().zip(pareto::crowding(points, &members)) {
+            crowd[*m] = d;
+        }
+    }
+    crowd
+}
+
+/// NSGA-II's environmental selection: whole fronts by rank, the last one cut by crowding.
+fn survivors(all: Vec<(usize, [f64; 2])>, size: usize) -> Vec<(usize, [f64; 2])> {
+    let points: Vec<Vec<f64>> = all.iter().map(|p| p.1.to_vec()).collect();
+    let rank = pareto::ranks(&points);
+    let crowd = crowding_by_front(&points, &rank);
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by(|&a, &b| {
+        rank[a].cmp(&rank[b]).then(crowd[b].total_cmp(&crowd[a])).then(a.cmp(&b))
+    });
+    order.truncate(size);
+    order.sort_unstable();
+    order.into_iter().map(|i| all[i]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,7 +512,7 @@ mod tests {
     fn problem(oracle: &HashMap<usize, f64>, budget: usize, trials: usize) -> Problem {
         let mut candidates: Vec<usize> = oracle.keys().copied().collect();
         candidates.sort();
-        Problem { candidates, maximize: true, budget, trials, seed: 1 }
+        Problem { candidates, maximize: true, budget, trials, seed: 1, costs: None }
     }
 
     #[test]
@@ -331,6 +540,111 @@ mod tests {
                 }
             }
             assert_eq!(q, run(alg, &p, &mut oracle).unwrap(), "{alg:?}: same seed, same queries");
+        }
+    }
+
+    /// A second objective that conflicts with the landscape: the number of 3x3 convolutions
+    /// costs, a tie-break of its own.
+    fn costs(oracle: &HashMap<usize, f64>) -> Costs {
+        let space = Space::get();
+        let values = oracle
+            .keys()
+            .map(|&a| {
+                let convs = space.cell(a as i64).unwrap().count(robbench_space::Op::Conv3x3);
+                (a, 2.0 * convs as f64 + (a % 13) as f64 / 100.0)
+            })
+            .collect();
+        Costs { values, reference: (0.0, 20.0) }
+    }
+
+    /// The brute-force front of `archs` on (value up, cost down), sorted.
+    fn brute_front(oracle: &HashMap<usize, f64>, c: &Costs, archs: &[usize]) -> Vec<usize> {
+        let values = vec![
+            archs.iter().map(|a| Some(oracle[a])).collect(),
+            archs.iter().map(|a| Some(-c.values[a])).collect(),
+        ];
+        let on = pareto::front(&values, archs.len());
+        let mut f: Vec<usize> = archs.iter().zip(on).filter(|(_, o)| *o).map(|(a, _)| *a).collect();
+        f.sort_unstable();
+        f
+    }
+
+    #[test]
+    fn every_step_reports_the_brute_force_front_of_what_was_queried_and_its_hypervolume() {
+        let mut oracle = landscape();
+        let mut p = problem(&oracle, 60, 2);
+        p.costs = Some(costs(&oracle));
+        let c = p.costs.clone().unwrap();
+        for alg in [Algorithm::Random, Algorithm::Nsga2 { population: 10 }, Algorithm::Local] {
+            let q = run(alg, &p, &mut oracle).unwrap();
+            assert_eq!(q.len(), 120, "{alg:?}");
+            for trial in 0..2 {
+                let t: Vec<&Query> = q.iter().filter(|x| x.trial == trial).collect();
+                let mut seen = Vec::new();
+                let mut hv = 0.0;
+                for x in t {
+                    seen.push(x.arch);
+                    assert_eq!(x.cost, Some(c.values[&x.arch]));
+                    assert_eq!(x.front, brute_front(&oracle, &c, &seen), "{alg:?} step {}", x.step);
+                    let pts: Vec<(f64, f64)> =
+                        x.front.iter().map(|a| (oracle[a], -c.values[a])).collect();
+                    let want = pareto::hypervolume(&pts, (c.reference.0, -c.reference.1));
+                    let got = x.hypervolume.unwrap();
+                    assert_eq!(got, want);
+                    assert!(got >= hv, "{alg:?}: hypervolume fell at step {}", x.step);
+                    hv = got;
+                }
+            }
+            assert_eq!(q, run(alg, &p, &mut oracle).unwrap(), "{alg:?}: same seed, same queries");
+        }
+    }
+
+    #[test]
+    fn nsga2_with_a_budget_covering_the_space_ends_on_the_true_front() {
+        let full = landscape();
+        // A smaller space, so a full budget stays quick: the cells without pooling.
+        let mut oracle: HashMap<usize, f64> = full
+            .into_iter()
+            .filter(|(a, _)| {
+                Space::get().cell(*a as i64).unwrap().count(robbench_space::Op::AvgPool3x3) == 0
+            })
+            .collect();
+        let n = oracle.len();
+        let mut p = problem(&oracle, n, 1);
+        p.costs = Some(costs(&oracle));
+        let c = p.costs.clone().unwrap();
+        let q = run(Algorithm::Nsga2 { population: 20 }, &p, &mut oracle).unwrap();
+        assert_eq!(q.len(), n, "every architecture once");
+        let all: Vec<usize> = oracle.keys().copied().collect();
+        assert_eq!(q.last().unwrap().front, brute_front(&oracle, &c, &all));
+        // And it found most of the front well before the end.
+        let half = &q[n / 2];
+        assert!(half.hypervolume.unwrap() > 0.9 * q.last().unwrap().hypervolume.unwrap());
+    }
+
+    #[test]
+    fn nsga2_needs_a_second_objective_and_a_population() {
+        let mut oracle = landscape();
+        let p = problem(&oracle, 20, 1);
+        let e = run(Algorithm::Nsga2 { population: 10 }, &p, &mut oracle).unwrap_err();
+        assert!(e.to_string().contains("objective := 'latency'"), "{e}");
+        let mut p = problem(&oracle, 20, 1);
+        p.costs = Some(costs(&oracle));
+        let e = run(Algorithm::Nsga2 { population: 1 }, &p, &mut oracle).unwrap_err();
+        assert!(e.to_string().contains("population of 2 or more"), "{e}");
+    }
+
+    /// A sparse space (few candidates, most mutations outside it) and the whole of it as the
+    /// budget: every strategy ends, having queried each candidate once.
+    #[test]
+    fn a_budget_covering_a_sparse_space_ends() {
+        let mut oracle: HashMap<usize, f64> =
+            landscape().into_iter().filter(|(a, _)| a % 17 == 0).collect();
+        let n = oracle.len();
+        let p = problem(&oracle, n, 1);
+        for alg in [Algorithm::Evolution { population: 10, sample_size: 3 }, Algorithm::Local] {
+            let q = run(alg, &p, &mut oracle).unwrap();
+            assert_eq!(q.len(), n, "{alg:?}");
         }
     }
 

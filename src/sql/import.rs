@@ -1,6 +1,6 @@
-//! `read_nasrobbench201(path, target := 'metrics' | 'runs')` and
-//! `read_robustness_dataset(dir, target := ...)`: a published release as rows of a benchmark
-//! table, ready for `INSERT INTO metrics FROM read_nasrobbench201('file')`.
+//! `read_<release>(path, target := ..., ...)`: a published release as rows of a benchmark
+//! table, ready for `INSERT INTO metrics FROM read_nasrobbench201('file')`. One table function
+//! per [`Release`]; `target` defaults to the first table the release has rows for.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,46 +8,54 @@ use std::sync::Arc;
 use arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::Connection;
 
 use super::table_fn::{declare, emit, opt_str, BoxError, Cursor};
-use crate::import::{self, Imported};
+use crate::import::{Imported, Options, Release};
 use crate::store::{rows, Store};
 
-fn bind_import(
-    bind: &BindInfo,
-    read: fn(&Path) -> anyhow::Result<Imported>,
-) -> Result<RecordBatch, BoxError> {
-    // SAFETY: registered with an Arc<Store> as extra info (sql::register_bench), which DuckDB
-    // keeps alive as long as the function.
+fn bind_import(bind: &BindInfo, release: Release) -> Result<RecordBatch, BoxError> {
+    // SAFETY: registered with an Arc<Store> as extra info (register), which DuckDB keeps alive
+    // as long as the function.
     let catalog = unsafe { &*bind.get_extra_info::<Arc<Store>>() };
+    let name = release.function();
     let path = bind.get_parameter(0).to_string();
-    let target = opt_str(bind, "target").unwrap_or_else(|| "metrics".into());
-    let imported = read(Path::new(&path)).map_err(|e| format!("{e:#}"))?;
-    let rows = match target.as_str() {
-        "metrics" => &imported.metrics,
-        "runs" => &imported.runs,
-        other => return Err(format!("target := '{other}': expected 'metrics' or 'runs'").into()),
+    let options = Options { dataset: opt_str(bind, "dataset"), source: opt_str(bind, "source") };
+    let imported =
+        release.read(Path::new(&path), &options).map_err(|e| format!("{name}: {e:#}"))?;
+    let filled = imported.filled();
+    let target = match opt_str(bind, "target") {
+        Some(t) => t,
+        None => filled.first().copied().unwrap_or("metrics").to_string(),
     };
+    let Some(rows) = imported.rows(&target) else {
+        return Err(format!(
+            "{name}: target := '{target}': expected one of {}",
+            Imported::TARGETS.join(", ")
+        )
+        .into());
+    };
+    if rows.is_empty() {
+        return Err(format!(
+            "{name}: target := '{target}': {path} has no rows for it (it has rows for {})",
+            filled.join(", ")
+        )
+        .into());
+    }
     let schema = catalog.schema(&target)?;
     let batch = rows::to_batch(&schema, rows)?;
     declare(bind, &schema)?;
     Ok(batch)
 }
 
-fn params() -> Option<Vec<LogicalTypeHandle>> {
-    Some(vec![LogicalTypeHandle::from(LogicalTypeId::Varchar)])
-}
+/// The reader of `Release::ALL[R]`.
+pub struct ReadRelease<const R: usize>;
 
-fn named() -> Option<Vec<(String, LogicalTypeHandle)>> {
-    Some(vec![("target".to_string(), LogicalTypeHandle::from(LogicalTypeId::Varchar))])
-}
-
-pub struct ReadNasRobBench201;
-impl VTab for ReadNasRobBench201 {
+impl<const R: usize> VTab for ReadRelease<R> {
     type BindData = RecordBatch;
     type InitData = Cursor;
     fn bind(bind: &BindInfo) -> Result<RecordBatch, BoxError> {
-        bind_import(bind, import::nasrobbench201::read)
+        bind_import(bind, Release::ALL[R])
     }
     fn init(_: &InitInfo) -> Result<Cursor, BoxError> {
         Ok(Cursor::default())
@@ -56,30 +64,29 @@ impl VTab for ReadNasRobBench201 {
         emit(func.get_bind_data(), func.get_init_data(), output)
     }
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        params()
+        Some(vec![LogicalTypeHandle::from(LogicalTypeId::Varchar)])
     }
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        named()
+        let names = std::iter::once("target").chain(Release::ALL[R].options().iter().copied());
+        Some(
+            names
+                .map(|n| (n.to_string(), LogicalTypeHandle::from(LogicalTypeId::Varchar)))
+                .collect(),
+        )
     }
 }
 
-pub struct ReadRobustnessDataset;
-impl VTab for ReadRobustnessDataset {
-    type BindData = RecordBatch;
-    type InitData = Cursor;
-    fn bind(bind: &BindInfo) -> Result<RecordBatch, BoxError> {
-        bind_import(bind, import::robustness::read)
+/// Registers every release's reader.
+pub fn register(conn: &Connection, catalog: &Arc<Store>) -> duckdb::Result<()> {
+    macro_rules! reader {
+        ($($r:literal),*) => {
+            $(conn.register_table_function_with_extra_info::<ReadRelease<$r>, _>(
+                Release::ALL[$r].function(),
+                catalog,
+            )?;)*
+        };
     }
-    fn init(_: &InitInfo) -> Result<Cursor, BoxError> {
-        Ok(Cursor::default())
-    }
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        emit(func.get_bind_data(), func.get_init_data(), output)
-    }
-    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        params()
-    }
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        named()
-    }
+    reader!(0, 1, 2, 3, 4);
+    const _: () = assert!(Release::ALL.len() == 5, "register every release above");
+    Ok(())
 }

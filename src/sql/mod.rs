@@ -58,18 +58,12 @@ pub fn register_bench(
     settings: &train::Settings,
     stop: &robbench_vocab::Stop,
 ) -> Result<()> {
-    conn.register_table_function_with_extra_info::<import::ReadNasRobBench201, _>(
-        "read_nasrobbench201",
-        catalog,
-    )?;
-    conn.register_table_function_with_extra_info::<import::ReadRobustnessDataset, _>(
-        "read_robustness_dataset",
-        catalog,
-    )?;
+    import::register(conn, catalog)?;
     let ctx = train::TrainContext {
         catalog: catalog.clone(),
         settings: settings.clone(),
         stop: stop.clone(),
+        device_param: "device",
     };
     conn.register_table_function_with_extra_info::<train::Train, _>("robbench_train", &ctx)?;
     conn.execute_batch(&train::macro_sql()).context("cannot define train()")?;

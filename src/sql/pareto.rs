@@ -20,45 +20,10 @@ use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use duckdb::Connection;
 
 use super::table_fn::{declare, BoxError, Computed};
+use crate::search::pareto::front;
 
 pub struct Bind {
     rows: RecordBatch,
-}
-
-/// Which rows are on the front: `values[c][r]` is column c of row r, larger is better.
-pub fn front(values: &[Vec<Option<f64>>], n: usize) -> Vec<bool> {
-    let valid: Vec<bool> =
-        (0..n).map(|r| values.iter().all(|c| c[r].is_some_and(|v| !v.is_nan()))).collect();
-    let at = |c: usize, r: usize| values[c][r].unwrap_or(f64::NAN);
-    // Rows sorted by the first column (best first): a row can only be dominated by rows that
-    // come before it or tie with it there.
-    let mut order: Vec<usize> = (0..n).filter(|&r| valid[r]).collect();
-    order.sort_by(|&a, &b| at(0, b).total_cmp(&at(0, a)));
-    // `a` is at least as good as `b` everywhere and better somewhere.
-    let dominates = |a: usize, b: usize| {
-        let mut strictly = false;
-        for c in 0..values.len() {
-            let (x, y) = (at(c, a), at(c, b));
-            if x < y {
-                return false;
-            }
-            strictly |= x > y;
-        }
-        strictly
-    };
-    let mut on = vec![false; n];
-    let mut front: Vec<usize> = Vec::new();
-    for &r in &order {
-        if !front.iter().any(|&f| dominates(f, r)) {
-            // A later row may tie on the first column and dominate an earlier one there.
-            front.retain(|&f| !dominates(r, f));
-            front.push(r);
-        }
-    }
-    for f in front {
-        on[f] = true;
-    }
-    on
 }
 
 fn bind_pareto(bind: &BindInfo) -> Result<Bind> {
@@ -138,35 +103,5 @@ impl VTab for Pareto {
             ("columns".to_string(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
             ("maximize".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Boolean))),
         ])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::front;
-
-    /// Against the definition, pair by pair, on random points with ties.
-    #[test]
-    fn front_is_the_brute_force_non_dominated_set() {
-        let mut x: u64 = 7;
-        let mut next = || {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((x >> 33) % 20) as f64
-        };
-        for dims in [2, 3] {
-            let n = 300;
-            let values: Vec<Vec<Option<f64>>> =
-                (0..dims).map(|_| (0..n).map(|_| Some(next())).collect()).collect();
-            let got = front(&values, n);
-            for r in 0..n {
-                let dominated = (0..n).any(|o| {
-                    (0..dims).all(|c| values[c][o] >= values[c][r])
-                        && (0..dims).any(|c| values[c][o] > values[c][r])
-                });
-                assert_eq!(got[r], !dominated, "row {r} in {dims} dimensions");
-            }
-        }
-        let with_null = vec![vec![Some(1.0), None], vec![Some(1.0), Some(5.0)]];
-        assert_eq!(front(&with_null, 2), [true, false]);
     }
 }

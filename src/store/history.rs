@@ -40,6 +40,9 @@ pub fn commits(dir: &Path, defs: &[TableDef]) -> Result<Vec<Commit>> {
     let mut all = Vec::new();
     for (order, def) in defs.iter().enumerate() {
         let log = dir.join(def.name).join(LOG_DIR);
+        if !log.exists() {
+            continue; // a table newer than the folder (Store::open says so)
+        }
         let entries =
             std::fs::read_dir(&log).with_context(|| format!("cannot list {}", log.display()))?;
         for e in entries.flatten() {

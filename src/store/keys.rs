@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Int32Type, Int64Type};
+use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection};
 use parquet::arrow::ProjectionMask;
@@ -26,6 +26,8 @@ pub enum KeyPart {
     Null,
     Int(i64),
     Str(String),
+    /// A DOUBLE key column (`standard.eps`), by its bits: keys are equal when the values are.
+    Float(u64),
 }
 
 impl std::fmt::Display for KeyPart {
@@ -34,6 +36,7 @@ impl std::fmt::Display for KeyPart {
             KeyPart::Null => write!(f, "NULL"),
             KeyPart::Int(i) => write!(f, "{i}"),
             KeyPart::Str(s) => write!(f, "{s}"),
+            KeyPart::Float(bits) => write!(f, "{}", f64::from_bits(*bits)),
         }
     }
 }
@@ -48,6 +51,10 @@ fn part(column: &ArrayRef, row: usize) -> KeyPart {
         DataType::Int32 => KeyPart::Int(column.as_primitive::<Int32Type>().value(row) as i64),
         DataType::Int64 => KeyPart::Int(column.as_primitive::<Int64Type>().value(row)),
         DataType::Utf8 => KeyPart::Str(column.as_string::<i32>().value(row).to_string()),
+        // +0.0 for -0.0, so the two zeros are one key as they are one value.
+        DataType::Float64 => {
+            KeyPart::Float((column.as_primitive::<Float64Type>().value(row) + 0.0).to_bits())
+        }
         other => KeyPart::Str(format!("<{other}>")),
     }
 }
@@ -87,7 +94,7 @@ fn may_hold(stats: Option<&Value>, column: &str, firsts: &[&KeyPart]) -> bool {
             (Some(lo), Some(hi)) => lo <= s.as_str() && s.as_str() <= hi,
             _ => true,
         },
-        KeyPart::Null => true,
+        KeyPart::Null | KeyPart::Float(_) => true,
     })
 }
 

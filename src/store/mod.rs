@@ -233,6 +233,18 @@ impl Store {
         let mut tables = Vec::new();
         for def in defs {
             let tdir = dir.join(def.name);
+            if !Log::exists(&tdir) {
+                // A table added to robbench after the folder was made: created empty, as a new
+                // folder's tables are (create-if-absent, so concurrent openers agree).
+                if read_only || as_of.is_some() {
+                    bail!(
+                        "{} predates the table {}: open it once without --read-only or --as-of to add it (an empty table)",
+                        dir.display(),
+                        def.name
+                    );
+                }
+                rt.block_on(Log::create(&tdir, &def))?;
+            }
             let version = versions.as_ref().map(|v| v[def.name]);
             let log = match version {
                 // A table with no commit before the time asked for: its creation.

@@ -11,8 +11,8 @@ use duckdb::Connection;
 pub const TABLES_SQL: &str = include_str!("../../schema/tables.sql");
 
 /// The tables of every benchmark, in schema order.
-pub const TABLES: [&str; 6] =
-    ["architectures", "runs", "metrics", "curves", "corruptions", "scores"];
+pub const TABLES: [&str; 8] =
+    ["architectures", "runs", "metrics", "curves", "corruptions", "scores", "standard", "hardware"];
 
 /// Tables no statement may change: every benchmark has the same one.
 pub const READ_ONLY_TABLES: [&str; 1] = ["architectures"];

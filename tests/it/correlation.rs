@@ -94,3 +94,37 @@ fn nan_is_an_error_and_constant_input_is_null() {
     let o = run(&["--bench", bench.to_str().unwrap(), "-c", "SELECT spearman(x, y) IS NULL, kendall_tau(x, y) IS NULL FROM (VALUES (1.0, 2.0), (1.0, 3.0)) v(x, y)"]);
     assert_eq!(csv_rows(&stdout(&o)), vec![vec!["true", "true"]], "{}", stderr(&o));
 }
+
+/// The benchmark beside another: `standard` joined with `metrics_mean` by architecture, the
+/// rank correlations of the comparison (sql/analysis/standard_vs_robust.sql) against scipy's on
+/// the same rows.
+#[test]
+#[ignore = "full tier (make test): needs the Python venv (scipy)"]
+fn standard_training_against_robust_accuracy_matches_scipy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = bundled_bench(tmp.path());
+    let data = tmp.path().join("pairs.csv");
+    let pairs = "SELECT s.source || ':' || s.attack || ':' || CAST(round(s.eps * 255, 1) AS VARCHAR) || ':' || s.dataset AS g, s.accuracy AS x, m.pgd8 AS y
+        FROM standard s JOIN metrics_mean m USING (arch, dataset)
+        WHERE m.protocol = 'nasrobbench201' AND s.attack IN ('clean', 'pgd', 'square') AND s.eps * 255 IN (0, 1, 8)";
+    let o = run(&[
+        "--bench", bench.to_str().unwrap(),
+        "-c", &format!("COPY ({pairs}) TO '{}' (HEADER)", data.display()),
+        "-c", &format!("SELECT g, spearman(x, y), kendall_tau(x, y), count(*) FROM ({pairs}) GROUP BY g ORDER BY g"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours = csv_rows(&stdout(&o));
+    let scipy = reference(&data);
+    // NB201 clean on two data sets; Jung's clean, PGD and Square at 1 and 8 /255.
+    assert_eq!(ours.len(), 7, "{ours:?}");
+    for row in &ours {
+        let (rho, tau) = scipy[&row[0]];
+        let (our_rho, our_tau): (f64, f64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+        assert!((our_rho - rho).abs() < 1e-12, "{}: spearman {our_rho} vs scipy {rho}", row[0]);
+        assert!((our_tau - tau).abs() < 1e-12, "{}: kendall {our_tau} vs scipy {tau}", row[0]);
+    }
+    let jung: f64 = ours.iter().find(|r| r[0] == "robustness-dataset:pgd:8.0:cifar10").unwrap()[1]
+        .parse()
+        .unwrap();
+    assert!((jung - 0.382).abs() < 5e-4, "the paper's comparison of the benchmarks, got {jung}");
+}

@@ -6,6 +6,7 @@ mod common;
 
 mod architectures;
 mod cli;
+mod companion;
 mod concurrency;
 mod correlation;
 mod durability;

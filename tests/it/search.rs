@@ -118,6 +118,56 @@ fn limits_minimising_and_proxies() {
     assert_eq!(proxy, vec![vec!["200", "100", "true"]]);
 }
 
+/// The unique architectures with PGD-8 on CIFAR-10 and their own edgegpu latency, as SQL.
+const LATENCY: &str = "SELECT m.arch, m.pgd8, h.latency_ms AS lat FROM metrics_mean m JOIN hardware h ON h.arch = m.arch AND h.dataset = m.dataset AND h.device = 'edgegpu' WHERE m.dataset = 'cifar10' AND m.protocol = 'nasrobbench201' AND m.arch = arch_uid(m.arch)";
+
+#[test]
+fn a_latency_cap_is_never_exceeded_and_a_full_budget_finds_the_exact_constrained_optimum() {
+    let b = bench();
+    let cap = 4.5;
+    let space = q(b, &format!("SELECT count(*), max(pgd8) FROM ({LATENCY}) WHERE lat <= {cap}"));
+    let (n, best) = (space[0][0].clone(), space[0][1].clone());
+    eprintln!("{n} unique architectures under {cap} ms on edgegpu, best PGD-8 {best}");
+    for alg in ["rs", "re", "ls"] {
+        let over = q(b, &format!("SELECT count(*) FROM search('{alg}', max_latency := {cap}, device := 'edgegpu', budget := 60, trials := 5) s JOIN hardware h ON h.arch = s.arch AND h.dataset = 'cifar10' AND h.device = 'edgegpu' WHERE h.latency_ms > {cap}"));
+        assert_eq!(over, [["0"]], "{alg}");
+        let full = q(b, &format!("SELECT max(best_value), count(*), count(DISTINCT arch) FROM search('{alg}', max_latency := {cap}, budget := {n})"));
+        assert_eq!(
+            full,
+            [[best.as_str(), n.as_str(), n.as_str()]],
+            "{alg} with the whole space as budget"
+        );
+    }
+    // An energy cap on another device, the same way.
+    let over = q(b, "SELECT count(*) FROM search('re', max_energy := 30, device := 'fpga', budget := 40, trials := 3) s JOIN hardware h ON h.arch = s.arch AND h.dataset = 'cifar10' AND h.device = 'fpga' WHERE h.energy_mj > 30");
+    assert_eq!(over, [["0"]]);
+}
+
+#[test]
+fn nsga2_covering_the_space_ends_on_pareto_brute_force_front_and_reports_hypervolume() {
+    let b = bench();
+    let cap = 4.0;
+    let n = q(b, &format!("SELECT count(*) FROM ({LATENCY}) WHERE lat <= {cap}"))[0][0].clone();
+    let inner = format!("{LATENCY} AND h.latency_ms <= {cap}").replace('\'', "''");
+    let brute = q(b, &format!("SELECT string_agg(arch::VARCHAR, ' ' ORDER BY arch) FROM pareto('{inner}', columns := ['pgd8', 'lat'], maximize := [true, false])"));
+    let ours = q(b, &format!("SELECT array_to_string(front, ' '), count(*) OVER () FROM search('nsga2', objective := 'latency', max_latency := {cap}, population := 16, budget := {n}) ORDER BY step DESC LIMIT 1"));
+    assert_eq!(ours[0][1], n);
+    assert_eq!(ours[0][0], brute[0][0], "the last front is the space's");
+    // The hypervolume reported is the front's area against the reference point stated.
+    let hv = q(b, "WITH s AS (FROM search('nsga2', objective := 'latency', budget := 40, trials := 2, seed := 3)),
+        last AS (SELECT * FROM s WHERE step = 40),
+        pts AS (SELECT l.trial, a AS arch, l.reference_value AS rv, l.reference_cost AS rc, l.hypervolume FROM last l, unnest(l.front) u(a)),
+        v AS (SELECT p.*, m.pgd8, h.latency_ms AS lat FROM pts p JOIN metrics_mean m ON m.arch = p.arch AND m.dataset = 'cifar10' AND m.protocol = 'nasrobbench201'
+              JOIN hardware h ON h.arch = p.arch AND h.dataset = 'cifar10' AND h.device = 'edgegpu'),
+        -- the front sorted by latency: each point adds its accuracy above the reference times
+        -- the latency up to the next point (or the reference)
+        strips AS (SELECT trial, hypervolume, (pgd8 - rv) * (coalesce(lead(lat) OVER (PARTITION BY trial ORDER BY lat), rc) - lat) AS area FROM v)
+        SELECT trial, abs(sum(area) - any_value(hypervolume)) < 1e-12 FROM strips GROUP BY trial ORDER BY trial");
+    assert_eq!(hv, [["0", "true"], ["1", "true"]]);
+    let refpoint = q(b, "SELECT DISTINCT reference_value, reference_cost FROM search('rs', objective := 'energy', device := 'eyeriss', budget := 10, reference := [0.1, 2.5])");
+    assert_eq!(refpoint, [["0.1", "2.5"]]);
+}
+
 #[test]
 fn bad_options_are_refused() {
     let b = bench();
@@ -135,6 +185,20 @@ fn bad_options_are_refused() {
         ("search('rs', trials := 0)", "trials must be positive"),
         ("search('rs', protocol := 'nope')", "no architecture has pgd8"),
         ("search('rs', source := 'oracle')", "source must be 'table' or 'train'"),
+        ("search('nsga2')", "nsga2 is multi-objective: name the second objective"),
+        ("search('nsga2', objective := 'power')", "unknown hardware cost 'power'"),
+        ("search('nsga2', objective := 'latency', population := 1)", "population of 2 or more"),
+        ("search('rs', max_latency := 5, device := 'tpu')", "unknown hardware device 'tpu'"),
+        ("search('rs', device := 'edgegpu')", "none is given"),
+        ("search('rs', max_energy := 5, device := 'raspi4')", "no energy for raspi4"),
+        ("search('rs', max_latency := -1)", "max_latency must be positive"),
+        ("search('rs', max_latency := 0.01)", "no architecture meets the hardware limits"),
+        ("search('rs', reference := [0, 1])", "needs objective := 'latency'"),
+        ("search('rs', objective := 'latency', reference := [0])", "expected two finite numbers"),
+        (
+            "search('rs', dataset := 'digits', metric := 'ntk_robust', max_latency := 5)",
+            "no latency on edgegpu for digits",
+        ),
     ];
     for (call, needle) in cases {
         let o = run(&[

@@ -10,22 +10,28 @@
 //! - [`DeviceSpec`]: device names (`auto`, `cpu`, `cuda`, `cuda:N`);
 //! - [`worker`]: the requests robbench sends to robbench-worker and the results it reads back;
 //! - [`durable`]: the one way files that other processes read are written;
+//! - [`companion`]: what other benchmarks of the cells measured: attacks on standard training,
+//!   hardware devices, zero-cost proxies;
+//! - [`pickle`]: Python pickles read without Python (the data sets' and releases' files);
 //! - [`Stop`]: a request to stop at the next step boundary, passed down to the work.
 
 #[macro_use]
 mod named;
 
 pub mod attack;
+pub mod companion;
 pub mod corruption;
 pub mod dataset;
 pub mod device;
 pub mod durable;
+pub mod pickle;
 pub mod protocol;
 pub mod score;
 pub mod stop;
 pub mod worker;
 
 pub use attack::{Attack, AttackKind};
+pub use companion::{HwCost, HwDevice, Proxy, StandardAttack};
 pub use corruption::Corruption;
 pub use dataset::{Dataset, Normalization};
 pub use device::DeviceSpec;

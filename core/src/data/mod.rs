@@ -12,7 +12,7 @@ pub use robbench_vocab::{Dataset, Normalization};
 
 pub mod cifar;
 pub mod corruptions;
-pub mod pickle;
+pub use robbench_vocab::pickle;
 
 /// The digits set ships inside the binary: it is small and the tests and demo need it offline.
 const DIGITS_GZ: &[u8] = include_bytes!("../../../data/digits.csv.gz");

@@ -1,7 +1,8 @@
-//! Just enough of Python's pickle format to read the published CIFAR "python version" batches and
-//! the ImageNet16 pickles: dictionaries, lists, numbers, strings and numpy arrays (which pickle
-//! as a call to `_reconstruct` plus a state tuple holding shape, dtype and the raw bytes).
-//! Nothing is executed: globals are kept as names and only numpy's array recipe is understood.
+//! Just enough of Python's pickle format to read the published CIFAR "python version" batches,
+//! the ImageNet16 pickles and HW-NAS-Bench's release: dictionaries, lists, numbers, strings,
+//! numpy scalars and numpy arrays (which pickle as a call to `_reconstruct` plus a state tuple
+//! holding shape, dtype and the raw bytes). Nothing is executed: globals are kept as names and
+//! only numpy's recipes for arrays and scalars are understood.
 
 use std::collections::HashMap;
 
@@ -91,25 +92,58 @@ pub fn as_array(v: &Value) -> Result<Array> {
     let shape = st[1]
         .as_int_list()
         .ok_or_else(|| anyhow!("numpy array shape is not a tuple of integers"))?;
-    let dtype = match &st[2] {
-        Value::Build(d, _) => match &**d {
-            Value::Reduce(_, args) => match &**args {
-                Value::Tuple(a) => match a.first() {
-                    Some(Value::Str(s)) => s.clone(),
-                    Some(Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
-                    _ => bail!("numpy dtype has no type code"),
-                },
-                _ => bail!("numpy dtype arguments are not a tuple"),
-            },
-            _ => bail!("numpy dtype is not a dtype call"),
-        },
-        other => bail!("numpy dtype is {}", describe(other)),
-    };
+    let dtype = dtype_code(&st[2])?;
     if st[3] == Value::Bool(true) {
         bail!("Fortran-ordered numpy arrays are not supported");
     }
     let data = bytes_of(&st[4]).ok_or_else(|| anyhow!("numpy array data is not raw bytes"))?;
     Ok(Array { shape, dtype, data })
+}
+
+/// A numpy dtype's type code (`u1`, `f8`, ...), from the pickled `numpy.dtype(code, ...)` call.
+fn dtype_code(v: &Value) -> Result<String> {
+    // The memo keeps an object as it was when stored, before BUILD set its state: a dtype used
+    // again (a second array, every scalar) is the bare call.
+    let call = match v {
+        Value::Build(d, _) => &**d,
+        other => other,
+    };
+    Ok(match call {
+        Value::Reduce(_, args) => match &**args {
+            Value::Tuple(a) => match a.first() {
+                Some(Value::Str(s)) => s.clone(),
+                Some(Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+                _ => bail!("numpy dtype has no type code"),
+            },
+            _ => bail!("numpy dtype arguments are not a tuple"),
+        },
+        other => bail!("numpy dtype is {}", describe(other)),
+    })
+}
+
+/// A number: a Python int or float, or a numpy scalar (`numpy.float64` and the like pickle as
+/// `numpy.core.multiarray.scalar(dtype, raw bytes)`), which releases built with numpy hold.
+pub fn as_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(x) => Some(*x),
+        Value::Reduce(f, args) => {
+            let (Value::Global(m, n), Value::Tuple(a)) = (&**f, &**args) else { return None };
+            if !m.starts_with("numpy") || n != "scalar" || a.len() != 2 {
+                return None;
+            }
+            let code = dtype_code(&a[0]).ok()?;
+            let raw = bytes_of(&a[1])?;
+            match code.trim_start_matches(['<', '=']) {
+                "f8" => Some(f64::from_le_bytes(raw.as_slice().try_into().ok()?)),
+                "f4" => Some(f32::from_le_bytes(raw.as_slice().try_into().ok()?) as f64),
+                "i8" => Some(i64::from_le_bytes(raw.as_slice().try_into().ok()?) as f64),
+                "i4" => Some(i32::from_le_bytes(raw.as_slice().try_into().ok()?) as f64),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 pub fn describe(v: &Value) -> String {
@@ -386,4 +420,31 @@ fn pairs(items: Vec<Value>, at: usize) -> Result<Vec<(Value, Value)>> {
         out.push((k, v));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// `pickle.dumps([np.float64(1.5), np.float32(0.25)], protocol=p)` for p = 2 and 4, as
+    /// Python 3.12 with numpy 2 writes it.
+    #[test]
+    fn numpy_scalars_are_numbers() {
+        let p2 = "80025d710028636e756d70792e5f636f72652e6d756c746961727261790a7363616c61720a7101636e756d70790a64747970650a71025802000000663871038988877104527105284b0358010000003c71064e4e4e4affffffff4affffffff4b0074710762635f636f646563730a656e636f64650a71085809000000000000000000c3b83f710958060000006c6174696e31710a86710b52710c86710d52710e6801680258020000006634710f8988877110527111284b0368064e4e4e4affffffff4affffffff4b0074711262680858050000000000c2803e7113680a867114527115867116527117652e";
+        let p4 = "8004959f000000000000005d94288c166e756d70792e5f636f72652e6d756c74696172726179948c067363616c61729493948c056e756d7079948c0564747970659493948c02663894898887945294284b038c013c944e4e4e4affffffff4affffffff4b007494624308000000000000f83f9486945294680368068c02663494898887945294284b03680a4e4e4e4affffffff4affffffff4b0074946243040000803e9486945294652e";
+        for (name, bytes) in [("protocol 2", p2), ("protocol 4", p4)] {
+            let Value::List(items) = parse(&hex(bytes)).unwrap() else { panic!("{name}: a list") };
+            let got: Vec<Option<f64>> = items.iter().map(as_number).collect();
+            assert_eq!(got, [Some(1.5), Some(0.25)], "{name}: {items:?}");
+        }
+        // `[np.array([1.0]), np.float64(1.5)]`: the scalar's dtype is the array's, from the memo.
+        let shared = "80025d710028636e756d70792e5f636f72652e6d756c746961727261790a5f7265636f6e7374727563740a7101636e756d70790a6e6461727261790a71024b00857103635f636f646563730a656e636f64650a7104580100000062710558060000006c6174696e31710686710752710887710952710a284b014b0185710b636e756d70790a64747970650a710c58020000006638710d898887710e52710f284b0358010000003c71104e4e4e4affffffff4affffffff4b00747111628968045809000000000000000000c3b03f7112680686711352711474711562636e756d70792e5f636f72652e6d756c746961727261790a7363616c61720a7116680f68045809000000000000000000c3b83f7117680686711852711986711a52711b652e";
+        let Value::List(items) = parse(&hex(shared)).unwrap() else { panic!("a list") };
+        assert_eq!(as_array(&items[0]).unwrap().dtype, "f8");
+        assert_eq!(as_number(&items[1]), Some(1.5));
+    }
 }
