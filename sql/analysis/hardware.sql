@@ -26,3 +26,20 @@ SELECT b.device, round(b.cap_ms, 3) AS cap_ms, b.arch, round(b.pgd8, 4) AS pgd8,
        round(o.best_latency_ms, 3) AS best_latency_ms
 FROM best b JOIN overall o USING (device)
 ORDER BY b.device;
+-- Multi-objective search, PGD-8/255 against edgegpu latency: every strategy's hypervolume of
+-- the front of what it queried (against the space's worst accuracy and largest latency), mean
+-- and standard deviation over 50 trials at budgets 25, 50 and 100. NSGA-II: population 20.
+WITH runs AS (
+    SELECT * FROM search('rs', objective := 'latency', budget := 100, trials := 50)
+    UNION ALL SELECT * FROM search('re', objective := 'latency', budget := 100, trials := 50)
+    UNION ALL SELECT * FROM search('ls', objective := 'latency', budget := 100, trials := 50)
+    UNION ALL SELECT * FROM search('nsga2', objective := 'latency', budget := 100, trials := 50)
+)
+SELECT algorithm,
+       round(avg(hypervolume) FILTER (WHERE step = 25), 4) || ' ± ' || round(stddev(hypervolume) FILTER (WHERE step = 25), 4) AS hv_25,
+       round(avg(hypervolume) FILTER (WHERE step = 50), 4) || ' ± ' || round(stddev(hypervolume) FILTER (WHERE step = 50), 4) AS hv_50,
+       round(avg(hypervolume) FILTER (WHERE step = 100), 4) || ' ± ' || round(stddev(hypervolume) FILTER (WHERE step = 100), 4) AS hv_100,
+       round(avg(len(front)) FILTER (WHERE step = 100), 1) AS front_100
+FROM runs
+GROUP BY algorithm
+ORDER BY avg(hypervolume) FILTER (WHERE step = 100);
