@@ -4,6 +4,7 @@
 //! - `sql`: the SQL functions registered on DuckDB;
 //! - `import`: readers of the published releases;
 //! - `search`: NAS search strategies (random search, regularized evolution, local search);
+//! - `stats`: rank correlations (scipy's Spearman and Kendall tau-b);
 //! - `plot`: figures from query results and drawings of cells;
 //! - `shell`: sessions, the REPL, dot commands and output modes;
 //! - `worker`: running robbench-worker, the libtorch process behind train, evaluate and scores.
@@ -14,10 +15,12 @@
 
 pub mod import;
 pub mod plot;
+pub mod predict;
 pub mod protocol;
 pub mod search;
 pub mod shell;
 pub mod sql;
+pub mod stats;
 pub mod store;
 pub mod worker;
 

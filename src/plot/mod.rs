@@ -448,7 +448,7 @@ pub fn plot(spec: &Spec, t: &Table, out: &mut dyn std::io::Write) -> Result<usiz
 /// Spearman's rank correlation of the points (the SQL function's, tested against scipy).
 pub fn spearman(points: &[(f64, f64)]) -> Option<f64> {
     let (x, y): (Vec<f64>, Vec<f64>) = points.iter().copied().unzip();
-    crate::sql::stats::spearman(&x, &y)
+    crate::stats::spearman(&x, &y)
 }
 
 /// Least-squares line y = a + b x.

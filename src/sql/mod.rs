@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod history;
 pub mod import;
 pub mod pareto;
+pub mod predict;
 pub mod scores;
 pub mod search;
 pub mod stats;
@@ -84,6 +85,18 @@ pub fn register_bench(
     )?;
     conn.execute_batch(&search::macro_sql()).context("cannot define search()")?;
     conn.register_table_function_with_extra_info::<pareto::Pareto, _>("pareto", &search_ctx.conn)?;
+    conn.register_table_function_with_extra_info::<predict::Predict, _>(
+        "predict",
+        &search_ctx.conn,
+    )?;
+    conn.register_table_function_with_extra_info::<predict::PredictorEval, _>(
+        "predictor_eval",
+        &search_ctx.conn,
+    )?;
+    conn.register_table_function_with_extra_info::<predict::CellFeatures, _>(
+        "cell_features",
+        &search_ctx.conn,
+    )?;
     conn.register_table_function_with_extra_info::<history::History, _>("history", catalog)?;
     Ok(())
 }

@@ -13,6 +13,7 @@ mod durability;
 mod evaluate;
 mod importers;
 mod plot;
+mod predict;
 mod repl;
 mod scores;
 mod search;

