@@ -65,6 +65,7 @@ pub fn register_bench(
         settings: settings.clone(),
         stop: stop.clone(),
         device_param: "device",
+        seed_param: "seed",
     };
     conn.register_table_function_with_extra_info::<train::Train, _>("robbench_train", &ctx)?;
     conn.execute_batch(&train::macro_sql()).context("cannot define train()")?;

@@ -244,7 +244,11 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
             let metric_col = Attack::parse(&metric).map_err(|e| {
                 anyhow!("search: with source 'train' the metric is an attack column: {e}")
             })?;
-            let train = TrainContext { device_param: "train_device", ..ctx.train.clone() };
+            let train = TrainContext {
+                device_param: "train_device",
+                seed_param: "train_seed",
+                ..ctx.train.clone()
+            };
             let mut trainer = trainer_arg(bind, train)?;
             trainer.ensure_attack(metric_col);
             let oracle = TrainOracle { trainer, metric: metric_col, trained: 0 };
@@ -470,6 +474,7 @@ fn named() -> Vec<(String, LogicalTypeHandle)> {
     v.extend([
         ("device".to_string(), t(LogicalTypeId::Varchar)),
         ("train_device".to_string(), t(LogicalTypeId::Varchar)),
+        ("train_seed".to_string(), t(LogicalTypeId::Bigint)),
         ("dataset".to_string(), t(LogicalTypeId::Varchar)),
         ("metric".into(), t(LogicalTypeId::Varchar)),
         ("maximize".into(), t(LogicalTypeId::Varchar)),

@@ -43,6 +43,9 @@ pub struct TrainContext {
     /// `device` is the hardware device of the latency limits and training takes
     /// `train_device`.
     pub device_param: &'static str,
+    /// The named parameter that gives the training seeds: `seed`, except in `search`, whose
+    /// `seed` draws its queries and whose training takes `train_seed`.
+    pub seed_param: &'static str,
 }
 
 impl TrainContext {
@@ -126,8 +129,8 @@ fn datasets_arg(bind: &BindInfo) -> Result<Vec<Dataset>> {
 }
 
 /// A call's seeds (`seed :=` a number or a list of numbers, default 0).
-fn seeds_arg(bind: &BindInfo) -> Result<Vec<u64>> {
-    let Some(v) = bind.get_named_parameter("seed").filter(|v| !v.is_null()) else {
+fn seeds_arg(bind: &BindInfo, name: &str) -> Result<Vec<u64>> {
+    let Some(v) = bind.get_named_parameter(name).filter(|v| !v.is_null()) else {
         return Ok(vec![0]);
     };
     let values = match v.to_list() {
@@ -135,16 +138,16 @@ fn seeds_arg(bind: &BindInfo) -> Result<Vec<u64>> {
         None => vec![v],
     };
     if values.is_empty() {
-        bail!("train: the seed list is empty");
+        bail!("train: the {name} list is empty");
     }
     let mut out = Vec::new();
     for x in values {
         let text = x.to_string();
         let seed: i64 = text
             .parse()
-            .map_err(|_| anyhow!("train: seed must be a whole number, got '{text}'"))?;
+            .map_err(|_| anyhow!("train: {name} must be a whole number, got '{text}'"))?;
         if seed < 0 {
-            bail!("train: seed must be non-negative, got {seed}");
+            bail!("train: {name} must be non-negative, got {seed}");
         }
         if !out.contains(&(seed as u64)) {
             out.push(seed as u64);
@@ -237,7 +240,7 @@ fn bind_train(bind: &BindInfo) -> Result<Bind> {
 /// `data_dir`, `device`).
 pub fn trainer_arg(bind: &BindInfo, ctx: TrainContext) -> Result<Trainer> {
     let datasets = datasets_arg(bind)?;
-    let seeds = seeds_arg(bind)?;
+    let seeds = seeds_arg(bind, ctx.seed_param)?;
     let p = Protocol::paper();
     let train_steps = match opt_i64(bind, "train_steps") {
         Some(x) if x < 0 => bail!("train: train_steps must be non-negative, got {x}"),

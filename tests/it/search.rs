@@ -219,7 +219,7 @@ fn bad_options_are_refused() {
 fn real_training_as_the_oracle() {
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path().join("b");
-    let call = "search('rs', dataset := 'digits', metric := 'clean', source := 'train', budget := 3, trials := 1, seed := 2, epochs := 1, n_train := 64, n_eval := 32, batch_size := 64, attacks := ['clean'])";
+    let call = "search('rs', dataset := 'digits', metric := 'clean', source := 'train', budget := 3, trials := 1, seed := 2, train_seed := 1, epochs := 1, n_train := 64, n_eval := 32, batch_size := 64, attacks := ['clean'])";
     let o =
         run(&["--bench", b.to_str().unwrap(), "-c", &format!("SELECT arch, value FROM {call}")]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -236,6 +236,9 @@ fn real_training_as_the_oracle() {
     recorded.sort();
     want.sort();
     assert_eq!(recorded, want, "each query's run and metrics row are recorded");
+    // The search's seed draws the queries; the networks train with train_seed.
+    let seeds = q(&b, "SELECT DISTINCT seed FROM runs");
+    assert_eq!(seeds, [["1"]]);
     // Again: the recorded runs answer, with no worker to start.
     let o = bin()
         .env("ROBBENCH_WORKER", "/bin/false")
