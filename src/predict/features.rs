@@ -67,9 +67,10 @@ mod tests {
         // Only the direct edge, a skip: one path of skip only; the rest is none.
         let skip = Cell([Op::None, Op::None, Op::None, Op::SkipConnect, Op::None, Op::None]);
         assert_eq!(graph(&skip), [5., 1., 0., 0., 0., 1., 1., 0., 0., 0., 1.]);
-        // 1<-0 conv1x1 feeding nothing (3<-1 and 2<-1 are none): a dead edge, no path.
+        // 1<-0 conv1x1 feeding nothing (3<-1 and 2<-1 are none): a dead edge; 3<-2 reaches the
+        // output (live as Cell::live_edges counts it) but nothing reaches node 2: no path.
         let dead = Cell([Op::Conv1x1, Op::None, Op::None, Op::None, Op::None, Op::AvgPool3x3]);
-        assert_eq!(graph(&dead), [4., 0., 1., 0., 1., 0., 0., 0., 0., 0., 0.]);
+        assert_eq!(graph(&dead), [4., 0., 1., 0., 1., 1., 0., 0., 0., 0., 0.]);
         assert_eq!(graph(&all).len(), GRAPH.len());
         let hot = onehot(&skip);
         assert_eq!(hot.len(), onehot_names().len());
