@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
+use duckdb::vtab::BindInfo;
 use duckdb::Connection;
 
-use super::table_fn::{declare, emit, opt_str, BoxError, Cursor};
+use super::table_fn::{opt_str, BindRows, BoxError, Rows};
 use crate::import::{Imported, Options, Release};
 use crate::store::{rows, Store};
 
@@ -43,36 +43,22 @@ fn bind_import(bind: &BindInfo, release: Release) -> Result<RecordBatch, BoxErro
         .into());
     }
     let schema = catalog.schema(&target)?;
-    let batch = rows::to_batch(&schema, rows)?;
-    declare(bind, &schema)?;
-    Ok(batch)
+    Ok(rows::to_batch(&schema, rows)?)
 }
 
 /// The reader of `Release::ALL[R]`.
 pub struct ReadRelease<const R: usize>;
 
-impl<const R: usize> VTab for ReadRelease<R> {
-    type BindData = RecordBatch;
-    type InitData = Cursor;
-    fn bind(bind: &BindInfo) -> Result<RecordBatch, BoxError> {
-        bind_import(bind, Release::ALL[R])
+impl<const R: usize> BindRows for ReadRelease<R> {
+    fn parameters() -> Vec<LogicalTypeHandle> {
+        vec![LogicalTypeHandle::from(LogicalTypeId::Varchar)]
     }
-    fn init(_: &InitInfo) -> Result<Cursor, BoxError> {
-        Ok(Cursor::default())
-    }
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        emit(func.get_bind_data(), func.get_init_data(), output)
-    }
-    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(vec![LogicalTypeHandle::from(LogicalTypeId::Varchar)])
-    }
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+    fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
         let names = std::iter::once("target").chain(Release::ALL[R].options().iter().copied());
-        Some(
-            names
-                .map(|n| (n.to_string(), LogicalTypeHandle::from(LogicalTypeId::Varchar)))
-                .collect(),
-        )
+        names.map(|n| (n.to_string(), LogicalTypeHandle::from(LogicalTypeId::Varchar))).collect()
+    }
+    fn rows(bind: &BindInfo) -> anyhow::Result<RecordBatch> {
+        bind_import(bind, Release::ALL[R]).map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 
@@ -80,7 +66,7 @@ impl<const R: usize> VTab for ReadRelease<R> {
 pub fn register(conn: &Connection, catalog: &Arc<Store>) -> duckdb::Result<()> {
     macro_rules! reader {
         ($($r:literal),*) => {
-            $(conn.register_table_function_with_extra_info::<ReadRelease<$r>, _>(
+            $(conn.register_table_function_with_extra_info::<Rows<ReadRelease<$r>>, _>(
                 Release::ALL[$r].function(),
                 catalog,
             )?;)*

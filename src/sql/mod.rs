@@ -86,15 +86,15 @@ pub fn register_bench(
     )?;
     conn.execute_batch(&search::macro_sql()).context("cannot define search()")?;
     conn.register_table_function_with_extra_info::<pareto::Pareto, _>("pareto", &search_ctx.conn)?;
-    conn.register_table_function_with_extra_info::<predict::Predict, _>(
+    conn.register_table_function_with_extra_info::<table_fn::Rows<predict::Predict>, _>(
         "predict",
         &search_ctx.conn,
     )?;
-    conn.register_table_function_with_extra_info::<predict::PredictorEval, _>(
+    conn.register_table_function_with_extra_info::<table_fn::Rows<predict::PredictorEval>, _>(
         "predictor_eval",
         &search_ctx.conn,
     )?;
-    conn.register_table_function_with_extra_info::<predict::CellFeatures, _>(
+    conn.register_table_function_with_extra_info::<table_fn::Rows<predict::CellFeatures>, _>(
         "cell_features",
         &search_ctx.conn,
     )?;

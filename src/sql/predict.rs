@@ -15,13 +15,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
+use duckdb::vtab::BindInfo;
 use duckdb::Connection;
 use robbench_space::{Space, N_ARCHS};
 use robbench_vocab::{Attack, Dataset, Protocol, Proxy};
 
-use super::table_fn::{declare, opt_i64, opt_str, BoxError, Computed};
+use super::table_fn::{opt_i64, opt_str, BindRows};
 use super::train::dataset_arg;
 use crate::predict::{self, features, Forest};
 
@@ -213,10 +213,6 @@ fn lock(c: &Arc<Mutex<Connection>>) -> Result<std::sync::MutexGuard<'_, Connecti
 
 // ---- predict ----
 
-pub struct PredictBind {
-    batch: RecordBatch,
-}
-
 fn predict_schema() -> Schema {
     let f = |n: &str, t: DataType| Field::new(n, t, true);
     Schema::new(vec![
@@ -333,22 +329,12 @@ fn bind_predict(bind: &BindInfo) -> Result<RecordBatch> {
 
 pub struct Predict;
 
-impl VTab for Predict {
-    type BindData = PredictBind;
-    type InitData = Computed;
-    fn bind(bind: &BindInfo) -> Result<PredictBind, BoxError> {
-        let batch = bind_predict(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &predict_schema())?;
-        Ok(PredictBind { batch })
+impl BindRows for Predict {
+    fn rows(bind: &BindInfo) -> Result<RecordBatch> {
+        bind_predict(bind)
     }
-    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
-        Ok(Computed::default())
-    }
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        let b = func.get_bind_data().batch.clone();
-        func.get_init_data().emit(output, || Ok(b))
-    }
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+
+    fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
         let mut v = shared_parameters();
         v.extend([
             ("n".to_string(), LogicalTypeHandle::from(LogicalTypeId::Bigint)),
@@ -358,7 +344,7 @@ impl VTab for Predict {
                 LogicalTypeHandle::list(&LogicalTypeHandle::from(LogicalTypeId::Varchar)),
             ),
         ]);
-        Some(v)
+        v
     }
 }
 
@@ -461,22 +447,12 @@ fn bind_eval(bind: &BindInfo) -> Result<RecordBatch> {
 
 pub struct PredictorEval;
 
-impl VTab for PredictorEval {
-    type BindData = PredictBind;
-    type InitData = Computed;
-    fn bind(bind: &BindInfo) -> Result<PredictBind, BoxError> {
-        let batch = bind_eval(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &eval_schema())?;
-        Ok(PredictBind { batch })
+impl BindRows for PredictorEval {
+    fn rows(bind: &BindInfo) -> Result<RecordBatch> {
+        bind_eval(bind)
     }
-    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
-        Ok(Computed::default())
-    }
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        let b = func.get_bind_data().batch.clone();
-        func.get_init_data().emit(output, || Ok(b))
-    }
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+
+    fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
         let mut v = shared_parameters();
         v.extend([
             (
@@ -486,13 +462,13 @@ impl VTab for PredictorEval {
             ("seeds".to_string(), LogicalTypeHandle::from(LogicalTypeId::Bigint)),
             ("top_k".to_string(), LogicalTypeHandle::from(LogicalTypeId::Bigint)),
         ]);
-        Some(v)
+        v
     }
 }
 
 // ---- cell_features ----
 
-fn bind_features(bind: &BindInfo) -> Result<(RecordBatch, Schema)> {
+fn bind_features(bind: &BindInfo) -> Result<RecordBatch> {
     const F: &str = "cell_features";
     let conn = conn_of(bind);
     let conn = lock(&conn)?;
@@ -507,31 +483,21 @@ fn bind_features(bind: &BindInfo) -> Result<(RecordBatch, Schema)> {
     for j in 0..s.names.len() {
         columns.push(Arc::new(Float64Array::from_iter_values(s.rows.iter().map(|r| r[j]))));
     }
-    Ok((RecordBatch::try_new(Arc::new(schema.clone()), columns)?, schema))
+    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
 }
 
 pub struct CellFeatures;
 
-impl VTab for CellFeatures {
-    type BindData = PredictBind;
-    type InitData = Computed;
-    fn bind(bind: &BindInfo) -> Result<PredictBind, BoxError> {
-        let (batch, schema) = bind_features(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &schema)?;
-        Ok(PredictBind { batch })
+impl BindRows for CellFeatures {
+    fn rows(bind: &BindInfo) -> Result<RecordBatch> {
+        bind_features(bind)
     }
-    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
-        Ok(Computed::default())
-    }
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        let b = func.get_bind_data().batch.clone();
-        func.get_init_data().emit(output, || Ok(b))
-    }
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+
+    fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
         let t = |id| LogicalTypeHandle::from(id);
-        Some(vec![
+        vec![
             ("dataset".to_string(), t(LogicalTypeId::Varchar)),
             ("features".to_string(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
-        ])
+        ]
     }
 }

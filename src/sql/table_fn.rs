@@ -65,6 +65,45 @@ impl Computed {
     }
 }
 
+/// A table function whose rows are all computed at bind time, from its arguments (an import, a
+/// surrogate's predictions): the function is `Rows<Self>`, which declares the batch's columns and
+/// hands it out a vector at a time.
+pub trait BindRows: 'static {
+    /// The positional parameters.
+    fn parameters() -> Vec<LogicalTypeHandle> {
+        Vec::new()
+    }
+    fn named_parameters() -> Vec<(String, LogicalTypeHandle)>;
+    fn rows(bind: &BindInfo) -> Result<RecordBatch>;
+}
+
+pub struct Rows<T>(std::marker::PhantomData<T>);
+
+impl<T: BindRows> duckdb::vtab::VTab for Rows<T> {
+    type BindData = RecordBatch;
+    type InitData = Cursor;
+    fn bind(bind: &BindInfo) -> Result<RecordBatch, BoxError> {
+        let batch = T::rows(bind).map_err(|e| format!("{e:#}"))?;
+        declare(bind, &batch.schema())?;
+        Ok(batch)
+    }
+    fn init(_: &duckdb::vtab::InitInfo) -> Result<Cursor, BoxError> {
+        Ok(Cursor::default())
+    }
+    fn func(
+        func: &duckdb::vtab::TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), BoxError> {
+        emit(func.get_bind_data(), func.get_init_data(), output)
+    }
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(T::parameters())
+    }
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        Some(T::named_parameters())
+    }
+}
+
 /// The ANY type, which `arch` needs (an id, a cell string or a list of ids).
 pub fn any_type() -> LogicalTypeHandle {
     LogicalTypeHandle::from(LogicalTypeId::Any)
