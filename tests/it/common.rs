@@ -57,6 +57,24 @@ pub fn refusals(bench: &Path, table: &str, cases: &[(&str, &str)]) -> String {
     text
 }
 
+/// `q` on a read-only session, for tests that share one benchmark.
+pub fn q_read_only(bench: &Path, sql: &str) -> Vec<Vec<String>> {
+    let o = run(&["--bench", bench.to_str().unwrap(), "--read-only", "-c", sql]);
+    assert!(o.status.success(), "{sql}: {}", stderr(&o));
+    csv_rows(&stdout(&o))
+}
+
+/// The bundled benchmark built once for the whole test binary (read it with `q_read_only`).
+pub fn shared_bundled_bench() -> &'static Path {
+    static BENCH: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    let (_, b) = BENCH.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let b = bundled_bench(tmp.path());
+        (tmp, b)
+    });
+    b
+}
+
 /// A benchmark built the way `make` builds the bundled one (sql/bundle.sql), in `dir`.
 pub fn bundled_bench(dir: &Path) -> PathBuf {
     let bench = dir.join("bench");

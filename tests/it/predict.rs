@@ -3,24 +3,15 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::OnceLock;
 
 use crate::common::*;
 
 fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "--read-only", "-c", sql]);
-    assert!(o.status.success(), "{sql}: {}", stderr(&o));
-    csv_rows(&stdout(&o))
+    q_read_only(bench, sql)
 }
 
 fn bench() -> &'static Path {
-    static BENCH: OnceLock<(tempfile::TempDir, std::path::PathBuf)> = OnceLock::new();
-    let (_, b) = BENCH.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let b = bundled_bench(tmp.path());
-        (tmp, b)
-    });
-    b
+    shared_bundled_bench()
 }
 
 const FEATURES: &str = "['graph', 'proxies']";
