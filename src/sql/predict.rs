@@ -177,6 +177,15 @@ struct Common {
     truth: HashMap<usize, f64>,
 }
 
+impl Common {
+    /// The positions (in `space`) of the cells that have the target.
+    fn labelled(&self) -> Vec<usize> {
+        (0..self.space.cells.len())
+            .filter(|&i| self.truth.contains_key(&self.space.cells[i]))
+            .collect()
+    }
+}
+
 fn common(
     bind: &BindInfo,
     f: &str,
@@ -233,8 +242,7 @@ fn bind_predict(bind: &BindInfo) -> Result<RecordBatch> {
         let conn = lock(&conn)?;
         common(bind, F, &conn, &["graph", "proxies"])?
     };
-    let labelled: Vec<usize> =
-        (0..c.space.cells.len()).filter(|&i| c.truth.contains_key(&c.space.cells[i])).collect();
+    let labelled = c.labelled();
     let train: Vec<usize> = match (opt_str(bind, "train"), opt_i64(bind, "n")) {
         (Some(_), Some(_)) => {
             bail!("{F}: give the training set as train := 'query' or as n := K, not both")
@@ -400,8 +408,7 @@ fn bind_eval(bind: &BindInfo) -> Result<RecordBatch> {
     if top_k <= 0 {
         bail!("{F}: top_k must be positive, got {top_k}");
     }
-    let labelled: Vec<usize> =
-        (0..c.space.cells.len()).filter(|&i| c.truth.contains_key(&c.space.cells[i])).collect();
+    let labelled = c.labelled();
     for &n in &sizes {
         if n < 2 || n as usize + 2 > labelled.len() {
             bail!("{F}: sizes: {n} labelled architectures cannot train (2 or more) and leave some to test (there are {})", labelled.len());

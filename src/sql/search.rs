@@ -270,17 +270,24 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
     let mut costs = None;
     if hw.any() {
         let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
-        let mut limit = |cost: HwCost, max: Option<f64>| -> Result<()> {
+        // Each cost read once, whether it limits, is the objective, or both.
+        let mut read: HashMap<&'static str, HashMap<usize, f64>> = HashMap::new();
+        let mut cost_of = |cost: HwCost| -> Result<HashMap<usize, f64>> {
+            if let Some(c) = read.get(cost.name()) {
+                return Ok(c.clone());
+            }
+            let c = hardware_costs(&conn, dataset, hw.device, cost)?;
+            read.insert(cost.name(), c.clone());
+            Ok(c)
+        };
+        for (cost, max) in [(HwCost::Latency, hw.max_latency), (HwCost::Energy, hw.max_energy)] {
             if let Some(max) = max {
-                let c = hardware_costs(&conn, dataset, hw.device, cost)?;
+                let c = cost_of(cost)?;
                 candidates.retain(|a| c.get(a).is_some_and(|&v| v <= max));
             }
-            Ok(())
-        };
-        limit(HwCost::Latency, hw.max_latency)?;
-        limit(HwCost::Energy, hw.max_energy)?;
+        }
         if let Some(objective) = hw.objective {
-            let c = hardware_costs(&conn, dataset, hw.device, objective)?;
+            let c = cost_of(objective)?;
             candidates.retain(|a| c.contains_key(a));
             costs = Some(c);
         }
