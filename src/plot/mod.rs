@@ -47,6 +47,15 @@ impl Kind {
     }
 }
 
+/// The options of `.plot`, as its help lists them.
+pub const OPTIONS_HELP: &str = "\
+Options: x=COL y=COL[,COL...] color=COL
+value=COL (heatmap) out=FILE.png|FILE.svg (else text in the terminal)
+title=TEXT xlabel=TEXT ylabel=TEXT (quote TEXT with spaces)
+fit=line|spearman (scatter)
+ref=VALUE (box: a reference line, e.g. ref=0.1 for chance)
+percent=on|off (accuracies in %, default on) size=WIDTHxHEIGHT";
+
 /// A line fitted through a scatter, or the rank correlation in its legend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fit {

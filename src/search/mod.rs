@@ -4,7 +4,9 @@
 //!
 //! The budget counts distinct architectures: a query of an architecture isomorphic to one
 //! already queried in the trial costs nothing and adds no step (NAS-Bench-201 has 15,625 cell
-//! strings but 6,466 distinct networks). Only the architectures in the oracle's space can be
+//! strings but 6,466 distinct networks). A budget in simulated GPU time may be given as well:
+//! each new query is charged the seconds its training took (`TimeBudget`), and the trial ends
+//! once they reach the budget. Only the architectures in the oracle's space can be
 //! queried: those with a value (a proxy's space is the architectures it was computed for) that
 //! meet the parameter, FLOP and hardware limits.
 //!
@@ -22,6 +24,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use robbench_space::Space;
+
+use crate::predict::{Forest, Model};
 
 /// A search strategy and its settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,6 +48,13 @@ pub enum Algorithm {
     /// 1/6; children already queried are bred again (duplicate elimination); the next
     /// population is the best `population` of parents and children by rank and crowding.
     Nsga2 { population: usize },
+    /// BANANAS (White et al., 2021) as NASLib runs it, with robbench's random forest as the
+    /// predictor: `initial` random architectures; then repeatedly the forest is fitted on all
+    /// queried so far, `candidates` are drawn by mutating (one edge) the two best queried, and
+    /// the `batch` candidates with the largest independent Thompson sample (a draw from a normal
+    /// of the trees' mean and spread, per candidate) are queried. Only candidates with
+    /// features (`Problem::features`) are searched; `model` is the surrogate's.
+    Bananas { initial: usize, batch: usize, candidates: usize, trees: usize, model: Model },
 }
 
 impl Algorithm {
@@ -53,6 +64,7 @@ impl Algorithm {
             Algorithm::Evolution { .. } => "re",
             Algorithm::Local => "ls",
             Algorithm::Nsga2 { .. } => "nsga2",
+            Algorithm::Bananas { .. } => "bananas",
         }
     }
 }
@@ -61,6 +73,12 @@ impl Algorithm {
 /// part of the searched space and costs nothing).
 pub trait Oracle {
     fn value(&mut self, arch: usize) -> Result<Option<f64>>;
+
+    /// The seconds the last value took to obtain (a training's), where the oracle knows them;
+    /// otherwise a time budget charges what `TimeBudget` records.
+    fn seconds(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Values known in advance (a table or a score), by unique architecture.
@@ -84,7 +102,24 @@ pub struct Query {
     pub cost: Option<f64>,
     pub front: Vec<usize>,
     pub hypervolume: Option<f64>,
+    /// The simulated GPU seconds charged so far in the trial, this query included (0 without a
+    /// time budget).
+    pub seconds: f64,
 }
+
+/// A budget in simulated GPU time: each new query is charged `recorded` seconds for its
+/// architecture (or what the oracle reports), else `default`; a trial queries while less than
+/// `seconds` have been charged, so its last query may end past the budget.
+#[derive(Clone, Debug)]
+pub struct TimeBudget {
+    pub seconds: f64,
+    pub recorded: HashMap<usize, f64>,
+    pub default: f64,
+}
+
+/// The paper's cost of one 50-epoch adversarial training on CIFAR-10: 1.84 T4-GPU-hours, charged
+/// where a table records no training time.
+pub const PAPER_RUN_SECONDS: f64 = 1.84 * 3600.0;
 
 /// A second objective, minimised: a cost known for every candidate, and the reference point
 /// `(value, cost)` of the hypervolume (a point counts only where it is better in both).
@@ -104,6 +139,10 @@ pub struct Problem {
     pub seed: u64,
     /// The second objective, if any (every candidate has a cost).
     pub costs: Option<Costs>,
+    /// A budget in simulated GPU time, besides `budget`.
+    pub time: Option<TimeBudget>,
+    /// Each candidate's features, for a predictor-guided strategy.
+    pub features: Option<HashMap<usize, Vec<f64>>>,
 }
 
 /// Runs `problem.trials` trials of `algorithm`; the same seed gives the same queries.
@@ -131,6 +170,29 @@ pub fn run(algorithm: Algorithm, problem: &Problem, oracle: &mut dyn Oracle) -> 
             bail!("nsga2 is multi-objective: name the second objective (objective := 'latency' or 'energy')");
         }
     }
+    if let Algorithm::Bananas { initial, batch, candidates, trees, .. } = algorithm {
+        for (name, v, min) in [
+            ("initial", initial, 2),
+            ("batch", batch, 1),
+            ("candidates", candidates, 1),
+            ("trees", trees, 1),
+        ] {
+            if v < min {
+                bail!("bananas: {name} must be {min} or more, got {v}");
+            }
+        }
+        let Some(f) = &problem.features else {
+            bail!("internal: bananas without features");
+        };
+        if let Some(a) = problem.candidates.iter().find(|a| !f.contains_key(a)) {
+            bail!("internal: candidate {a} has no features");
+        }
+    }
+    if let Some(t) = &problem.time {
+        if !(t.seconds > 0.0 && t.seconds.is_finite()) {
+            bail!("budget_seconds must be positive, got {}", t.seconds);
+        }
+    }
     if let Some(c) = &problem.costs {
         if let Some(a) = problem.candidates.iter().find(|a| !c.values.contains_key(a)) {
             bail!("internal: candidate {a} has no cost");
@@ -148,6 +210,9 @@ pub fn run(algorithm: Algorithm, problem: &Problem, oracle: &mut dyn Oracle) -> 
             }
             Algorithm::Local => t.local()?,
             Algorithm::Nsga2 { population } => t.nsga2(population)?,
+            Algorithm::Bananas { initial, batch, candidates, trees, model } => {
+                t.bananas(initial, batch, candidates, trees, model)?
+            }
         }
         out.extend(t.queries);
     }
@@ -171,6 +236,8 @@ struct Trial<'a> {
     /// With a second objective: the non-dominated architectures queried so far, with their
     /// objectives as "larger is better".
     archive: Vec<(usize, [f64; 2])>,
+    /// Simulated GPU seconds charged so far.
+    seconds: f64,
 }
 
 impl<'a> Trial<'a> {
@@ -191,12 +258,14 @@ impl<'a> Trial<'a> {
             queries: Vec::new(),
             missing: 0,
             archive: Vec::new(),
+            seconds: 0.0,
         }
     }
 
     fn done(&self) -> bool {
         self.queries.len() >= self.problem.budget
             || self.known.len() >= self.problem.candidates.len()
+            || self.problem.time.as_ref().is_some_and(|t| self.seconds >= t.seconds)
     }
 
     /// `a` is better than `b` in the search's direction.
@@ -224,6 +293,10 @@ impl<'a> Trial<'a> {
             self.missing += 1;
             return Ok(None);
         };
+        if let Some(t) = &self.problem.time {
+            let charged = self.oracle.seconds().or_else(|| t.recorded.get(&arch).copied());
+            self.seconds += charged.filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(t.default);
+        }
         let (best_arch, best_value) = match self.queries.last() {
             Some(q) if !self.better(value, q.best_value) => (q.best_arch, q.best_value),
             _ => (arch, value),
@@ -253,6 +326,7 @@ impl<'a> Trial<'a> {
             cost,
             front,
             hypervolume,
+            seconds: self.seconds,
         });
         Ok(v)
     }
@@ -366,6 +440,76 @@ impl<'a> Trial<'a> {
                 // A local optimum: restart.
                 _ => None,
             };
+        }
+        Ok(())
+    }
+}
+
+impl Trial<'_> {
+    fn bananas(
+        &mut self,
+        initial: usize,
+        batch: usize,
+        candidates: usize,
+        trees: usize,
+        model: Model,
+    ) -> Result<()> {
+        let features = self.problem.features.as_ref().expect("checked in run");
+        let space = Space::get();
+        // (architecture, value as larger-is-better) of every query with a value.
+        let mut queried: Vec<(usize, f64)> = Vec::new();
+        let sign = if self.problem.maximize { 1.0 } else { -1.0 };
+        while queried.len() < initial && !self.done() {
+            let Some(a) = self.unqueried() else { break };
+            if let Some(v) = self.query(a)? {
+                queried.push((a, sign * v));
+            }
+        }
+        while !self.done() {
+            let x: Vec<Vec<f64>> = queried.iter().map(|(a, _)| features[a].clone()).collect();
+            let y: Vec<f64> = queried.iter().map(|q| q.1).collect();
+            let forest = Forest::fit(model, &x, &y, trees, self.rng.gen())?;
+            let mut best = queried.clone();
+            best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut pool: Vec<usize> = Vec::new();
+            let parents: Vec<usize> = best.iter().take(2).map(|b| b.0).collect();
+            for &p in &parents {
+                for _ in 0..candidates.div_ceil(parents.len()) {
+                    let c = space.uid(self.mutate(p) as i64)?;
+                    if self.allowed.contains(&c)
+                        && !self.known.contains_key(&c)
+                        && !pool.contains(&c)
+                    {
+                        pool.push(c);
+                    }
+                }
+            }
+            // Every mutation of the best is known: a new architecture at random.
+            if pool.is_empty() {
+                match self.unqueried() {
+                    Some(a) => pool.push(a),
+                    None => break,
+                }
+            }
+            let rows: Vec<Vec<f64>> = pool.iter().map(|a| features[a].clone()).collect();
+            let (mean, spread) = forest.predict(&rows)?;
+            let mut acquisition: Vec<(f64, usize)> = pool
+                .iter()
+                .zip(mean.iter().zip(&spread))
+                .map(|(&a, (m, s))| {
+                    let z: f64 = self.rng.sample(rand_distr::StandardNormal);
+                    (m + s * z, a)
+                })
+                .collect();
+            acquisition.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            for (_, a) in acquisition.into_iter().take(batch) {
+                if self.done() {
+                    break;
+                }
+                if let Some(v) = self.query(a)? {
+                    queried.push((a, sign * v));
+                }
+            }
         }
         Ok(())
     }
@@ -512,7 +656,16 @@ mod tests {
     fn problem(oracle: &HashMap<usize, f64>, budget: usize, trials: usize) -> Problem {
         let mut candidates: Vec<usize> = oracle.keys().copied().collect();
         candidates.sort();
-        Problem { candidates, maximize: true, budget, trials, seed: 1, costs: None }
+        Problem {
+            candidates,
+            maximize: true,
+            budget,
+            trials,
+            seed: 1,
+            costs: None,
+            time: None,
+            features: None,
+        }
     }
 
     #[test]
@@ -655,6 +808,93 @@ mod tests {
         assert!(e.to_string().contains("positive"), "{e}");
         let e = run(Algorithm::Random, &problem(&oracle, 7000, 1), &mut oracle).unwrap_err();
         assert!(e.to_string().contains("larger than the space searched (6466"), "{e}");
+    }
+
+    /// Graph features of every candidate, for the predictor-guided strategy.
+    fn graph_features(oracle: &HashMap<usize, f64>) -> HashMap<usize, Vec<f64>> {
+        let space = Space::get();
+        oracle
+            .keys()
+            .map(|&a| (a, crate::predict::features::graph(&space.cell(a as i64).unwrap())))
+            .collect()
+    }
+
+    #[test]
+    fn bananas_learns_the_landscape_and_beats_random_search() {
+        let mut oracle = landscape();
+        let mut p = problem(&oracle, 60, 10);
+        p.features = Some(graph_features(&oracle));
+        let bananas = Algorithm::Bananas {
+            initial: 10,
+            batch: 5,
+            candidates: 50,
+            trees: 30,
+            model: Model::ExtraTrees,
+        };
+        let q = run(bananas, &p, &mut oracle).unwrap();
+        assert_eq!(q.len(), 600);
+        let best = |q: &[Query]| {
+            q.iter().filter(|x| x.step == 60).map(|x| x.best_value).sum::<f64>() / 10.0
+        };
+        for trial in 0..10 {
+            let archs: HashSet<usize> =
+                q.iter().filter(|x| x.trial == trial).map(|x| x.arch).collect();
+            assert_eq!(archs.len(), 60, "each query a new architecture");
+        }
+        let rs = run(Algorithm::Random, &p, &mut oracle).unwrap();
+        // The value counts 3x3 convolutions, which the graph features hold: the forest finds
+        // the six-convolution cell (value 6.x) where random search rarely does.
+        assert!(best(&q) > 5.9, "bananas mean best {}", best(&q));
+        assert!(best(&q) > best(&rs) + 0.5, "bananas {} against rs {}", best(&q), best(&rs));
+        assert_eq!(q, run(bananas, &p, &mut oracle).unwrap(), "same seed, same queries");
+        // Minimising: it follows the fewest convolutions.
+        p.maximize = false;
+        let low = run(bananas, &p, &mut oracle).unwrap();
+        assert!(low.iter().filter(|x| x.step == 60).all(|x| x.best_value < 1.0));
+        p.features = Some(HashMap::new());
+        let e = run(bananas, &p, &mut oracle).unwrap_err();
+        assert!(e.to_string().contains("has no features"), "{e}");
+        p.features = Some(graph_features(&oracle));
+        let e = run(
+            Algorithm::Bananas {
+                initial: 1,
+                batch: 5,
+                candidates: 50,
+                trees: 30,
+                model: Model::ExtraTrees,
+            },
+            &p,
+            &mut oracle,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("initial must be 2 or more"), "{e}");
+    }
+
+    #[test]
+    fn a_time_budget_charges_each_new_query_and_stops_once_spent() {
+        let mut oracle = landscape();
+        // Recorded seconds for the architectures whose index is even; the rest the default.
+        let recorded: HashMap<usize, f64> =
+            oracle.keys().filter(|a| *a % 2 == 0).map(|&a| (a, 100.0 + a as f64)).collect();
+        let mut p = problem(&oracle, 6466, 3);
+        p.time =
+            Some(TimeBudget { seconds: 20_000.0, recorded: recorded.clone(), default: 1000.0 });
+        for alg in [Algorithm::Random, Algorithm::Local] {
+            let q = run(alg, &p, &mut oracle).unwrap();
+            for trial in 0..3 {
+                let t: Vec<&Query> = q.iter().filter(|x| x.trial == trial).collect();
+                let mut spent = 0.0;
+                for x in &t {
+                    assert!(spent < 20_000.0, "{alg:?}: queried after the budget was spent");
+                    spent += recorded.get(&x.arch).copied().unwrap_or(1000.0);
+                    assert_eq!(x.seconds, spent);
+                }
+                assert!(spent >= 20_000.0, "{alg:?}: stopped early at {spent}");
+            }
+        }
+        p.time.as_mut().unwrap().seconds = 0.0;
+        let e = run(Algorithm::Random, &p, &mut oracle).unwrap_err();
+        assert!(e.to_string().contains("budget_seconds must be positive"), "{e}");
     }
 
     #[test]

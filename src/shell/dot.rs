@@ -5,44 +5,131 @@ use anyhow::{anyhow, bail, Context, Result};
 use super::print::Mode;
 use super::{Flow, Session};
 
-pub const HELP: &str = "\
-.bench              Show the benchmark folder and its tables' rows, data files and versions
-.draw ARCH [out=F]  Draw the cell of an architecture (id or cell string) to F (.png or .svg),
-                    or print its edges
+/// A dot command. Its names, usage and description are declared once, here; the help, the
+/// completion and the dispatch are derived from them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Bench,
+    Draw,
+    Quit,
+    Help,
+    Mode,
+    Optimize,
+    Output,
+    Plot,
+    Read,
+    Schema,
+    Tables,
+    Timer,
+}
 
-.exit, .quit        Leave robbench
-.help               Show this message
-.mode MODE          Set the output mode: table, csv, json, jsonl, markdown, line
-.optimize [HOURS]   Compact small data files; remove files no version of the last HOURS
-                    (default a week) references
-.output [FILE]      Send results to FILE, or back to stdout without FILE
-.plot KIND k=v ...  Plot the next statement's result instead of printing it. KIND: scatter,
-                    box, heatmap, line, bar. Options: x=COL y=COL[,COL...] color=COL
-                    value=COL (heatmap) out=FILE.png|FILE.svg (else text in the terminal)
-                    title=TEXT xlabel=TEXT ylabel=TEXT (quote TEXT with spaces)
-                    fit=line|spearman (scatter)
-                    ref=VALUE (box: a reference line, e.g. ref=0.1 for chance)
-                    percent=on|off (accuracies in %, default on) size=WIDTHxHEIGHT
-.read FILE          Run the statements and dot commands of FILE
-.schema [TABLE]     Show the CREATE statements of all tables and views, or of TABLE
-.tables             List the tables and views
-.timer on|off       Show the time each statement takes";
+impl Command {
+    pub const ALL: [Command; 12] = [
+        Command::Bench,
+        Command::Draw,
+        Command::Quit,
+        Command::Help,
+        Command::Mode,
+        Command::Optimize,
+        Command::Output,
+        Command::Plot,
+        Command::Read,
+        Command::Schema,
+        Command::Tables,
+        Command::Timer,
+    ];
 
-pub const COMMANDS: [&str; 13] = [
-    ".bench",
-    ".draw",
-    ".exit",
-    ".help",
-    ".mode",
-    ".optimize",
-    ".output",
-    ".plot",
-    ".quit",
-    ".read",
-    ".schema",
-    ".tables",
-    ".timer",
-];
+    /// What it is typed as (the first is what the help shows first).
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Command::Bench => &[".bench"],
+            Command::Draw => &[".draw"],
+            Command::Quit => &[".exit", ".quit"],
+            Command::Help => &[".help"],
+            Command::Mode => &[".mode"],
+            Command::Optimize => &[".optimize"],
+            Command::Output => &[".output"],
+            Command::Plot => &[".plot"],
+            Command::Read => &[".read"],
+            Command::Schema => &[".schema"],
+            Command::Tables => &[".tables"],
+            Command::Timer => &[".timer"],
+        }
+    }
+
+    /// Its arguments, as the help shows them after the name.
+    fn usage(self) -> &'static str {
+        match self {
+            Command::Draw => "ARCH [out=F]",
+            Command::Mode => "MODE",
+            Command::Optimize => "[HOURS]",
+            Command::Output => "[FILE]",
+            Command::Plot => "KIND k=v ...",
+            Command::Read => "FILE",
+            Command::Schema => "[TABLE]",
+            Command::Timer => "on|off",
+            Command::Bench | Command::Quit | Command::Help | Command::Tables => "",
+        }
+    }
+
+    /// What it does: the help's lines for it.
+    pub fn description(self) -> String {
+        match self {
+            Command::Bench => {
+                "Show the benchmark folder and its tables' rows, data files and versions".into()
+            }
+            Command::Draw => "Draw the cell of an architecture (id or cell string) to F (.png or .svg),\nor print its edges".into(),
+            Command::Quit => "Leave robbench".into(),
+            Command::Help => "Show this message".into(),
+            Command::Mode => format!(
+                "Set the output mode: {}",
+                Mode::ALL.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+            ),
+            Command::Optimize => "Compact small data files; remove files no version of the last HOURS\n(default a week) references".into(),
+            Command::Output => "Send results to FILE, or back to stdout without FILE".into(),
+            Command::Plot => format!(
+                "Plot the next statement's result instead of printing it. KIND: {}.\n{}",
+                crate::plot::Kind::NAMES.join(", "),
+                crate::plot::OPTIONS_HELP
+            ),
+            Command::Read => "Run the statements and dot commands of FILE".into(),
+            Command::Schema => {
+                "Show the CREATE statements of all tables and views, or of TABLE".into()
+            }
+            Command::Tables => "List the tables and views".into(),
+            Command::Timer => "Show the time each statement takes".into(),
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Command> {
+        Command::ALL.into_iter().find(|c| c.names().contains(&word))
+    }
+}
+
+/// The help: each command's names and usage, then its description, aligned.
+pub fn help() -> String {
+    const WIDTH: usize = 20;
+    let mut out = Vec::new();
+    for c in Command::ALL {
+        let head = format!("{} {}", c.names().join(", "), c.usage());
+        let description = c.description();
+        let mut lines = description.lines();
+        let first = lines.next().unwrap_or("");
+        if head.trim_end().len() < WIDTH {
+            out.push(format!("{:<WIDTH$}{first}", head.trim_end()));
+        } else {
+            out.push(head.trim_end().to_string());
+            out.push(format!("{:<WIDTH$}{first}", ""));
+        }
+        out.extend(lines.map(|l| format!("{:<WIDTH$}{l}", "")));
+    }
+    out.join("\n")
+}
+
+/// Every name a dot command is typed as, for completion.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    Command::ALL.into_iter().flat_map(|c| c.names().iter().copied())
+}
 
 /// Compacts and vacuums every table, reporting what it did on stderr.
 pub fn optimize(s: &Session, retention_hours: f64) -> Result<()> {
@@ -66,17 +153,19 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
         }
         Ok(())
     };
-    match cmd {
-        ".quit" | ".exit" => return Ok(Flow::Quit),
-        ".help" => println!("{HELP}"),
-        ".mode" => {
+    let command =
+        Command::parse(cmd).ok_or_else(|| anyhow!("unknown command '{cmd}' (see .help)"))?;
+    match command {
+        Command::Quit => return Ok(Flow::Quit),
+        Command::Help => println!("{}", help()),
+        Command::Mode => {
             arity(1)?;
             match args.first() {
                 Some(m) => s.mode = m.parse::<Mode>().map_err(|e| anyhow!(e))?,
-                None => println!("current mode: {:?}", s.mode),
+                None => println!("current mode: {}", s.mode.name()),
             }
         }
-        ".timer" => {
+        Command::Timer => {
             arity(1)?;
             s.timer = match args.first().copied() {
                 Some("on") => true,
@@ -84,7 +173,7 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                 other => bail!(".timer: expected on or off, got {}", other.unwrap_or("nothing")),
             };
         }
-        ".output" => {
+        Command::Output => {
             arity(1)?;
             match args.first() {
                 Some(path) => {
@@ -95,14 +184,14 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                 None => s.set_output(Box::new(std::io::stdout())),
             }
         }
-        ".read" => {
+        Command::Read => {
             arity(1)?;
             let path = args.first().ok_or_else(|| anyhow!(".read: which file?"))?;
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!(".read: cannot read {path}"))?;
             return s.run_source(&text, path).map_err(|e| anyhow!(e));
         }
-        ".tables" => {
+        Command::Tables => {
             arity(0)?;
             let names: Vec<String> = s
                 .conn
@@ -111,7 +200,7 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                 .collect::<Result<_, _>>()?;
             println!("{}", names.join("  "));
         }
-        ".schema" => {
+        Command::Schema => {
             arity(1)?;
             let filter = args.first().map(|t| t.to_string());
             let mut stmt = s.conn.prepare(
@@ -132,7 +221,7 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                 println!("{}", s.bench.ddl(&name).unwrap_or(&sql));
             }
         }
-        ".bench" => {
+        Command::Bench => {
             arity(0)?;
             println!(
                 "{}{}",
@@ -151,7 +240,7 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                 );
             }
         }
-        ".optimize" => {
+        Command::Optimize => {
             arity(1)?;
             let hours = match args.first() {
                 Some(h) => h
@@ -161,11 +250,11 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
             };
             optimize(s, hours)?;
         }
-        ".plot" => {
+        Command::Plot => {
             let words = crate::plot::words(line.trim_start().trim_start_matches(".plot"))?;
             s.plot = Some(crate::plot::Spec::parse(&words)?);
         }
-        ".draw" => {
+        Command::Draw => {
             let words = crate::plot::words(line.trim_start().trim_start_matches(".draw"))?;
             let (arch, rest) = words
                 .split_first()
@@ -181,7 +270,6 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                 _ => bail!(".draw: expected ARCH [out=FILE]"),
             }
         }
-        other => bail!("unknown command '{other}' (see .help)"),
     }
     Ok(Flow::Continue)
 }

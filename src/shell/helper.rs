@@ -5,7 +5,7 @@ use rustyline::completion::{Completer, Pair};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper, Highlighter, Hinter};
 
-use super::dot::COMMANDS;
+use super::dot;
 use super::split::is_complete;
 
 const KEYWORDS: &[&str] = &[
@@ -108,7 +108,7 @@ impl Completer for ReplHelper {
         }
         let pair = |s: &str| Pair { display: s.to_string(), replacement: s.to_string() };
         let mut out: Vec<Pair> = if start == 0 && word.starts_with('.') {
-            COMMANDS.iter().filter(|c| c.starts_with(word)).map(|c| pair(c)).collect()
+            dot::names().filter(|c| c.starts_with(word)).map(pair).collect()
         } else {
             let lower = word.to_ascii_lowercase();
             let upper_typed = word.chars().next().is_some_and(|c| c.is_ascii_uppercase());

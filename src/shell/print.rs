@@ -21,27 +21,36 @@ pub enum Mode {
     Line,
 }
 
-impl FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Mode, String> {
-        Ok(match s {
-            "table" | "box" | "duckbox" => Mode::Table,
-            "csv" => Mode::Csv,
-            "json" => Mode::Json,
-            "jsonl" | "ndjson" => Mode::Jsonl,
-            "markdown" => Mode::Markdown,
-            "line" => Mode::Line,
-            other => {
-                return Err(format!(
-                    "unknown mode '{other}' (table, csv, json, jsonl, markdown, line)"
-                ))
-            }
-        })
+impl Mode {
+    pub const ALL: [Mode; 6] =
+        [Mode::Table, Mode::Csv, Mode::Json, Mode::Jsonl, Mode::Markdown, Mode::Line];
+
+    pub fn name(self) -> &'static str {
+        self.names()[0]
+    }
+
+    /// What `.mode` and `--mode` accept (the first is the name; the others are the DuckDB
+    /// shell's words for it).
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Mode::Table => &["table", "box", "duckbox"],
+            Mode::Csv => &["csv"],
+            Mode::Json => &["json"],
+            Mode::Jsonl => &["jsonl", "ndjson"],
+            Mode::Markdown => &["markdown"],
+            Mode::Line => &["line"],
+        }
     }
 }
 
-impl Mode {
-    pub const NAMES: [&'static str; 6] = ["table", "csv", "json", "jsonl", "markdown", "line"];
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Mode, String> {
+        Mode::ALL.into_iter().find(|m| m.names().contains(&s)).ok_or_else(|| {
+            let names: Vec<&str> = Mode::ALL.iter().map(|m| m.name()).collect();
+            format!("unknown mode '{s}' ({})", names.join(", "))
+        })
+    }
 }
 
 /// Rows a table shows before it elides the middle, as the DuckDB shell does.

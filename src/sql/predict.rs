@@ -23,20 +23,26 @@ use robbench_vocab::{Attack, Dataset, Protocol, Proxy};
 
 use super::table_fn::{opt_i64, opt_str, BindRows};
 use super::train::dataset_arg;
-use crate::predict::{self, features, Forest};
+use crate::predict::{self, features, Forest, Model};
+
+/// The model a call fits unless it names one.
+pub(super) const DEFAULT_MODEL: Model = Model::ExtraTrees;
 
 /// A feature family: its values for a cell, or None where the cell lacks them.
 type Family = Box<dyn Fn(usize) -> Option<Vec<f64>>>;
 
+/// The features a call names unless it says otherwise.
+pub(super) const DEFAULT_FEATURES: [&str; 2] = ["graph", "proxies"];
+
 /// The features of every cell of the space, in one matrix.
-struct Cells {
-    names: Vec<String>,
+pub(super) struct Cells {
+    pub names: Vec<String>,
     /// The cells that have every feature, ascending.
-    cells: Vec<usize>,
-    rows: Vec<Vec<f64>>,
+    pub cells: Vec<usize>,
+    pub rows: Vec<Vec<f64>>,
 }
 
-fn list(bind: &BindInfo, name: &str) -> Option<Vec<String>> {
+pub(super) fn list(bind: &BindInfo, name: &str) -> Option<Vec<String>> {
     bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| match v.to_list() {
         Some(l) => l.iter().map(|x| x.to_string()).collect(),
         None => vec![v.to_string()],
@@ -66,7 +72,12 @@ fn score(
     per_cell(conn, &sql, d)
 }
 
-fn feature_space(conn: &Connection, f: &str, wanted: &[String], d: Dataset) -> Result<Cells> {
+pub(super) fn feature_space(
+    conn: &Connection,
+    f: &str,
+    wanted: &[String],
+    d: Dataset,
+) -> Result<Cells> {
     if wanted.is_empty() {
         bail!(
             "{f}: features := []: name at least one (onehot, graph, proxies, standard or a score)"
@@ -166,11 +177,60 @@ fn targets(
     Ok(out)
 }
 
+/// The noise ceiling of a target: the Kendall tau between one training seed's values and
+/// another's over the architectures (isomorphism classes) trained with both, the mean over every
+/// pair of seeds, as NAS-Bench-301 judges a surrogate; None where fewer than two seeds have per-
+/// seed values (a published mean has none) on 3 or more common architectures.
+fn noise_ceiling(
+    conn: &Connection,
+    target: &str,
+    d: Dataset,
+    protocol: &str,
+) -> Result<Option<f64>> {
+    let sql = format!(
+        "SELECT m.arch, m.seed, avg(m.\"{target}\") FROM metrics m JOIN runs r USING (run_id)
+         WHERE m.dataset = ? AND r.protocol = ? AND r.mean_of IS NULL AND m.seed IS NOT NULL
+           AND isfinite(m.\"{target}\") GROUP BY m.arch, m.seed"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map([d.name(), protocol], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, f64>(2)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    // seed -> class -> (sum, count): a class's value for a seed is the mean over its cells.
+    let mut by_seed: std::collections::BTreeMap<i64, HashMap<usize, (f64, usize)>> =
+        Default::default();
+    for (arch, seed, v) in rows {
+        let e = by_seed.entry(seed).or_default().entry(Space::get().uid(arch)?).or_default();
+        e.0 += v;
+        e.1 += 1;
+    }
+    let seeds: Vec<&HashMap<usize, (f64, usize)>> = by_seed.values().collect();
+    let mut taus = Vec::new();
+    for (i, a) in seeds.iter().enumerate() {
+        for b in &seeds[i + 1..] {
+            let mut common: Vec<usize> = a.keys().filter(|k| b.contains_key(k)).copied().collect();
+            if common.len() < 3 {
+                continue;
+            }
+            common.sort_unstable();
+            let mean = |m: &HashMap<usize, (f64, usize)>, k: &usize| m[k].0 / m[k].1 as f64;
+            let x: Vec<f64> = common.iter().map(|k| mean(a, k)).collect();
+            let y: Vec<f64> = common.iter().map(|k| mean(b, k)).collect();
+            taus.extend(crate::stats::kendall_tau_b(&x, &y));
+        }
+    }
+    Ok((!taus.is_empty()).then(|| taus.iter().sum::<f64>() / taus.len() as f64))
+}
+
 /// What every call shares.
 struct Common {
     dataset: Dataset,
+    protocol: String,
     target: String,
     features: Vec<String>,
+    model: Model,
     trees: usize,
     seed: u64,
     space: Cells,
@@ -189,7 +249,7 @@ impl Common {
 fn common(
     bind: &BindInfo,
     f: &str,
-    conn: &Connection,
+    shared: &Arc<Mutex<Connection>>,
     default_features: &[&str],
 ) -> Result<Common> {
     let dataset = dataset_arg(bind, f)?;
@@ -205,9 +265,60 @@ fn common(
     if seed < 0 {
         bail!("{f}: seed must be non-negative, got {seed}");
     }
-    let space = feature_space(conn, f, &features, dataset)?;
-    let truth = targets(conn, f, &target, dataset, &protocol)?;
-    Ok(Common { dataset, target, features, trees: trees as usize, seed: seed as u64, space, truth })
+    let model = model_arg(bind, f)?;
+    let mut space = feature_space(&*lock(shared)?, f, &features, dataset)?;
+    if let Some(sql) = opt_str(bind, "cells") {
+        let keep: std::collections::HashSet<usize> = query_archs(shared, f, "cells", &sql)?
+            .into_iter()
+            .map(|a| Space::get().check(a).map_err(anyhow::Error::from))
+            .collect::<Result<_>>()?;
+        let (cells, rows): (Vec<usize>, Vec<Vec<f64>>) =
+            space.cells.into_iter().zip(space.rows).filter(|(a, _)| keep.contains(a)).unzip();
+        if cells.is_empty() {
+            bail!(
+                "{f}: cells := {sql:?} holds no cell with every feature of {}",
+                features.join(", ")
+            );
+        }
+        (space.cells, space.rows) = (cells, rows);
+    }
+    let truth = targets(&*lock(shared)?, f, &target, dataset, &protocol)?;
+    Ok(Common {
+        dataset,
+        protocol,
+        target,
+        features,
+        model,
+        trees: trees as usize,
+        seed: seed as u64,
+        space,
+        truth,
+    })
+}
+
+/// A call's `model :=`.
+pub(super) fn model_arg(bind: &BindInfo, f: &str) -> Result<Model> {
+    opt_str(bind, "model")
+        .map(|m| Model::parse(&m).map_err(|e| anyhow!("{f}: model := {e}")))
+        .transpose()
+        .map(|m| m.unwrap_or(DEFAULT_MODEL))
+}
+
+/// The first column (arch) of a query's rows. The query runs on a connection of its own, with
+/// the shared one unlocked, so it may call robbench's functions (`cell_features`, `predict`).
+fn query_archs(
+    shared: &Arc<Mutex<Connection>>,
+    f: &str,
+    param: &str,
+    sql: &str,
+) -> Result<Vec<i64>> {
+    let conn = lock(shared)?.try_clone()?;
+    let mut stmt = conn.prepare(sql).with_context(|| format!("{f}: {param} := {sql:?}"))?;
+    let archs = stmt
+        .query_map([], |r| r.get::<_, i64>(0))
+        .and_then(|rows| rows.collect::<Result<_, _>>())
+        .with_context(|| format!("{f}: {param} := {sql:?}: its first column must be arch"))?;
+    Ok(archs)
 }
 
 fn conn_of(bind: &BindInfo) -> Arc<Mutex<Connection>> {
@@ -238,22 +349,14 @@ fn predict_schema() -> Schema {
 fn bind_predict(bind: &BindInfo) -> Result<RecordBatch> {
     const F: &str = "predict";
     let conn = conn_of(bind);
-    let c = {
-        let conn = lock(&conn)?;
-        common(bind, F, &conn, &["graph", "proxies"])?
-    };
+    let c = common(bind, F, &conn, &DEFAULT_FEATURES)?;
     let labelled = c.labelled();
     let train: Vec<usize> = match (opt_str(bind, "train"), opt_i64(bind, "n")) {
         (Some(_), Some(_)) => {
             bail!("{F}: give the training set as train := 'query' or as n := K, not both")
         }
         (Some(sql), None) => {
-            let conn = lock(&conn)?;
-            let mut stmt = conn.prepare(&sql).with_context(|| format!("{F}: train := {sql:?}"))?;
-            let archs: Vec<i64> = stmt
-                .query_map([], |r| r.get::<_, i64>(0))
-                .with_context(|| format!("{F}: train := {sql:?}: its first column must be arch"))?
-                .collect::<Result<_, _>>()?;
+            let archs = query_archs(&conn, F, "train", &sql)?;
             let pos: HashMap<usize, usize> =
                 c.space.cells.iter().enumerate().map(|(i, &a)| (a, i)).collect();
             let mut t = Vec::new();
@@ -298,7 +401,7 @@ fn bind_predict(bind: &BindInfo) -> Result<RecordBatch> {
     }
     let x: Vec<Vec<f64>> = train.iter().map(|&i| c.space.rows[i].clone()).collect();
     let y: Vec<f64> = train.iter().map(|&i| c.truth[&c.space.cells[i]]).collect();
-    let forest = Forest::fit(&x, &y, c.trees, c.seed).with_context(|| F.to_string())?;
+    let forest = Forest::fit(c.model, &x, &y, c.trees, c.seed).with_context(|| F.to_string())?;
     let which: Vec<usize> = match list(bind, "archs") {
         None => (0..c.space.cells.len()).collect(),
         Some(l) => {
@@ -365,6 +468,8 @@ fn shared_parameters() -> Vec<(String, LogicalTypeHandle)> {
         ("features".to_string(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
         ("trees".to_string(), t(LogicalTypeId::Bigint)),
         ("seed".to_string(), t(LogicalTypeId::Bigint)),
+        ("model".to_string(), t(LogicalTypeId::Varchar)),
+        ("cells".to_string(), t(LogicalTypeId::Varchar)),
     ]
 }
 
@@ -374,6 +479,7 @@ fn eval_schema() -> Schema {
     let f = |n: &str, t: DataType| Field::new(n, t, true);
     Schema::new(vec![
         f("features", DataType::Utf8),
+        f("model", DataType::Utf8),
         f("target", DataType::Utf8),
         f("dataset", DataType::Utf8),
         f("n_train", DataType::Int64),
@@ -383,16 +489,14 @@ fn eval_schema() -> Schema {
         f("spearman", DataType::Float64),
         f("top_k", DataType::Int64),
         f("top_k_overlap", DataType::Float64),
+        f("noise_ceiling", DataType::Float64),
     ])
 }
 
 fn bind_eval(bind: &BindInfo) -> Result<RecordBatch> {
     const F: &str = "predictor_eval";
     let conn = conn_of(bind);
-    let c = {
-        let conn = lock(&conn)?;
-        common(bind, F, &conn, &["graph", "proxies"])?
-    };
+    let c = common(bind, F, &conn, &DEFAULT_FEATURES)?;
     let sizes: Vec<i64> = match list(bind, "sizes") {
         None => vec![32, 128, 1024],
         Some(l) => l
@@ -430,15 +534,20 @@ fn bind_eval(bind: &BindInfo) -> Result<RecordBatch> {
                     ty.push(v);
                 }
             }
-            let forest = Forest::fit(&x, &y, c.trees, seed)?;
+            let forest = Forest::fit(c.model, &x, &y, c.trees, seed)?;
             let (p, _) = forest.predict(&tx)?;
             out.push((n, seed as i64, ty.len(), predict::quality(&p, &ty, top_k as usize)));
         }
     }
+    let ceiling = {
+        let conn = lock(&conn)?;
+        noise_ceiling(&conn, &c.target, c.dataset, &c.protocol)?
+    };
     let k = out.len();
     let label = c.features.join("+");
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(vec![label.as_str(); k])),
+        Arc::new(StringArray::from(vec![c.model.name(); k])),
         Arc::new(StringArray::from(vec![c.target.as_str(); k])),
         Arc::new(StringArray::from(vec![c.dataset.name(); k])),
         Arc::new(Int64Array::from_iter_values(out.iter().map(|o| o.0))),
@@ -448,6 +557,7 @@ fn bind_eval(bind: &BindInfo) -> Result<RecordBatch> {
         Arc::new(Float64Array::from(out.iter().map(|o| o.3.spearman).collect::<Vec<_>>())),
         Arc::new(Int64Array::from(vec![top_k; k])),
         Arc::new(Float64Array::from(out.iter().map(|o| o.3.top_k_overlap).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(vec![ceiling; k])),
     ];
     Ok(RecordBatch::try_new(Arc::new(eval_schema()), columns)?)
 }
@@ -480,7 +590,8 @@ fn bind_features(bind: &BindInfo) -> Result<RecordBatch> {
     let conn = conn_of(bind);
     let conn = lock(&conn)?;
     let dataset = dataset_arg(bind, F)?;
-    let wanted = list(bind, "features").unwrap_or_else(|| vec!["graph".into(), "proxies".into()]);
+    let wanted =
+        list(bind, "features").unwrap_or_else(|| DEFAULT_FEATURES.map(String::from).to_vec());
     let s = feature_space(&conn, F, &wanted, dataset)?;
     let mut fields = vec![Field::new("arch", DataType::Int64, true)];
     fields.extend(s.names.iter().map(|n| Field::new(n, DataType::Float64, true)));

@@ -1,5 +1,12 @@
-//! `search(algorithm := 'rs' | 're' | 'ls' | 'nsga2', dataset, metric, ...)`: NAS search
-//! strategies run against the benchmark (`crate::search`), one row per trial and query.
+//! `search(algorithm := 'rs' | 're' | 'ls' | 'nsga2' | 'bananas', dataset, metric, ...)`: NAS
+//! search strategies run against the benchmark (`crate::search`), one row per trial and query.
+//!
+//! `bananas` is predictor-guided: its forest learns from `features` (as `predict(...)` names
+//! them; by default the cell's graph and the zero-cost proxies), so it searches the cells that
+//! have them. `budget_seconds` adds a budget in simulated GPU time: each query is charged its
+//! recorded `train_seconds` (the mean of the architecture's runs), or the paper's 1.84
+//! T4-GPU-hours where the table records none, and the rows then carry `gpu_seconds`, the time
+//! charged so far.
 //!
 //! Hardware limits (`max_latency`, `max_energy`, on `device`, from the `hardware` table) narrow
 //! the space; `objective := 'latency' | 'energy'` adds that cost as a second objective, and each
@@ -27,7 +34,7 @@ use robbench_vocab::{Attack, Dataset, HwCost, HwDevice, Protocol, Proxy, Score};
 
 use super::table_fn::{declare, macro_over, opt_f64, opt_i64, opt_str, BoxError, Computed};
 use super::train::{dataset_arg, metrics_row, trainer_arg, TrainContext, Trainer};
-use crate::search::{self, Algorithm, Costs, Oracle, Problem, Query};
+use crate::search::{self, Algorithm, Costs, Oracle, Problem, Query, TimeBudget};
 
 /// What search needs from the session: the trainer's context, and a connection to the session's
 /// database to read `metrics_mean` and `scores`.
@@ -52,7 +59,7 @@ pub struct Bind {
     source: Mutex<Option<Source>>,
 }
 
-fn schema(multi_objective: bool) -> Schema {
+fn schema(multi_objective: bool, timed: bool) -> Schema {
     let f = |n: &str, t: DataType| Field::new(n, t, true);
     let mut fields = vec![
         f("algorithm", DataType::Utf8),
@@ -75,6 +82,9 @@ fn schema(multi_objective: bool) -> Schema {
             f("reference_value", DataType::Float64),
             f("reference_cost", DataType::Float64),
         ]);
+    }
+    if timed {
+        fields.push(f("gpu_seconds", DataType::Float64));
     }
     Schema::new(fields)
 }
@@ -165,15 +175,43 @@ fn table_values(
     Ok(values)
 }
 
+/// The mean recorded training time of each unique architecture's runs for the data set and
+/// protocol (none for a published table that records no time).
+fn train_seconds(
+    conn: &Connection,
+    dataset: Dataset,
+    protocol: &str,
+) -> Result<HashMap<usize, f64>> {
+    let mut stmt = conn.prepare(
+        "SELECT m.arch, avg(r.train_seconds) FROM metrics m JOIN runs r USING (run_id) WHERE m.dataset = ? AND r.protocol = ? AND r.train_seconds IS NOT NULL GROUP BY m.arch",
+    )?;
+    let rows = stmt
+        .query_map([dataset.name(), protocol], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let space = Space::get();
+    let mut by_class: HashMap<usize, (f64, usize)> = HashMap::new();
+    for (arch, s) in rows {
+        let e = by_class.entry(space.uid(arch)?).or_default();
+        e.0 += s;
+        e.1 += 1;
+    }
+    Ok(by_class.into_iter().map(|(a, (s, n))| (a, s / n as f64)).collect())
+}
+
 /// Real training as the oracle: each architecture trained (or its recorded run reused) and
 /// its metrics row recorded.
 struct TrainOracle {
     trainer: Trainer,
     metric: Attack,
     trained: usize,
+    last_seconds: Option<f64>,
 }
 
 impl Oracle for TrainOracle {
+    fn seconds(&self) -> Option<f64> {
+        self.last_seconds
+    }
+
     fn value(&mut self, arch: usize) -> Result<Option<f64>> {
         let t = &self.trainer;
         let job = t.job(arch as i64, t.datasets[0], t.seeds[0]);
@@ -181,6 +219,7 @@ impl Oracle for TrainOracle {
         let r = t.run(&job, &[], &format!("search query {} arch {arch}", self.trained))?;
         let row = metrics_row(t, &job, &r);
         t.catalog().append_rows("metrics", &[row], crate::store::OnKey::Ignore)?;
+        self.last_seconds = Some(r.train_seconds);
         Ok(r.evaluation.metrics.get(&self.metric).copied())
     }
 }
@@ -206,8 +245,21 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
         },
         "ls" => Algorithm::Local,
         "nsga2" => Algorithm::Nsga2 { population: positive(bind, "population", 20)? },
-        other => bail!("search: unknown algorithm '{other}' (rs, re, ls or nsga2)"),
+        "bananas" => Algorithm::Bananas {
+            initial: positive(bind, "initial", 10)?,
+            batch: positive(bind, "batch", 10)?,
+            candidates: positive(bind, "candidates", 100)?,
+            trees: positive(bind, "trees", crate::predict::TREES as i64)?,
+            model: super::predict::model_arg(bind, "search")?,
+        },
+        other => bail!("search: unknown algorithm '{other}' (rs, re, ls, nsga2 or bananas)"),
     };
+    let is_bananas = matches!(algorithm, Algorithm::Bananas { .. });
+    for only in ["initial", "batch", "candidates", "trees", "features", "model"] {
+        if !is_bananas && bind.get_named_parameter(only).is_some_and(|v| !v.is_null()) {
+            bail!("search: {only} is an option of bananas, not of {}", algorithm.name());
+        }
+    }
     let dataset = dataset_arg(bind, "search")?;
     let metric = opt_str(bind, "metric").unwrap_or_else(|| Attack::Pgd8.name().into());
     // Taken as text, so a macro can pass it on (DuckDB hands a nested macro's BOOLEAN
@@ -217,7 +269,16 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
         Some("false") => false,
         Some(other) => bail!("search: maximize must be true or false, got '{other}'"),
     };
-    let budget = opt_i64(bind, "budget").unwrap_or(100);
+    let budget_seconds = opt_f64(bind, "budget_seconds").map_err(|e| anyhow!("search: {e}"))?;
+    if let Some(b) = budget_seconds.filter(|b| *b <= 0.0) {
+        bail!("search: budget_seconds must be positive, got {b}");
+    }
+    // With a time budget alone, the count does not limit.
+    let budget = match (opt_i64(bind, "budget"), budget_seconds) {
+        (Some(b), _) => b,
+        (None, Some(_)) => i64::MAX,
+        (None, None) => 100,
+    };
     if budget <= 0 {
         bail!("search: budget must be positive, got {budget}");
     }
@@ -229,10 +290,14 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
     let max_params = opt_f64(bind, "max_params")?;
     let max_flops = opt_f64(bind, "max_flops")?;
     let source = opt_str(bind, "source").unwrap_or_else(|| "table".into());
+    let protocol = opt_str(bind, "protocol").unwrap_or_else(|| Protocol::PAPER_NAME.into());
+    let mut recorded = HashMap::new();
     let (source, mut candidates) = match source.as_str() {
         "table" => {
-            let protocol = opt_str(bind, "protocol").unwrap_or_else(|| Protocol::PAPER_NAME.into());
             let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+            if budget_seconds.is_some() {
+                recorded = train_seconds(&conn, dataset, &protocol)?;
+            }
             let values = table_values(&conn, dataset, &metric, &protocol)?;
             if values.is_empty() {
                 bail!("search: no architecture has {metric} for {dataset} under protocol '{protocol}'");
@@ -251,7 +316,8 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
             };
             let mut trainer = trainer_arg(bind, train)?;
             trainer.ensure_attack(metric_col);
-            let oracle = TrainOracle { trainer, metric: metric_col, trained: 0 };
+            let oracle =
+                TrainOracle { trainer, metric: metric_col, trained: 0, last_seconds: None };
             (Source::Train(Box::new(oracle)), Space::get().representatives())
         }
         other => bail!("search: source must be 'table' or 'train', got '{other}'"),
@@ -295,6 +361,33 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
             bail!("search: no architecture meets the hardware limits on {}", hw.device);
         }
     }
+    let features = if is_bananas {
+        let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+        let wanted = super::predict::list(bind, "features")
+            .unwrap_or_else(|| super::predict::DEFAULT_FEATURES.map(String::from).to_vec());
+        let cells = super::predict::feature_space(&conn, "search", &wanted, dataset)?;
+        // A class's features are its representative's, or else its first cell's that has them
+        // (the proxies were computed for 9,445 of the 15,625 cells).
+        let mut by_class: HashMap<usize, Vec<f64>> = HashMap::new();
+        for (cell, row) in cells.cells.into_iter().zip(cells.rows) {
+            let uid = space.uid(cell as i64)?;
+            if uid == cell {
+                by_class.insert(uid, row);
+            } else {
+                by_class.entry(uid).or_insert(row);
+            }
+        }
+        candidates.retain(|a| by_class.contains_key(a));
+        if candidates.is_empty() {
+            bail!(
+                "search: no architecture of the space searched has every feature of {}",
+                wanted.join(", ")
+            );
+        }
+        Some(candidates.iter().map(|a| (*a, by_class[a].clone())).collect())
+    } else {
+        None
+    };
     candidates.sort_unstable();
     let costs = match costs {
         None => None,
@@ -321,8 +414,14 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
         }
     };
     let objective = hw.objective;
+    let time = budget_seconds.map(|seconds| TimeBudget {
+        seconds,
+        recorded,
+        default: search::PAPER_RUN_SECONDS,
+    });
+    let budget = if budget == i64::MAX { candidates.len() } else { budget as usize };
     let problem =
-        Problem { candidates, maximize, budget: budget as usize, trials, seed: seed as u64, costs };
+        Problem { candidates, maximize, budget, trials, seed: seed as u64, costs, time, features };
     if problem.budget > problem.candidates.len() {
         bail!(
             "search: budget {} is larger than the space searched ({} architectures)",
@@ -331,6 +430,12 @@ fn bind_search(bind: &BindInfo) -> Result<Bind> {
         );
     }
     Ok(Bind { algorithm, dataset, metric, objective, problem, source: Mutex::new(Some(source)) })
+}
+
+impl Bind {
+    fn schema(&self) -> Schema {
+        schema(self.objective.is_some(), self.problem.time.is_some())
+    }
 }
 
 /// The hardware options of `search`.
@@ -440,7 +545,10 @@ fn batch(b: &Bind, q: &[Query]) -> Result<RecordBatch> {
             float(&|_| costs.reference.1),
         ]);
     }
-    Ok(RecordBatch::try_new(Arc::new(schema(b.objective.is_some())), columns)?)
+    if b.problem.time.is_some() {
+        columns.push(float(&|x| x.seconds));
+    }
+    Ok(RecordBatch::try_new(Arc::new(b.schema()), columns)?)
 }
 
 pub struct Search;
@@ -451,7 +559,7 @@ impl VTab for Search {
 
     fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
         let b = bind_search(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &schema(b.objective.is_some()))?;
+        declare(bind, &b.schema())?;
         Ok(b)
     }
 
@@ -498,6 +606,13 @@ fn named() -> Vec<(String, LogicalTypeHandle)> {
         ("max_energy".into(), t(LogicalTypeId::Double)),
         ("objective".into(), t(LogicalTypeId::Varchar)),
         ("reference".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Double))),
+        ("budget_seconds".into(), t(LogicalTypeId::Double)),
+        ("initial".into(), t(LogicalTypeId::Bigint)),
+        ("batch".into(), t(LogicalTypeId::Bigint)),
+        ("candidates".into(), t(LogicalTypeId::Bigint)),
+        ("trees".into(), t(LogicalTypeId::Bigint)),
+        ("features".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
+        ("model".into(), t(LogicalTypeId::Varchar)),
     ]);
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
