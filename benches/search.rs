@@ -33,8 +33,16 @@ fn main() {
         .collect();
     let mut candidates: Vec<usize> = values.keys().copied().collect();
     candidates.sort();
-    let problem =
-        Problem { candidates, maximize: true, budget: 100, trials: 100, seed: 0, costs: None };
+    let problem = Problem {
+        candidates,
+        maximize: true,
+        budget: 100,
+        trials: 100,
+        seed: 0,
+        costs: None,
+        time: None,
+        features: None,
+    };
     for alg in [
         Algorithm::Random,
         Algorithm::Evolution { population: 10, sample_size: 3 },
