@@ -57,6 +57,22 @@ pub fn refusals(bench: &Path, table: &str, cases: &[(&str, &str)]) -> String {
     text
 }
 
+/// Runs `SELECT * FROM {call}` read-only on `bench` for each case: it must fail with a message
+/// containing its needle.
+pub fn assert_selects_refused(bench: &Path, cases: &[(&str, &str)]) {
+    for (call, needle) in cases {
+        let o = run(&[
+            "--bench",
+            bench.to_str().unwrap(),
+            "--read-only",
+            "-c",
+            &format!("SELECT * FROM {call}"),
+        ]);
+        assert!(!o.status.success(), "{call} succeeded");
+        assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
+    }
+}
+
 /// `q` on a read-only session, for tests that share one benchmark.
 pub fn q_read_only(bench: &Path, sql: &str) -> Vec<Vec<String>> {
     let o = run(&["--bench", bench.to_str().unwrap(), "--read-only", "-c", sql]);

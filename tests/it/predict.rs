@@ -204,22 +204,13 @@ fn models_and_a_restricted_space() {
     assert_eq!(n, [["9445", "40"]], "one-hot over the cells with proxies only");
     let models = q(b, "SELECT model, n_test FROM (FROM predictor_eval(model := 'forest', sizes := [40], seeds := 1, trees := 5) UNION ALL FROM predictor_eval(sizes := [40], seeds := 1, trees := 5)) ORDER BY ALL");
     assert_eq!(models, [["extra_trees", "9405"], ["forest", "9405"]], "extra_trees is the default");
-    for (call, needle) in [
+    let cases = [
         (
             "predict(model := 'svm')",
             "model := unknown model 'svm' (forest, extra_trees, ridge_forest)",
         ),
         ("predict(cells := 'SELECT 3')", "holds no cell with every feature"),
         ("predictor_eval(cells := 'SELECT ''x''')", "its first column must be arch"),
-    ] {
-        let o = run(&[
-            "--bench",
-            b.to_str().unwrap(),
-            "--read-only",
-            "-c",
-            &format!("SELECT * FROM {call}"),
-        ]);
-        assert!(!o.status.success(), "{call} succeeded");
-        assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
-    }
+    ];
+    assert_selects_refused(b, &cases);
 }

@@ -255,17 +255,7 @@ fn bad_options_are_refused() {
         ("search('bananas', dataset := 'cifar100')", "no NAS-Bench-Suite-Zero"),
         ("search('bananas', budget := 6467)", "larger than the space searched"),
     ];
-    for (call, needle) in cases {
-        let o = run(&[
-            "--bench",
-            b.to_str().unwrap(),
-            "--read-only",
-            "-c",
-            &format!("SELECT * FROM {call}"),
-        ]);
-        assert!(!o.status.success(), "{call} succeeded");
-        assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
-    }
+    assert_selects_refused(b, &cases);
 }
 
 /// A search on a data set with no table: each query trains (and records) a digits network.
