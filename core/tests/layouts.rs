@@ -80,11 +80,13 @@ fn folded_batch_norm_and_channels_last_compute_the_plain_network() {
             let e = rel(l, &exact);
             assert!(e < 1e-5, "arch {arch}: {what} logits are {e:e} from float64");
         }
-        // libtorch's fp32 input gradients on this CPU land up to 4e-3 from float64, in no fixed
-        // one of the three ways and not always the same from one process to the next.
+        // Input gradients are ill-conditioned where a ReLU or max-pool input sits near its kink,
+        // so libtorch's fp32 kernels land them well away from float64, in no fixed one of the
+        // three ways and not the same on every processor: up to 4e-3 on one machine, 1.2e-2
+        // (channels-last, arch 14606) on CI's. A wrong backward pass is off by order one.
         for (what, g) in grads {
             let e = rel(g, &g_exact);
-            assert!(e < 1e-2, "arch {arch}: the {what} gradient is {e:e} from float64");
+            assert!(e < 5e-2, "arch {arch}: the {what} gradient is {e:e} from float64");
         }
 
         // Training mode normalises by the batch (and updates the statistics, so it comes last,

@@ -61,6 +61,7 @@ impl Command {
     fn usage(self) -> &'static str {
         match self {
             Command::Draw => "ARCH [out=F]",
+            Command::Help => "[FUNCTION]",
             Command::Mode => "MODE",
             Command::Optimize => "[HOURS]",
             Command::Output => "[FILE]",
@@ -68,7 +69,7 @@ impl Command {
             Command::Read => "FILE",
             Command::Schema => "[TABLE]",
             Command::Timer => "on|off",
-            Command::Bench | Command::Quit | Command::Help | Command::Tables => "",
+            Command::Bench | Command::Quit | Command::Tables => "",
         }
     }
 
@@ -80,7 +81,10 @@ impl Command {
             }
             Command::Draw => "Draw the cell of an architecture (id or cell string) to F (.png or .svg),\nor print its edges".into(),
             Command::Quit => "Leave robbench".into(),
-            Command::Help => "Show this message".into(),
+            Command::Help => format!(
+                "Show this message, or the parameters of FUNCTION:\n{}",
+                crate::sql::params::FUNCTIONS.map(|f| f.name).join(", ")
+            ),
             Command::Mode => format!(
                 "Set the output mode: {}",
                 Mode::ALL.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
@@ -157,7 +161,19 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
         Command::parse(cmd).ok_or_else(|| anyhow!("unknown command '{cmd}' (see .help)"))?;
     match command {
         Command::Quit => return Ok(Flow::Quit),
-        Command::Help => println!("{}", help()),
+        Command::Help => {
+            arity(1)?;
+            match args.first() {
+                None => println!("{}", help()),
+                Some(name) => match crate::sql::params::function(name) {
+                    Some(f) => println!("{}", f.help()),
+                    None => bail!(
+                        ".help: no function '{name}'; robbench's are {}",
+                        crate::sql::params::FUNCTIONS.map(|f| f.name).join(", ")
+                    ),
+                },
+            }
+        }
         Command::Mode => {
             arity(1)?;
             match args.first() {

@@ -93,16 +93,8 @@ pub fn install_ctrl_c(session: &Session, exit_when_idle: bool) {
     });
 }
 
-/// Does the statement call a function that runs robbench-worker (minutes to hours)?
+/// Does the statement call a function that can run robbench-worker (minutes to hours)?
 fn drives_worker(sql: &str) -> bool {
-    const FUNCTIONS: [&str; 6] = [
-        "train",
-        "scores",
-        "evaluate",
-        "evaluate_corruptions",
-        "robbench_train",
-        "robbench_scores",
-    ];
     let lower = sql.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
@@ -114,7 +106,9 @@ fn drives_worker(sql: &str) -> bool {
                 i += 1;
             }
             let rest = lower[i..].trim_start();
-            if rest.starts_with('(') && FUNCTIONS.contains(&&lower[start..i]) {
+            if rest.starts_with('(')
+                && crate::sql::params::function(&lower[start..i]).is_some_and(|f| f.drives_worker)
+            {
                 return true;
             }
         } else {
@@ -367,6 +361,8 @@ mod tests {
         assert!(drives_worker("INSERT INTO metrics FROM train(2581, epochs := 1)"));
         assert!(drives_worker("insert into scores from SCORES ([1, 2])"));
         assert!(drives_worker("SELECT * FROM robbench_train(1)"));
+        assert!(drives_worker("FROM search('ls', source := 'train', dataset := 'digits')"));
+        assert!(!drives_worker("FROM predict(n := 32)"));
         assert!(!drives_worker("SELECT score, value FROM scores WHERE arch = 1"));
         assert!(!drives_worker("SELECT retrain(1), my_scores(2)"));
     }

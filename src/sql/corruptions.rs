@@ -9,13 +9,14 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Result};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use robbench_vocab::worker::{Compute, CorruptionRow, CorruptionsRequest, Request};
 use robbench_vocab::{Corruption, Dataset};
 
 use super::evaluate::{network, Network};
-use super::table_fn::{any_type, declare, opt_i64, opt_str, BoxError, Computed};
+use super::params;
+use super::table_fn::{declare, opt_i64, opt_str, BoxError, Computed};
 use super::train::TrainContext;
 use crate::store::rows::{self, Row};
 use crate::worker;
@@ -142,18 +143,6 @@ impl VTab for EvaluateCorruptions {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        let t = |id| LogicalTypeHandle::from(id);
-        Some(vec![
-            ("run_id".to_string(), t(LogicalTypeId::Varchar)),
-            ("checkpoint".into(), t(LogicalTypeId::Varchar)),
-            ("arch".into(), any_type()),
-            ("dataset".into(), t(LogicalTypeId::Varchar)),
-            ("seed".into(), t(LogicalTypeId::Bigint)),
-            ("corruptions".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
-            ("severities".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Bigint))),
-            ("n_eval".into(), t(LogicalTypeId::Bigint)),
-            ("data_dir".into(), t(LogicalTypeId::Varchar)),
-            ("device".into(), t(LogicalTypeId::Varchar)),
-        ])
+        Some(params::EVALUATE_CORRUPTIONS.named_parameters())
     }
 }

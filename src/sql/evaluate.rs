@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use robbench_vocab::worker::{Compute, EvaluateRequest, EvaluateResult, Evaluation, Request};
 use robbench_vocab::{durable, Attack, Dataset, Dtype};
 use sha2::{Digest, Sha256};
 
-use super::table_fn::{any_type, archs, declare, opt_i64, opt_str, BoxError, Computed};
+use super::params;
+use super::table_fn::{archs, declare, opt_i64, opt_str, BoxError, Computed};
 use super::train::{attacks_arg, dtype_arg, TrainContext};
 use crate::store::rows::{self, Row};
 use crate::store::Record;
@@ -345,18 +346,6 @@ impl VTab for Evaluate {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        let t = |id| LogicalTypeHandle::from(id);
-        Some(vec![
-            ("run_id".to_string(), any_type()),
-            ("checkpoint".into(), t(LogicalTypeId::Varchar)),
-            ("arch".into(), any_type()),
-            ("dataset".into(), t(LogicalTypeId::Varchar)),
-            ("attacks".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
-            ("n_eval".into(), t(LogicalTypeId::Bigint)),
-            ("dtype".into(), t(LogicalTypeId::Varchar)),
-            ("seed".into(), t(LogicalTypeId::Bigint)),
-            ("data_dir".into(), t(LogicalTypeId::Varchar)),
-            ("device".into(), t(LogicalTypeId::Varchar)),
-        ])
+        Some(params::EVALUATE.named_parameters())
     }
 }

@@ -5,6 +5,7 @@ pub mod corruptions;
 pub mod evaluate;
 pub mod history;
 pub mod import;
+pub mod params;
 pub mod pareto;
 pub mod predict;
 pub mod scores;
@@ -67,37 +68,54 @@ pub fn register_bench(
         device_param: "device",
         seed_param: "seed",
     };
-    conn.register_table_function_with_extra_info::<train::Train, _>("robbench_train", &ctx)?;
-    conn.execute_batch(&train::macro_sql()).context("cannot define train()")?;
-    conn.register_table_function_with_extra_info::<evaluate::Evaluate, _>("evaluate", &ctx)?;
+    use params::Function;
+    let define = |f: &Function| -> Result<()> {
+        if let Some(sql) = f.macro_sql() {
+            conn.execute_batch(&sql).with_context(|| format!("cannot define {}()", f.name))?;
+        }
+        Ok(())
+    };
+    let t = &params::TRAIN;
+    conn.register_table_function_with_extra_info::<train::Train, _>(&t.registered(), &ctx)?;
+    define(t)?;
+    let e = &params::EVALUATE;
+    conn.register_table_function_with_extra_info::<evaluate::Evaluate, _>(&e.registered(), &ctx)?;
+    let c = &params::EVALUATE_CORRUPTIONS;
     conn.register_table_function_with_extra_info::<corruptions::EvaluateCorruptions, _>(
-        "evaluate_corruptions",
+        &c.registered(),
         &ctx,
     )?;
-    conn.register_table_function_with_extra_info::<scores::Scores, _>("robbench_scores", &ctx)?;
-    conn.execute_batch(&scores::macro_sql()).context("cannot define scores()")?;
+    let s = &params::SCORES;
+    conn.register_table_function_with_extra_info::<scores::Scores, _>(&s.registered(), &ctx)?;
+    define(s)?;
     let search_ctx = search::SearchContext {
         train: ctx.clone(),
         conn: Arc::new(std::sync::Mutex::new(conn.try_clone()?)),
     };
+    let s = &params::SEARCH;
     conn.register_table_function_with_extra_info::<search::Search, _>(
-        "robbench_search",
+        &s.registered(),
         &search_ctx,
     )?;
-    conn.execute_batch(&search::macro_sql()).context("cannot define search()")?;
-    conn.register_table_function_with_extra_info::<pareto::Pareto, _>("pareto", &search_ctx.conn)?;
-    conn.register_table_function_with_extra_info::<table_fn::Rows<predict::Predict>, _>(
-        "predict",
-        &search_ctx.conn,
+    define(s)?;
+    let q = &search_ctx.conn;
+    conn.register_table_function_with_extra_info::<pareto::Pareto, _>(params::PARETO.name, q)?;
+    use table_fn::Rows;
+    conn.register_table_function_with_extra_info::<Rows<predict::Predict>, _>(
+        params::PREDICT.name,
+        q,
     )?;
-    conn.register_table_function_with_extra_info::<table_fn::Rows<predict::PredictorEval>, _>(
-        "predictor_eval",
-        &search_ctx.conn,
+    conn.register_table_function_with_extra_info::<Rows<predict::PredictorEval>, _>(
+        params::PREDICTOR_EVAL.name,
+        q,
     )?;
-    conn.register_table_function_with_extra_info::<table_fn::Rows<predict::CellFeatures>, _>(
-        "cell_features",
-        &search_ctx.conn,
+    conn.register_table_function_with_extra_info::<Rows<predict::CellFeatures>, _>(
+        params::CELL_FEATURES.name,
+        q,
     )?;
-    conn.register_table_function_with_extra_info::<history::History, _>("history", catalog)?;
+    conn.register_table_function_with_extra_info::<history::History, _>(
+        params::HISTORY.name,
+        catalog,
+    )?;
     Ok(())
 }

@@ -15,10 +15,11 @@ use arrow::array::{Array, BooleanArray};
 use arrow::compute::{cast, concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use duckdb::Connection;
 
+use super::params;
 use super::table_fn::{declare, BoxError, Computed};
 use crate::search::pareto::front;
 
@@ -94,14 +95,10 @@ impl VTab for Pareto {
     }
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(vec![LogicalTypeHandle::from(LogicalTypeId::Varchar)])
+        Some(params::PARETO.positional())
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        let t = |id| LogicalTypeHandle::from(id);
-        Some(vec![
-            ("columns".to_string(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
-            ("maximize".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Boolean))),
-        ])
+        Some(params::PARETO.named_parameters())
     }
 }

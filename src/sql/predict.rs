@@ -15,12 +15,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
+use duckdb::core::LogicalTypeHandle;
 use duckdb::vtab::BindInfo;
 use duckdb::Connection;
 use robbench_space::{Space, N_ARCHS};
 use robbench_vocab::{Attack, Dataset, Protocol, Proxy};
 
+use super::params;
 use super::table_fn::{opt_i64, opt_str, BindRows};
 use super::train::dataset_arg;
 use crate::predict::{self, features, Forest, Model};
@@ -446,31 +447,8 @@ impl BindRows for Predict {
     }
 
     fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
-        let mut v = shared_parameters();
-        v.extend([
-            ("n".to_string(), LogicalTypeHandle::from(LogicalTypeId::Bigint)),
-            ("train".to_string(), LogicalTypeHandle::from(LogicalTypeId::Varchar)),
-            (
-                "archs".to_string(),
-                LogicalTypeHandle::list(&LogicalTypeHandle::from(LogicalTypeId::Varchar)),
-            ),
-        ]);
-        v
+        params::PREDICT.named_parameters()
     }
-}
-
-fn shared_parameters() -> Vec<(String, LogicalTypeHandle)> {
-    let t = |id| LogicalTypeHandle::from(id);
-    vec![
-        ("dataset".to_string(), t(LogicalTypeId::Varchar)),
-        ("target".to_string(), t(LogicalTypeId::Varchar)),
-        ("protocol".to_string(), t(LogicalTypeId::Varchar)),
-        ("features".to_string(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
-        ("trees".to_string(), t(LogicalTypeId::Bigint)),
-        ("seed".to_string(), t(LogicalTypeId::Bigint)),
-        ("model".to_string(), t(LogicalTypeId::Varchar)),
-        ("cells".to_string(), t(LogicalTypeId::Varchar)),
-    ]
 }
 
 // ---- predictor_eval ----
@@ -570,16 +548,7 @@ impl BindRows for PredictorEval {
     }
 
     fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
-        let mut v = shared_parameters();
-        v.extend([
-            (
-                "sizes".to_string(),
-                LogicalTypeHandle::list(&LogicalTypeHandle::from(LogicalTypeId::Bigint)),
-            ),
-            ("seeds".to_string(), LogicalTypeHandle::from(LogicalTypeId::Bigint)),
-            ("top_k".to_string(), LogicalTypeHandle::from(LogicalTypeId::Bigint)),
-        ]);
-        v
+        params::PREDICTOR_EVAL.named_parameters()
     }
 }
 
@@ -612,10 +581,6 @@ impl BindRows for CellFeatures {
     }
 
     fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
-        let t = |id| LogicalTypeHandle::from(id);
-        vec![
-            ("dataset".to_string(), t(LogicalTypeId::Varchar)),
-            ("features".to_string(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
-        ]
+        params::CELL_FEATURES.named_parameters()
     }
 }

@@ -18,7 +18,8 @@ use robbench_vocab::worker::{Compute, ImageSource, Request, ScoreLine, ScoresReq
 use robbench_vocab::{Dataset, Dtype, Score, ScoreAttack};
 use sha2::{Digest, Sha256};
 
-use super::table_fn::{any_type, archs, declare, macro_over, opt_bool, opt_f64, opt_i64, opt_str};
+use super::params;
+use super::table_fn::{archs, declare, opt_bool, opt_f64, opt_i64, opt_str};
 use super::table_fn::{BoxError, Computed};
 use super::train::{dataset_arg, dtype_arg, TrainContext};
 use crate::store::rows::{self, Row};
@@ -295,37 +296,10 @@ impl VTab for Scores {
     }
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(vec![any_type()])
+        Some(params::SCORES.positional())
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        Some(named())
+        Some(params::SCORES.named_parameters())
     }
-}
-
-fn named() -> Vec<(String, LogicalTypeHandle)> {
-    let t = |id| LogicalTypeHandle::from(id);
-    let mut v = vec![
-        ("dataset".to_string(), t(LogicalTypeId::Varchar)),
-        ("score".into(), any_type()),
-        ("batch_size".into(), t(LogicalTypeId::Bigint)),
-        ("batch_offset".into(), t(LogicalTypeId::Bigint)),
-        ("eps".into(), t(LogicalTypeId::Double)),
-        ("attack".into(), t(LogicalTypeId::Varchar)),
-        ("beta".into(), t(LogicalTypeId::Double)),
-        ("seed".into(), t(LogicalTypeId::Bigint)),
-        ("train_mode".into(), t(LogicalTypeId::Boolean)),
-        ("dtype".into(), t(LogicalTypeId::Varchar)),
-        ("checkpoint".into(), t(LogicalTypeId::Varchar)),
-        ("source".into(), t(LogicalTypeId::Varchar)),
-        ("data_dir".into(), t(LogicalTypeId::Varchar)),
-        ("device".into(), t(LogicalTypeId::Varchar)),
-    ];
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
-}
-
-/// `scores` is a table macro over `robbench_scores` (see `macro_over`).
-pub fn macro_sql() -> String {
-    macro_over("scores", "robbench_scores", "arch", &named())
 }

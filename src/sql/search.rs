@@ -26,13 +26,14 @@ use anyhow::{anyhow, bail, Context, Result};
 use arrow::array::{ArrayRef, Float64Array, Int64Array, ListArray, StringArray};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use duckdb::Connection;
 use robbench_space::{NetShape, Space};
 use robbench_vocab::{Attack, Dataset, HwCost, HwDevice, Protocol, Proxy, Score};
 
-use super::table_fn::{declare, macro_over, opt_f64, opt_i64, opt_str, BoxError, Computed};
+use super::params;
+use super::table_fn::{declare, opt_f64, opt_i64, opt_str, BoxError, Computed};
 use super::train::{dataset_arg, metrics_row, trainer_arg, TrainContext, Trainer};
 use crate::search::{self, Algorithm, Costs, Oracle, Problem, Query, TimeBudget};
 
@@ -572,54 +573,10 @@ impl VTab for Search {
     }
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(vec![LogicalTypeHandle::from(LogicalTypeId::Varchar)])
+        Some(params::SEARCH.positional())
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        Some(named())
+        Some(params::SEARCH.named_parameters())
     }
-}
-
-fn named() -> Vec<(String, LogicalTypeHandle)> {
-    let t = |id| LogicalTypeHandle::from(id);
-    let mut v: Vec<(String, LogicalTypeHandle)> = super::train::named_parameters()
-        .into_iter()
-        .filter(|(n, _)| !["dataset", "seed", "fuse", "device"].contains(&n.as_str()))
-        .collect();
-    v.extend([
-        ("device".to_string(), t(LogicalTypeId::Varchar)),
-        ("train_device".to_string(), t(LogicalTypeId::Varchar)),
-        ("train_seed".to_string(), t(LogicalTypeId::Bigint)),
-        ("dataset".to_string(), t(LogicalTypeId::Varchar)),
-        ("metric".into(), t(LogicalTypeId::Varchar)),
-        ("maximize".into(), t(LogicalTypeId::Varchar)),
-        ("protocol".into(), t(LogicalTypeId::Varchar)),
-        ("budget".into(), t(LogicalTypeId::Bigint)),
-        ("trials".into(), t(LogicalTypeId::Bigint)),
-        ("seed".into(), t(LogicalTypeId::Bigint)),
-        ("max_params".into(), t(LogicalTypeId::Double)),
-        ("max_flops".into(), t(LogicalTypeId::Double)),
-        ("population".into(), t(LogicalTypeId::Bigint)),
-        ("sample_size".into(), t(LogicalTypeId::Bigint)),
-        ("source".into(), t(LogicalTypeId::Varchar)),
-        ("max_latency".into(), t(LogicalTypeId::Double)),
-        ("max_energy".into(), t(LogicalTypeId::Double)),
-        ("objective".into(), t(LogicalTypeId::Varchar)),
-        ("reference".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Double))),
-        ("budget_seconds".into(), t(LogicalTypeId::Double)),
-        ("initial".into(), t(LogicalTypeId::Bigint)),
-        ("batch".into(), t(LogicalTypeId::Bigint)),
-        ("candidates".into(), t(LogicalTypeId::Bigint)),
-        ("trees".into(), t(LogicalTypeId::Bigint)),
-        ("features".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
-        ("model".into(), t(LogicalTypeId::Varchar)),
-    ]);
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
-}
-
-/// `search` is a table macro over `robbench_search` (see `macro_over`): the algorithm may be
-/// given first or by name.
-pub fn macro_sql() -> String {
-    macro_over("search", "robbench_search", "algorithm", &named())
 }

@@ -157,22 +157,3 @@ pub fn opt_bool(bind: &BindInfo, name: &str) -> Option<bool> {
 pub fn opt_str(bind: &BindInfo, name: &str) -> Option<String> {
     bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| v.to_string())
 }
-
-/// A table macro `name(first, opt := NULL, ...)` over the table function `inner`: a DuckDB table
-/// function takes an argument either by position or by name, and a macro parameter takes both,
-/// so `f(2581, ...)` and `f(arch := [2581, 9930], ...)` both work. NULL means the default.
-/// (Table functions registered through the C API cannot be overloaded either: a second
-/// registration under one name is silently dropped.)
-pub fn macro_over(
-    name: &str,
-    inner: &str,
-    first: &str,
-    named: &[(String, LogicalTypeHandle)],
-) -> String {
-    let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
-    format!(
-        "CREATE MACRO {name}({first}, {}) AS TABLE SELECT * FROM {inner}({first}, {});",
-        names.iter().map(|n| format!("{n} := NULL")).collect::<Vec<_>>().join(", "),
-        names.iter().map(|n| format!("{n} := {n}")).collect::<Vec<_>>().join(", ")
-    )
-}

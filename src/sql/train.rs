@@ -12,12 +12,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use robbench_vocab::worker::{Compute, Request, TrainRequest, TrainResult};
 use robbench_vocab::{Attack, Dataset, DeviceSpec, Dtype, Protocol, TrainAttack};
 
-use super::table_fn::{any_type, archs, declare, opt_bool, opt_f64, opt_i64, opt_str, BoxError};
+use super::params;
+use super::table_fn::{archs, declare, opt_bool, opt_f64, opt_i64, opt_str, BoxError};
 use crate::protocol;
 use crate::store::rows::{self, Row};
 use crate::store::{OnKey, Store};
@@ -448,11 +449,11 @@ impl VTab for Train {
     }
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(vec![any_type()])
+        Some(params::TRAIN.positional())
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        Some(named())
+        Some(params::TRAIN.named_parameters())
     }
 }
 
@@ -474,41 +475,4 @@ fn next_run(b: &Bind, cursor: &AtomicUsize, output: &mut DataChunkHandle) -> Res
     duckdb::vtab::record_batch_to_duckdb_data_chunk(&batch, output)?;
     output.set_len(1);
     Ok(())
-}
-
-fn named() -> Vec<(String, LogicalTypeHandle)> {
-    let t = |id| LogicalTypeHandle::from(id);
-    let mut v = vec![
-        ("dataset".to_string(), any_type()),
-        ("seed".into(), any_type()),
-        ("fuse".into(), t(LogicalTypeId::Boolean)),
-        ("train_beta".into(), t(LogicalTypeId::Double)),
-        ("dtype".into(), t(LogicalTypeId::Varchar)),
-        ("epochs".into(), t(LogicalTypeId::Bigint)),
-        ("batch_size".into(), t(LogicalTypeId::Bigint)),
-        ("lr_max".into(), t(LogicalTypeId::Double)),
-        ("momentum".into(), t(LogicalTypeId::Double)),
-        ("weight_decay".into(), t(LogicalTypeId::Double)),
-        ("train_attack".into(), t(LogicalTypeId::Varchar)),
-        ("train_eps".into(), t(LogicalTypeId::Double)),
-        ("train_alpha".into(), t(LogicalTypeId::Double)),
-        ("train_steps".into(), t(LogicalTypeId::Bigint)),
-        ("attacks".into(), LogicalTypeHandle::list(&t(LogicalTypeId::Varchar))),
-        ("n_train".into(), t(LogicalTypeId::Bigint)),
-        ("n_eval".into(), t(LogicalTypeId::Bigint)),
-        ("data_dir".into(), t(LogicalTypeId::Varchar)),
-        ("device".into(), t(LogicalTypeId::Varchar)),
-    ];
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
-}
-
-/// The named parameters of train (every training setting), shared with search.
-pub fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
-    named()
-}
-
-/// `train` is a table macro over `robbench_train` (see `macro_over`).
-pub fn macro_sql() -> String {
-    super::table_fn::macro_over("train", "robbench_train", "arch", &named())
 }

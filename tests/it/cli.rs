@@ -204,3 +204,41 @@ fn dot_commands_in_batch() {
     let o = run(&["--bench", &b, "-c", ".bench"]);
     assert!(stdout(&o).contains("architectures") && stdout(&o).contains("15625"), "{}", stdout(&o));
 }
+
+/// `.help FUNCTION` shows every parameter DuckDB accepts for it: the help and the registration
+/// come from one table, and DuckDB's own catalogue is the check.
+#[test]
+fn help_names_each_functions_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = bench_dir(&tmp);
+    for (function, registered) in
+        [("train", "robbench_train"), ("search", "robbench_search"), ("predict", "predict")]
+    {
+        let o = run(&["--bench", &b, "-c", &format!(".help {function}")]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let help = stdout(&o);
+        assert!(help.starts_with(&format!("{function}(")), "{help}");
+        let sql = format!(
+            "SELECT unnest(parameters) FROM duckdb_functions() WHERE function_name = '{registered}'"
+        );
+        let declared = q(std::path::Path::new(&b), &sql);
+        assert!(declared.len() > 5, "{registered}: {declared:?}");
+        // DuckDB names positional parameters col0, col1, ...; the help names them itself.
+        for p in declared
+            .iter()
+            .filter(|p| p[0].strip_prefix("col").is_none_or(|n| n.parse::<u32>().is_err()))
+        {
+            let listed = help.lines().any(|l| l.trim_start().starts_with(&format!("{} ", p[0])));
+            assert!(listed, "{function}: {} is not in the help:\n{help}", p[0]);
+        }
+    }
+    let o = run(&["--bench", &b, "-c", ".help"]);
+    assert!(stdout(&o).contains("predictor_eval"), "{}", stdout(&o));
+    let o = run(&["--bench", &b, "-c", ".help nope"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(".help: no function 'nope'; robbench's are train, "),
+        "{}",
+        stderr(&o)
+    );
+}
