@@ -13,6 +13,10 @@
 //! augmentation, random starts, initialisation, BatchNorm statistics and optimiser state, and
 //! the loss is the sum of the runs' losses, so every run's gradient is its own. Each run is
 //! checkpointed and returned as if it had trained alone.
+mod fuse;
+mod resume;
+mod schedule;
+mod step;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,36 +26,17 @@ use anyhow::{bail, Context, Result};
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
-use crate::attack::Pgd;
 use crate::data::{self, Dataset, Split};
-use crate::model::{self, Head, Network, Taps};
+use crate::model::{self, Network};
 use crate::rng::{Rng, Stream};
 use crate::space::Cell;
-use robbench_vocab::durable;
+use fuse::{fuse, shares, unfuse};
+use resume::{load_resume, save_all};
 
 pub use robbench_vocab::worker::EpochStats;
 pub use robbench_vocab::{Dtype, Protocol, Stop, TrainAttack};
-
-/// PyTorch's OneCycleLR with its defaults (pct_start 0.3, cosine annealing, div_factor 25,
-/// final_div_factor 1e4, momentum cycled between 0.85 and 0.95): (lr, momentum) for a step.
-pub fn one_cycle(step: usize, total_steps: usize, lr_max: f64) -> (f64, f64) {
-    let initial = lr_max / 25.0;
-    let min = initial / 1e4;
-    let (m_base, m_max) = (0.85, 0.95);
-    let phase1_end = 0.3 * total_steps as f64 - 1.0;
-    let phase2_end = total_steps as f64 - 1.0;
-    let cos = |start: f64, end: f64, pct: f64| {
-        end + (start - end) / 2.0 * ((std::f64::consts::PI * pct).cos() + 1.0)
-    };
-    let s = step as f64;
-    if s <= phase1_end {
-        let pct = s / phase1_end;
-        (cos(initial, lr_max, pct), cos(m_max, m_base, pct))
-    } else {
-        let pct = (s - phase1_end) / (phase2_end - phase1_end);
-        (cos(lr_max, min, pct), cos(m_base, m_max, pct))
-    }
-}
+pub use schedule::one_cycle;
+pub use step::adversarial_step;
 
 /// Progress reported to the caller (a progress bar) after every step.
 pub struct Progress {
@@ -106,113 +91,6 @@ pub fn trainables(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
         vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
-}
-
-const RESUME: &str = "resume.safetensors";
-/// Where versions before the step count and curves moved into the resume file kept them.
-const OLD_RESUME_META: &str = "resume.json";
-
-/// Saves the resume state as one file, so a kill leaves the previous state or this one: the
-/// variables, the momentum buffers, the step count and the finished epochs' curves.
-fn save_resume(
-    dir: &Path,
-    vs: &nn::VarStore,
-    buffers: &[Option<Tensor>],
-    names: &[String],
-    curves: &[EpochStats],
-    steps_done: usize,
-) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-    for (n, b) in names.iter().zip(buffers) {
-        if let Some(b) = b {
-            named.push((format!("momentum_buffer.{n}"), b.shallow_clone()));
-        }
-    }
-    let rows: Vec<f64> = curves
-        .iter()
-        .flat_map(|c| [c.epoch as f64, c.lr, c.train_loss, c.train_adv_acc, c.seconds])
-        .collect();
-    named.push(("resume.curves".into(), Tensor::from_slice(&rows).view([-1, 5])));
-    named.push(("resume.steps_done".into(), Tensor::from(steps_done as i64)));
-    let path = dir.join(RESUME);
-    let tmp = durable::temporary_sibling(&path);
-    Tensor::write_safetensors(&named, &tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    durable::commit(&tmp, &path)
-}
-
-type Resumed = (Vec<Option<Tensor>>, Vec<EpochStats>, usize);
-
-fn load_resume(dir: &Path, vs: &mut nn::VarStore, names: &[String]) -> Result<Option<Resumed>> {
-    let w = dir.join(RESUME);
-    if !w.exists() {
-        return Ok(None);
-    }
-    let tensors =
-        Tensor::read_safetensors(&w).with_context(|| format!("cannot read {}", w.display()))?;
-    let map: HashMap<String, Tensor> = tensors.into_iter().collect();
-    tch::no_grad(|| -> Result<()> {
-        for (name, mut var) in vs.variables() {
-            let src =
-                map.get(&name).with_context(|| format!("{}: no tensor {name}", w.display()))?;
-            var.copy_(src);
-        }
-        Ok(())
-    })?;
-    let buffers = names
-        .iter()
-        .map(|n| map.get(&format!("momentum_buffer.{n}")).map(|t| t.to_device(vs.device())))
-        .collect();
-    let (steps_done, curves) = match (map.get("resume.steps_done"), map.get("resume.curves")) {
-        (Some(steps), Some(curves)) => {
-            let rows = Vec::<f64>::try_from(curves.flatten(0, -1))
-                .with_context(|| format!("{}: unreadable curves", w.display()))?;
-            let curves = rows
-                .chunks(5)
-                .map(|r| EpochStats {
-                    epoch: r[0] as usize,
-                    lr: r[1],
-                    train_loss: r[2],
-                    train_adv_acc: r[3],
-                    seconds: r[4],
-                })
-                .collect();
-            (steps.int64_value(&[]) as usize, curves)
-        }
-        _ => old_resume_meta(&dir.join(OLD_RESUME_META))?,
-    };
-    Ok(Some((buffers, curves, steps_done)))
-}
-
-/// The step count and curves from a run folder written before they moved into the resume file.
-fn old_resume_meta(m: &Path) -> Result<(usize, Vec<EpochStats>)> {
-    let text =
-        std::fs::read_to_string(m).with_context(|| format!("cannot read {}", m.display()))?;
-    let mut lines = text.lines();
-    let steps_done: usize = lines
-        .next()
-        .unwrap_or("0")
-        .parse()
-        .with_context(|| format!("{}: bad step count", m.display()))?;
-    let curves = lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            if f.len() != 5 {
-                return Err(format!("line '{l}' has {} fields, not 5", f.len()).into());
-            }
-            Ok(EpochStats {
-                epoch: f[0].parse()?,
-                lr: f[1].parse()?,
-                train_loss: f[2].parse()?,
-                train_adv_acc: f[3].parse()?,
-                seconds: f[4].parse()?,
-            })
-        })
-        .collect::<Result<Vec<_>, Box<dyn std::error::Error + Send + Sync>>>()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?;
-    Ok((steps_done, curves))
 }
 
 /// One run's state while training: its own network (the fused one's share is copied back
@@ -322,63 +200,6 @@ fn lock_run(dir: &Path) -> Result<std::fs::File> {
         );
     }
     Ok(lock)
-}
-
-/// The variables of several runs' networks as one fused network's: each variable the runs'
-/// variables of that name, concatenated along the first dimension.
-fn fuse(runs: &[RunState], device: Device, cell: &Cell, p: &Protocol) -> (nn::VarStore, Network) {
-    let heads: Vec<Head> = runs
-        .iter()
-        .map(|r| Head {
-            num_classes: r.spec.dataset.num_classes(),
-            norm: r.spec.dataset.normalization(),
-        })
-        .collect();
-    let vs = nn::VarStore::new(device);
-    let mut net = model::network_of_runs(&vs.root(), cell, &heads);
-    net.set_dtype(p.dtype);
-    net.tune_for(device);
-    let parts: Vec<HashMap<String, Tensor>> = runs.iter().map(|r| r.vars()).collect();
-    tch::no_grad(|| {
-        for (name, mut var) in vs.variables() {
-            let pieces: Vec<&Tensor> = parts.iter().map(|m| &m[&name]).collect();
-            var.copy_(&Tensor::cat(&pieces, 0));
-        }
-    });
-    (vs, net)
-}
-
-/// Where each run's rows of each fused variable start, and how many there are.
-fn shares(runs: &[RunState]) -> Vec<HashMap<String, (i64, i64)>> {
-    let mut next: HashMap<String, i64> = HashMap::new();
-    runs.iter()
-        .map(|r| {
-            r.vars()
-                .into_iter()
-                .map(|(name, v)| {
-                    let len = v.size()[0];
-                    let start = next.entry(name.clone()).or_insert(0);
-                    let at = (*start, len);
-                    *start += len;
-                    (name, at)
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// Copies the fused network's variables back into each run's own network.
-fn unfuse(fused: &nn::VarStore, runs: &mut [RunState]) {
-    let all = fused.variables();
-    let at = shares(runs);
-    tch::no_grad(|| {
-        for (r, at) in runs.iter().zip(&at) {
-            for (name, mut var) in r.vars() {
-                let (start, len) = at[&name];
-                var.copy_(&all[&name].narrow(0, start, len));
-            }
-        }
-    });
 }
 
 fn train_together(
@@ -506,128 +327,4 @@ fn train_together(
         trained.push(Trained { vs, net, curves: r.curves, train_seconds, weights });
     }
     Ok(Some(trained))
-}
-
-/// Each run's resume state after an epoch: the network's variables and buffers when it trains
-/// alone, else its share of the fused ones.
-fn save_all(
-    vs: &nn::VarStore,
-    runs: &mut [RunState],
-    names: &[String],
-    buffers: &[Option<Tensor>],
-    steps_done: usize,
-) -> Result<()> {
-    if let [r] = runs {
-        return save_resume(r.spec.dir, vs, buffers, names, &r.curves, steps_done);
-    }
-    unfuse(vs, runs);
-    for (r, at) in runs.iter().zip(shares(runs)) {
-        let own: Vec<Option<Tensor>> = names
-            .iter()
-            .zip(buffers)
-            .map(|(name, b)| {
-                let (start, len) = at[name];
-                b.as_ref().map(|b| b.narrow(0, start, len))
-            })
-            .collect();
-        let (vs, _) = r.model.as_ref().expect("a run's network");
-        save_resume(r.spec.dir, vs, &own, names, &r.curves, steps_done)?;
-    }
-    Ok(())
-}
-
-/// One step of the protocol on a batch of each run (side by side in `x`, labels `ys`):
-/// adversarial examples from the random start `noise` with the network in eval mode (unless
-/// standard training), then train mode, the loss, and an SGD step with the schedule's
-/// `(lr, momentum)` (PyTorch's rule: d = g + wd p; b = m b + d, or d at the first step;
-/// p -= lr b). The loss is each run's beta CE(adversarial) + (1 - beta) CE(clean), summed over
-/// the runs. Returns each run's loss and how many adversarial examples it got right.
-#[allow(clippy::too_many_arguments)]
-pub fn adversarial_step(
-    net: &Network,
-    params: &[(String, Tensor)],
-    buffers: &mut [Option<Tensor>],
-    x: &Tensor,
-    ys: &[Tensor],
-    noise: Option<&Tensor>,
-    p: &Protocol,
-    (lr, momentum): (f64, f64),
-) -> Vec<(f64, i64)> {
-    // Each run's loss, and their sum (whose gradient is each run's own, as runs never mix).
-    let summed = |logits: &[Tensor]| -> (Vec<Tensor>, Tensor) {
-        let losses: Vec<Tensor> =
-            logits.iter().zip(ys).map(|(l, y)| l.cross_entropy_for_logits(y)).collect();
-        let total = losses.iter().skip(1).fold(losses[0].shallow_clone(), |a, b| a + b);
-        (losses, total)
-    };
-    let values =
-        |losses: &[Tensor]| -> Vec<f64> { losses.iter().map(|l| l.double_value(&[])).collect() };
-    let x_adv = match p.train_attack {
-        TrainAttack::Pgd => {
-            let pgd = Pgd {
-                eps: p.train_eps,
-                alpha: p.train_alpha,
-                steps: p.train_steps,
-                random_start: true,
-            };
-            pgd.run_from(x, noise, |adv| {
-                let adv = adv.detach().set_requires_grad(true);
-                let (_, loss) = summed(&net.forward_runs(&adv, &mut Taps::mode(false)));
-                Tensor::run_backward(&[loss], &[&adv], false, false).pop().unwrap()
-            })
-        }
-        TrainAttack::None => x.shallow_clone(),
-    };
-    let logits = net.forward_runs(&x_adv, &mut Taps::mode(true));
-    let (adv_losses, adv_loss) = summed(&logits);
-    let adv_losses = values(&adv_losses);
-    let beta = p.train_beta;
-    let (loss, clean_losses) = if beta == 1.0 {
-        (adv_loss, None)
-    } else {
-        let (clean, clean_loss) = summed(&net.forward_runs(x, &mut Taps::mode(true)));
-        (adv_loss * beta + clean_loss * (1.0 - beta), Some(values(&clean)))
-    };
-    for (_, t) in params {
-        let mut g = t.grad();
-        if g.defined() {
-            let _ = g.zero_();
-        }
-    }
-    loss.backward();
-    tch::no_grad(|| {
-        for ((_, param), buf) in params.iter().zip(buffers.iter_mut()) {
-            let g = param.grad();
-            if !g.defined() {
-                continue;
-            }
-            let d = &g + param * p.weight_decay;
-            let b = match buf.take() {
-                None => d.copy(),
-                Some(b) => b * momentum + d,
-            };
-            let mut param = param.shallow_clone();
-            let _ = param.g_sub_(&(&b * lr));
-            *buf = Some(b);
-        }
-    });
-    logits
-        .iter()
-        .zip(ys)
-        .enumerate()
-        .map(|(i, (l, y))| {
-            let correct = tch::no_grad(|| {
-                l.argmax(-1, false)
-                    .eq_tensor(y)
-                    .to_kind(Kind::Int64)
-                    .sum(Kind::Int64)
-                    .int64_value(&[])
-            });
-            let loss = match &clean_losses {
-                None => adv_losses[i],
-                Some(c) => beta * adv_losses[i] + (1.0 - beta) * c[i],
-            };
-            (loss, correct)
-        })
-        .collect()
 }
