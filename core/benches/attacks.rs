@@ -14,7 +14,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::process::Command;
 use std::time::Instant;
 
 use common::trained_digits;
@@ -32,15 +31,7 @@ const CIFAR_BATCH: i64 = 256;
 const EPS: f64 = 8.0 / 255.0;
 
 fn reference(args: &[String]) -> Vec<f64> {
-    let py = std::env::var("ROBBENCH_PYTHON")
-        .expect("ROBBENCH_PYTHON is not set: run through `make bench`");
-    let out = Command::new(py)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/attack_bench.py"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().split_whitespace().map(|s| s.parse().unwrap()).collect()
+    common::python("attack_bench.py", args).split_whitespace().map(|s| s.parse().unwrap()).collect()
 }
 
 fn main() {

@@ -7,7 +7,9 @@
 //!
 //! Run: `make bench` (needs the reference venv: ROBBENCH_PYTHON).
 
-use std::process::Command;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::Instant;
 
 use robbench_core::data::Dataset;
@@ -46,18 +48,9 @@ fn main() {
         assert!(value.is_finite());
         ours.push(secs);
     }
-    let py = std::env::var("ROBBENCH_PYTHON")
-        .expect("ROBBENCH_PYTHON is not set: run through `make bench`");
-    let cells: Vec<String> = ARCHS.iter().map(|&a| space.cell(a).unwrap().to_string()).collect();
-    let out = Command::new(py)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/ntk_bench.py"))
-        .args([BATCH.to_string(), SIDE.to_string(), threads.to_string()])
-        .args(&cells)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let theirs: Vec<f64> = String::from_utf8(out.stdout)
-        .unwrap()
+    let args = [BATCH.to_string(), SIDE.to_string(), threads.to_string()].into_iter();
+    let cells = ARCHS.iter().map(|&a| space.cell(a).unwrap().to_string());
+    let theirs: Vec<f64> = common::python("ntk_bench.py", args.chain(cells))
         .split_whitespace()
         .map(|s| s.parse().unwrap())
         .collect();

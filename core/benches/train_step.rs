@@ -10,7 +10,9 @@
 //! `cargo bench -p robbench-core --bench train_step -- pytorch|fused|arithmetic`.
 //! ROBBENCH_BENCH_BATCH sets the CIFAR batch (default 64; the protocol's is 256).
 
-use std::process::Command;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::Instant;
 
 use robbench_core::data::Dataset;
@@ -94,17 +96,12 @@ fn against_pytorch(space: &Space, batch: i64, threads: i32) {
             images_per_second(&vs, &net, Dataset::Cifar10, batch)
         })
         .collect();
-    let py = std::env::var("ROBBENCH_PYTHON")
-        .expect("ROBBENCH_PYTHON is not set: run through `make bench`");
-    let out = Command::new(py)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/train_step_bench.py"))
-        .args([batch.to_string(), STEPS.to_string(), threads.to_string()])
-        .args(archs.iter().map(|&a| space.cell(a as i64).unwrap().to_string()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let theirs: Vec<f64> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| l.trim().parse().unwrap()).collect();
+    let args = [batch.to_string(), STEPS.to_string(), threads.to_string()].into_iter();
+    let cells = archs.iter().map(|&a| space.cell(a as i64).unwrap().to_string());
+    let theirs: Vec<f64> = common::python("train_step_bench.py", args.chain(cells))
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
     let ratios: Vec<f64> = ours.iter().zip(&theirs).map(|(o, t)| o / t).collect();
     println!("| arch | robbench img/s | PyTorch img/s | ratio |\n| --- | --- | --- | --- |");
     for ((a, o), (t, r)) in archs.iter().zip(&ours).zip(theirs.iter().zip(&ratios)) {

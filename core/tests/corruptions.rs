@@ -1,29 +1,17 @@
 //! The CIFAR-10-C loader on files generated in the published layout (tests/python/
 //! make_corruptions.py), and its errors for wrong dtypes, shapes and lengths.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 use robbench_core::data::corruptions;
 use tch::{Device, Kind};
-
-fn generate(dir: &Path) {
-    let py = std::env::var("ROBBENCH_PYTHON")
-        .expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
-    let out = Command::new(py)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/make_corruptions.py"))
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
 
 #[test]
 #[ignore = "full tier (make test): needs the Python venv"]
 fn severities_are_blocks_of_ten_thousand_and_bad_files_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    generate(dir);
+    common::python("make_corruptions.py", [dir]);
     for severity in [1, 3, 5] {
         let split = corruptions::load(dir, "gaussian_noise", severity, Some(20)).unwrap();
         assert_eq!(split.len(), 20);

@@ -1,22 +1,12 @@
 //! The data loaders on files generated in the exact published layouts (tests/python/
 //! make_datasets.py), and clear errors for malformed ones.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use robbench_core::data::{self, Dataset, Split};
 use tch::Kind;
-
-fn generate(dir: &Path) {
-    let py = std::env::var("ROBBENCH_PYTHON")
-        .expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
-    let out = Command::new(py)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/make_datasets.py"))
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// Image i, pixel j of the generator: (7 i + j + offset) % 256.
 fn check(split: &Split, n: i64, side: i64, offset: i64, label: impl Fn(i64) -> i64) {
@@ -39,7 +29,7 @@ fn check(split: &Split, n: i64, side: i64, offset: i64, label: impl Fn(i64) -> i
 #[ignore = "full tier (make test): needs the Python venv"]
 fn cifar_and_imagenet16_in_both_layouts() {
     let tmp = tempfile::tempdir().unwrap();
-    generate(tmp.path());
+    common::python("make_datasets.py", [tmp.path()]);
     let root = tmp.path();
     // Binary batches (found under the published folder names).
     check(&data::load(Dataset::Cifar10, Some(root), true).unwrap(), 60, 32, 0, |i| i % 10);
@@ -76,7 +66,7 @@ fn cifar_and_imagenet16_in_both_layouts() {
 #[ignore = "full tier (make test): needs the Python venv"]
 fn malformed_files_are_named_with_what_is_wrong() {
     let tmp = tempfile::tempdir().unwrap();
-    generate(tmp.path());
+    common::python("make_datasets.py", [tmp.path()]);
     let root = tmp.path();
     let err = |d: Dataset, dir: &Path, train: bool| match data::load(d, Some(dir), train) {
         Ok(_) => panic!("{} loaded from {}", d.name(), dir.display()),

@@ -1,8 +1,9 @@
 //! The network against an independent PyTorch implementation (tests/python/nb201.py): weights
 //! exported by robbench load strictly into PyTorch and give the same logits, and the reverse.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 use robbench_core::checkpoint;
 use robbench_core::data::Dataset;
@@ -10,13 +11,6 @@ use robbench_core::space::Space;
 use robbench_core::train::init;
 use tch::nn::ModuleT;
 use tch::{Device, Kind, Tensor};
-
-fn python() -> Command {
-    Command::new(
-        std::env::var("ROBBENCH_PYTHON")
-            .expect("ROBBENCH_PYTHON is not set: run the tests through `make test`"),
-    )
-}
 
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (PyTorch)"]
@@ -67,13 +61,7 @@ fn logits_match_pytorch_both_ways_for_24_architectures() {
         .unwrap();
         jobs.push((dir, arch, ds));
     }
-    let out = python()
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/model_parity.py"))
-        .args(jobs.iter().map(|j| j.0.clone()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let report = String::from_utf8(out.stdout).unwrap();
+    let report = common::python("model_parity.py", jobs.iter().map(|j| j.0.clone()));
     let mut worst: f64 = 0.0;
     for line in report.lines() {
         let diff: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();

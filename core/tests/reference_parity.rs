@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Mutex;
 
 use common::trained_digits;
@@ -15,23 +14,11 @@ use tch::{Kind, Tensor};
 /// on parallel threads of one process); the reference draws alone in its own process.
 static GENERATOR: Mutex<()> = Mutex::new(());
 
-fn python(script: &str, args: &[String]) -> String {
-    let py = std::env::var("ROBBENCH_PYTHON")
-        .expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
-    let out = Command::new(py)
-        .arg(format!("{}/../tests/python/{script}", env!("CARGO_MANIFEST_DIR")))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (PyTorch)"]
 fn one_cycle_matches_pytorch() {
     for (lr, total) in [(0.1, 300), (0.05, 57), (0.2, 10)] {
-        let reference = python("onecycle.py", &[lr.to_string(), total.to_string()]);
+        let reference = common::python("onecycle.py", &[lr.to_string(), total.to_string()]);
         let lines: Vec<&str> = reference.lines().collect();
         assert_eq!(lines.len(), total);
         for (step, line) in lines.iter().enumerate() {
@@ -77,7 +64,8 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
             .run(&t.net, &x, &y)
             .1,
     );
-    let out = python("attack_parity.py", &[tmp.path().display().to_string(), "basic".into()]);
+    let out =
+        common::python("attack_parity.py", &[tmp.path().display().to_string(), "basic".into()]);
     let theirs: Vec<i64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
     let total = x.size()[0] as f64;
     eprintln!("digits eval ({total} images) correct: robbench clean {clean} fgsm8 {fgsm} pgd8 {pgd_correct} apgd-ce {apgd} apgd-t {apgdt} square-300 {square}; torchattacks {theirs:?}");
@@ -144,7 +132,10 @@ fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
         ("fab-t", count(&fab.1)),
         ("square", count(&attack::Square::standard(eps).run(&t.net, &x, &y).1)),
     ];
-    let out = python("attack_parity.py", &[tmp.path().display().to_string(), "autoattack".into()]);
+    let out = common::python(
+        "attack_parity.py",
+        &[tmp.path().display().to_string(), "autoattack".into()],
+    );
     let theirs: Vec<i64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
     let total = x.size()[0] as f64;
     eprintln!("digits eval ({total} images) robust at 8/255: robbench AutoAttack {aa_count} (stages {:?}), alone {alone:?}; torchattacks composition {}, FAB-T alone {}", aa.stages, theirs[0], theirs[1]);

@@ -2,7 +2,7 @@
 //! (tests/python/scores_ref.py: torch.func Jacobians, foresight-style module hooks) on the same
 //! weights and batch.
 
-use std::process::Command;
+mod common;
 
 use robbench_core::checkpoint;
 use robbench_core::data::{self, Dataset};
@@ -10,18 +10,6 @@ use robbench_core::scores::{self, Attack, Batch, Config, Score, Subject};
 use robbench_core::space::Space;
 use robbench_core::train;
 use tch::{Device, Kind, Tensor};
-
-fn python(script: &str, args: &[String]) -> String {
-    let py = std::env::var("ROBBENCH_PYTHON")
-        .expect("ROBBENCH_PYTHON is not set: run the tests through `make test`");
-    let out = Command::new(py)
-        .arg(format!("{}/../tests/python/{script}", env!("CARGO_MANIFEST_DIR")))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Eigenvalue scores are compared to 1e-4 relative error, the rest to 1e-5.
 fn tolerance(score: Score) -> f64 {
@@ -75,7 +63,7 @@ fn check(arch: &str, eps: Option<f64>, beta: f64, train_mode: bool, batch_size: 
         ours.push((cfg.score, scores::compute(&subject, &cfg, &mut batch).unwrap()));
     }
     let reference: serde_json::Value =
-        serde_json::from_str(&python("scores_ref.py", &[tmp.path().display().to_string()]))
+        serde_json::from_str(&common::python("scores_ref.py", &[tmp.path().display().to_string()]))
             .unwrap();
     let mut failures = Vec::new();
     for (score, v) in ours {

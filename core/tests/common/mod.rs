@@ -1,7 +1,9 @@
 //! Shared by the core tests and benches (benches include it by path).
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::Path;
+use std::process::Command;
 
 use robbench_core::checkpoint;
 use robbench_core::data::{self, Dataset};
@@ -45,4 +47,18 @@ pub fn trained_digits(dir: &Path, arch: i64, n: i64) -> (train::Trained, Tensor,
     )
     .unwrap();
     (t, x, y)
+}
+
+/// Runs `tests/python/<script>` with the reference venv's Python and returns what it printed; a
+/// failing script fails the caller with its stderr.
+pub fn python<A: AsRef<OsStr>>(script: &str, args: impl IntoIterator<Item = A>) -> String {
+    let py = std::env::var("ROBBENCH_PYTHON")
+        .expect("ROBBENCH_PYTHON is not set: run through `make test` or `make bench`");
+    let out = Command::new(py)
+        .arg(format!("{}/../tests/python/{script}", env!("CARGO_MANIFEST_DIR")))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
 }
