@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use robbench_space::{Cell, Op, Space, EDGES};
 
-use super::draw::PALETTE;
+use super::style::PALETTE;
 
 /// The most cells one figure draws.
 pub const MAX_CELLS: usize = 6;
@@ -41,7 +41,7 @@ pub fn text(id: usize, cell: &Cell) -> String {
 }
 
 pub fn draw(id: usize, cell: &Cell, path: &Path) -> Result<()> {
-    super::draw::fonts();
+    super::style::fonts();
     let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
     let result = match ext.as_deref() {
         Some("png") => draw_one(id, cell, BitMapBackend::new(path, SIZE).into_drawing_area()),

@@ -10,6 +10,7 @@
 
 pub mod cell;
 mod draw;
+mod style;
 mod text;
 
 use std::collections::BTreeMap;
@@ -116,6 +117,11 @@ pub fn words(line: &str) -> Result<Vec<String>> {
 }
 
 impl Spec {
+    /// The y columns, as a y axis names them.
+    pub fn y_name(&self) -> String {
+        self.y.join(", ")
+    }
+
     /// Parses the arguments of `.plot KIND key=value ...`.
     pub fn parse(args: &[String]) -> Result<Spec> {
         let (kind, rest) = args

@@ -64,7 +64,7 @@ fn grid(spec: &Spec, series: &[(String, Vec<(f64, f64)>)], extra: &[String]) -> 
         " ".repeat(8),
         " ".repeat(WIDTH.saturating_sub(lx0.len() + lx1.len()))
     );
-    let y = spec.y.join(", ");
+    let y = spec.y_name();
     out += &format!("{}  x: {}, y: {y}\n", " ".repeat(8), spec.x.as_deref().unwrap_or(""));
     for (k, (name, pts)) in series.iter().enumerate() {
         let mut line = format!(
