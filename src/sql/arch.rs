@@ -9,12 +9,11 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::DataChunkHandle;
 use duckdb::vscalar::{ArrowFunctionSignature, VArrowScalar};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::vtab::BindInfo;
 use robbench_space::{self as space, Op, Space};
 
-use super::table_fn::{declare, emit, BoxError, Cursor};
+use super::table_fn::{BindRows, BoxError};
 
 fn int_input(col: &ArrayRef) -> Result<Int64Array, BoxError> {
     Ok(arrow::compute::cast(col, &DataType::Int64)?.as_primitive::<Int64Type>().clone())
@@ -146,18 +145,11 @@ pub fn architectures_batch() -> Result<RecordBatch, BoxError> {
 }
 
 pub struct Architectures;
-impl VTab for Architectures {
-    type BindData = RecordBatch;
-    type InitData = Cursor;
-    fn bind(bind: &BindInfo) -> Result<RecordBatch, BoxError> {
-        let batch = architectures_batch()?;
-        declare(bind, &batch.schema())?;
-        Ok(batch)
-    }
-    fn init(_: &InitInfo) -> Result<Cursor, BoxError> {
-        Ok(Cursor::default())
-    }
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        emit(func.get_bind_data(), func.get_init_data(), output)
+
+impl BindRows for Architectures {
+    type Context = ();
+
+    fn rows(_: &BindInfo, _: &()) -> anyhow::Result<RecordBatch> {
+        architectures_batch().map_err(|e| anyhow::anyhow!("nb201_architectures: {e}"))
     }
 }

@@ -8,18 +8,21 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Result};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::vtab::BindInfo;
 use robbench_vocab::worker::{Compute, CorruptionRow, CorruptionsRequest, Request};
 use robbench_vocab::{Corruption, Dataset};
 
 use super::evaluate::{network, Network};
 use super::params;
-use super::table_fn::{declare, opt_i64, opt_str, BoxError, Computed};
+use super::table_fn::{opt_i64, opt_str, opt_values, ComputeRows};
 use super::train::TrainContext;
 use crate::store::rows::{self, Row};
 use crate::worker;
+
+/// The `evaluate_corruptions()` table function.
+pub struct EvaluateCorruptions;
 
 pub struct Bind {
     ctx: TrainContext,
@@ -31,118 +34,93 @@ pub struct Bind {
     compute: Compute,
 }
 
-fn bind_corruptions(bind: &BindInfo) -> Result<Bind> {
-    const F: &str = "evaluate_corruptions";
-    // SAFETY: registered with a TrainContext as extra info (sql::register_bench), which DuckDB
-    // keeps alive as long as the function.
-    let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let net = network(bind, &ctx, F)?;
-    let folder = match net.dataset {
-        Dataset::Cifar10 => "CIFAR-10-C",
-        Dataset::Cifar100 => "CIFAR-100-C",
-        other => bail!("{F}: corruption benchmarks exist for cifar10 and cifar100, not {other}"),
-    };
-    let corruptions: Vec<Corruption> =
-        match bind.get_named_parameter("corruptions").filter(|v| !v.is_null()) {
+impl ComputeRows for EvaluateCorruptions {
+    type Context = TrainContext;
+    type Bind = Bind;
+    const FUNCTION: &'static params::Function = &params::EVALUATE_CORRUPTIONS;
+
+    fn bind(bind: &BindInfo, ctx: &TrainContext) -> Result<Bind> {
+        const F: &str = "evaluate_corruptions";
+        let net = network(bind, ctx, F)?;
+        let folder = match net.dataset {
+            Dataset::Cifar10 => "CIFAR-10-C",
+            Dataset::Cifar100 => "CIFAR-100-C",
+            other => {
+                bail!("{F}: corruption benchmarks exist for cifar10 and cifar100, not {other}")
+            }
+        };
+        let corruptions: Vec<Corruption> = match opt_values(bind, "corruptions") {
             None => Corruption::ALL.to_vec(),
             Some(v) => v
-                .to_list()
-                .ok_or_else(|| anyhow!("{F}: corruptions must be a list"))?
                 .iter()
                 .map(|x| Corruption::parse(&x.to_string()).map_err(|e| anyhow!("{F}: {e}")))
                 .collect::<Result<_>>()?,
         };
-    let severities: Vec<i64> = match bind.get_named_parameter("severities").filter(|v| !v.is_null())
-    {
-        None => Corruption::SEVERITIES.collect(),
-        Some(v) => v
-            .to_list()
-            .ok_or_else(|| anyhow!("{F}: severities must be a list"))?
-            .iter()
-            .map(|x| x.to_int64())
-            .collect(),
-    };
-    if let Some(s) = severities.iter().find(|s| !Corruption::SEVERITIES.contains(*s)) {
-        bail!("{F}: severity {s} is not in 1..5");
-    }
-    if corruptions.is_empty() || severities.is_empty() {
-        bail!("{F}: nothing to evaluate (empty corruptions or severities)");
-    }
-    let n_eval = opt_i64(bind, "n_eval");
-    if n_eval.is_some_and(|n| n <= 0) {
-        bail!("{F}: n_eval must be positive");
-    }
-    let dir = match opt_str(bind, "data_dir") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            std::env::var_os("ROBBENCH_DATA").map(|d| PathBuf::from(d).join(folder)).ok_or_else(
-                || anyhow!("{F}: where is {folder}? pass data_dir := '...' or set ROBBENCH_DATA"),
-            )?
+        let severities: Vec<i64> = match opt_values(bind, "severities") {
+            None => Corruption::SEVERITIES.collect(),
+            Some(v) => v.iter().map(|x| x.to_int64()).collect(),
+        };
+        if let Some(s) = severities.iter().find(|s| !Corruption::SEVERITIES.contains(*s)) {
+            bail!("{F}: severity {s} is not in 1..5");
         }
-    };
-    if !dir.is_dir() {
-        bail!("{F}: {} is not a folder", dir.display());
-    }
-    let compute = ctx.compute(bind, F)?;
-    Ok(Bind { ctx, net, corruptions, severities, n_eval, dir, compute })
-}
-
-fn compute(b: &Bind) -> Result<RecordBatch> {
-    const F: &str = "evaluate_corruptions";
-    let out =
-        std::env::temp_dir().join(format!("robbench-corruptions-{}.json", std::process::id()));
-    let request = Request::Corruptions(CorruptionsRequest {
-        arch: b.net.arch,
-        dataset: b.net.dataset,
-        checkpoint: b.net.checkpoint.clone(),
-        data_dir: b.dir.clone(),
-        corruptions: b.corruptions.clone(),
-        severities: b.severities.clone(),
-        n_eval: b.n_eval,
-        compute: b.compute.clone(),
-        out: out.clone(),
-    });
-    let ended = worker::run(F, &request, &b.ctx.stop)?;
-    if ended == worker::Ended::Stopped {
-        bail!("{F}: stopped");
-    }
-    let result: Result<Vec<CorruptionRow>> = worker::read(F, &out);
-    let _ = std::fs::remove_file(&out);
-    let rows: Vec<Row> = result?
-        .into_iter()
-        .map(|e| {
-            Row::new()
-                .set("run_id", b.net.run_id.clone())
-                .set("corruption", e.corruption.name())
-                .set("severity", e.severity)
-                .set("accuracy", e.accuracy)
-                .set("n_eval", e.n_eval)
-        })
-        .collect();
-    rows::to_batch(&b.ctx.catalog.schema("corruptions")?, &rows)
-}
-
-pub struct EvaluateCorruptions;
-
-impl VTab for EvaluateCorruptions {
-    type BindData = Bind;
-    type InitData = Computed;
-
-    fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
-        let b = bind_corruptions(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &*b.ctx.catalog.schema("corruptions")?)?;
-        Ok(b)
+        if corruptions.is_empty() || severities.is_empty() {
+            bail!("{F}: nothing to evaluate (empty corruptions or severities)");
+        }
+        let n_eval = opt_i64(bind, "n_eval");
+        if n_eval.is_some_and(|n| n <= 0) {
+            bail!("{F}: n_eval must be positive");
+        }
+        let dir = match opt_str(bind, "data_dir") {
+            Some(d) => PathBuf::from(d),
+            None => std::env::var_os("ROBBENCH_DATA")
+                .map(|d| PathBuf::from(d).join(folder))
+                .ok_or_else(|| {
+                    anyhow!("{F}: where is {folder}? pass data_dir := '...' or set ROBBENCH_DATA")
+                })?,
+        };
+        if !dir.is_dir() {
+            bail!("{F}: {} is not a folder", dir.display());
+        }
+        let compute = ctx.compute(bind, F)?;
+        Ok(Bind { ctx: ctx.clone(), net, corruptions, severities, n_eval, dir, compute })
     }
 
-    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
-        Ok(Computed::default())
+    fn schema(b: &Bind) -> Result<SchemaRef> {
+        b.ctx.catalog.schema("corruptions")
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        func.get_init_data().emit(output, || compute(func.get_bind_data()))
-    }
-
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        Some(params::EVALUATE_CORRUPTIONS.named_parameters())
+    fn compute(b: &Bind) -> Result<RecordBatch> {
+        const F: &str = "evaluate_corruptions";
+        let out =
+            std::env::temp_dir().join(format!("robbench-corruptions-{}.json", std::process::id()));
+        let request = Request::Corruptions(CorruptionsRequest {
+            arch: b.net.arch,
+            dataset: b.net.dataset,
+            checkpoint: b.net.checkpoint.clone(),
+            data_dir: b.dir.clone(),
+            corruptions: b.corruptions.clone(),
+            severities: b.severities.clone(),
+            n_eval: b.n_eval,
+            compute: b.compute.clone(),
+            out: out.clone(),
+        });
+        let ended = worker::run(F, &request, &b.ctx.stop)?;
+        if ended == worker::Ended::Stopped {
+            bail!("{F}: stopped");
+        }
+        let result: Result<Vec<CorruptionRow>> = worker::read(F, &out);
+        let _ = std::fs::remove_file(&out);
+        let rows: Vec<Row> = result?
+            .into_iter()
+            .map(|e| {
+                Row::new()
+                    .set("run_id", b.net.run_id.clone())
+                    .set("corruption", e.corruption.name())
+                    .set("severity", e.severity)
+                    .set("accuracy", e.accuracy)
+                    .set("n_eval", e.n_eval)
+            })
+            .collect();
+        rows::to_batch(&b.ctx.catalog.schema("corruptions")?, &rows)
     }
 }

@@ -11,19 +11,22 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::vtab::BindInfo;
 use robbench_vocab::worker::{Compute, EvaluateRequest, EvaluateResult, Evaluation, Request};
 use robbench_vocab::{durable, Attack, Dataset, Dtype};
 use sha2::{Digest, Sha256};
 
 use super::params;
-use super::table_fn::{archs, declare, opt_i64, opt_str, BoxError, Computed};
+use super::table_fn::{archs, opt_i64, opt_str, ComputeRows};
 use super::train::{attacks_arg, dtype_arg, TrainContext};
 use crate::store::rows::{self, Row};
 use crate::store::Record;
 use crate::worker;
+
+/// The `evaluate()` table function.
+pub struct Evaluate;
 
 pub struct Bind {
     ctx: TrainContext,
@@ -159,50 +162,6 @@ fn run_network(
     Ok(Network { run_id: id, arch, dataset, seed: seed as u64, checkpoint, recorded })
 }
 
-fn bind_evaluate(bind: &BindInfo) -> Result<Bind> {
-    // SAFETY: registered with a TrainContext as extra info (sql::register_bench), which DuckDB
-    // keeps alive as long as the function.
-    let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let nets = networks(bind, &ctx, "evaluate")?;
-    let attacks = attacks_arg(bind, "evaluate")?;
-    let asked = opt_i64(bind, "n_eval");
-    if asked.is_some_and(|n| n <= 0) {
-        bail!("evaluate: n_eval must be positive");
-    }
-    let asked_dtype = dtype_arg(bind, "evaluate")?;
-    let targets = nets
-        .into_iter()
-        .map(|net| {
-            // Likewise in the arithmetic its metrics were measured in (published rows: fp32).
-            let recorded = match &net.recorded {
-                Some(r) => r.text("dtype")?,
-                None => None,
-            };
-            let recorded = recorded.and_then(|s| Dtype::parse(&s).ok());
-            let dtype = asked_dtype.or(recorded).unwrap_or_default();
-            // A recorded run is evaluated on the images its metrics were measured on, unless
-            // told otherwise, so that its row keeps them.
-            let recorded = match &net.recorded {
-                Some(r) => r.int("n_eval")?,
-                None => None,
-            };
-            if let (Some(a), Some(r)) = (asked, recorded) {
-                if a != r {
-                    eprintln!(
-                        "warning: evaluate: run '{}' was measured on {r} images and this call measures {a}; \
-                         its row carries only this call's columns (its recorded ones are not merged)",
-                        net.run_id
-                    );
-                }
-            }
-            Ok(Target { net, n_eval: asked.or(recorded), dtype })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let compute = ctx.compute(bind, "evaluate")?;
-    let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
-    Ok(Bind { ctx, targets, attacks, data_dir, compute })
-}
-
 fn cache_path(b: &Bind, t: &Target) -> Result<PathBuf> {
     let n = &t.net;
     let bytes = std::fs::read(&n.checkpoint)
@@ -235,17 +194,6 @@ fn run_worker(b: &Bind, t: &Target, attacks: &[Attack], out: &Path) -> Result<Ev
         worker::Ended::Done => worker::read("evaluate", out),
         worker::Ended::Stopped => bail!("evaluate: stopped"),
     }
-}
-
-fn compute(b: &Bind) -> Result<RecordBatch> {
-    let mut rows = Vec::with_capacity(b.targets.len());
-    for (k, t) in b.targets.iter().enumerate() {
-        if b.targets.len() > 1 {
-            eprintln!("evaluate: run {}/{}: {}", k + 1, b.targets.len(), t.net.run_id);
-        }
-        rows.push(row(b, t)?);
-    }
-    rows::to_batch(&b.ctx.catalog.schema("metrics")?, &rows)
 }
 
 /// The metrics row of one target: the cached accuracies, the missing ones measured now.
@@ -325,27 +273,64 @@ fn tempfile_path(read_only: bool, cache: &Path) -> PathBuf {
     }
 }
 
-pub struct Evaluate;
+impl ComputeRows for Evaluate {
+    type Context = TrainContext;
+    type Bind = Bind;
+    const FUNCTION: &'static params::Function = &params::EVALUATE;
 
-impl VTab for Evaluate {
-    type BindData = Bind;
-    type InitData = Computed;
-
-    fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
-        let b = bind_evaluate(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &*b.ctx.catalog.schema("metrics")?)?;
-        Ok(b)
+    fn bind(bind: &BindInfo, ctx: &TrainContext) -> Result<Bind> {
+        let nets = networks(bind, ctx, "evaluate")?;
+        let attacks = attacks_arg(bind, "evaluate")?;
+        let asked = opt_i64(bind, "n_eval");
+        if asked.is_some_and(|n| n <= 0) {
+            bail!("evaluate: n_eval must be positive");
+        }
+        let asked_dtype = dtype_arg(bind, "evaluate")?;
+        let targets = nets
+            .into_iter()
+            .map(|net| {
+                // Likewise in the arithmetic its metrics were measured in (published rows: fp32).
+                let recorded = match &net.recorded {
+                    Some(r) => r.text("dtype")?,
+                    None => None,
+                };
+                let recorded = recorded.and_then(|s| Dtype::parse(&s).ok());
+                let dtype = asked_dtype.or(recorded).unwrap_or_default();
+                // A recorded run is evaluated on the images its metrics were measured on, unless
+                // told otherwise, so that its row keeps them.
+                let recorded = match &net.recorded {
+                    Some(r) => r.int("n_eval")?,
+                    None => None,
+                };
+                if let (Some(a), Some(r)) = (asked, recorded) {
+                    if a != r {
+                        eprintln!(
+                            "warning: evaluate: run '{}' was measured on {r} images and this call measures {a}; \
+                             its row carries only this call's columns (its recorded ones are not merged)",
+                            net.run_id
+                        );
+                    }
+                }
+                Ok(Target { net, n_eval: asked.or(recorded), dtype })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let compute = ctx.compute(bind, "evaluate")?;
+        let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
+        Ok(Bind { ctx: ctx.clone(), targets, attacks, data_dir, compute })
     }
 
-    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
-        Ok(Computed::default())
+    fn schema(b: &Bind) -> Result<SchemaRef> {
+        b.ctx.catalog.schema("metrics")
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        func.get_init_data().emit(output, || compute(func.get_bind_data()))
-    }
-
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        Some(params::EVALUATE.named_parameters())
+    fn compute(b: &Bind) -> Result<RecordBatch> {
+        let mut rows = Vec::with_capacity(b.targets.len());
+        for (k, t) in b.targets.iter().enumerate() {
+            if b.targets.len() > 1 {
+                eprintln!("evaluate: run {}/{}: {}", k + 1, b.targets.len(), t.net.run_id);
+            }
+            rows.push(row(b, t)?);
+        }
+        rows::to_batch(&b.ctx.catalog.schema("metrics")?, &rows)
     }
 }

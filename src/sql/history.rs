@@ -3,13 +3,16 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, StringArray, TimestampMillisecondArray, UInt64Array};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::DataChunkHandle;
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::vtab::BindInfo;
 
-use super::table_fn::{declare, BoxError, Computed};
+use super::params;
+use super::table_fn::ComputeRows;
 use crate::store::Store;
+
+/// The `history()` table function.
+pub struct History;
 
 fn schema() -> Schema {
     let text = |n: &str| Field::new(n, DataType::Utf8, true);
@@ -58,26 +61,20 @@ fn rows(store: &Store) -> anyhow::Result<RecordBatch> {
     Ok(RecordBatch::try_new(Arc::new(schema()), columns)?)
 }
 
-pub struct History;
+impl ComputeRows for History {
+    type Context = Arc<Store>;
+    type Bind = Arc<Store>;
+    const FUNCTION: &'static params::Function = &params::HISTORY;
 
-impl VTab for History {
-    type BindData = Arc<Store>;
-    type InitData = Computed;
-
-    fn bind(bind: &BindInfo) -> Result<Arc<Store>, BoxError> {
-        // SAFETY: registered with an Arc<Store> as extra info (sql::register_bench), which DuckDB
-        // keeps alive as long as the function.
-        let store = unsafe { &*bind.get_extra_info::<Arc<Store>>() };
-        declare(bind, &schema())?;
+    fn bind(_: &BindInfo, store: &Arc<Store>) -> anyhow::Result<Arc<Store>> {
         Ok(store.clone())
     }
 
-    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
-        Ok(Computed::default())
+    fn schema(_: &Arc<Store>) -> anyhow::Result<SchemaRef> {
+        Ok(Arc::new(schema()))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        let store = func.get_bind_data();
-        func.get_init_data().emit(output, || rows(store))
+    fn compute(store: &Arc<Store>) -> anyhow::Result<RecordBatch> {
+        rows(store)
     }
 }

@@ -10,14 +10,15 @@ use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::BindInfo;
 use duckdb::Connection;
 
-use super::table_fn::{opt_str, BindRows, BoxError, Rows};
+use super::table_fn::{opt_str, register_rows, BindRows, BoxError};
 use crate::import::{Imported, Options, Release};
 use crate::store::{rows, Store};
 
-fn bind_import(bind: &BindInfo, release: Release) -> Result<RecordBatch, BoxError> {
-    // SAFETY: registered with an Arc<Store> as extra info (register), which DuckDB keeps alive
-    // as long as the function.
-    let catalog = unsafe { &*bind.get_extra_info::<Arc<Store>>() };
+fn bind_import(
+    bind: &BindInfo,
+    catalog: &Store,
+    release: Release,
+) -> Result<RecordBatch, BoxError> {
     let name = release.function();
     let path = bind.get_parameter(0).to_string();
     let options = Options { dataset: opt_str(bind, "dataset"), source: opt_str(bind, "source") };
@@ -50,6 +51,8 @@ fn bind_import(bind: &BindInfo, release: Release) -> Result<RecordBatch, BoxErro
 pub struct ReadRelease<const R: usize>;
 
 impl<const R: usize> BindRows for ReadRelease<R> {
+    type Context = Arc<Store>;
+
     fn parameters() -> Vec<LogicalTypeHandle> {
         vec![LogicalTypeHandle::from(LogicalTypeId::Varchar)]
     }
@@ -57,8 +60,8 @@ impl<const R: usize> BindRows for ReadRelease<R> {
         let names = std::iter::once("target").chain(Release::ALL[R].options().iter().copied());
         names.map(|n| (n.to_string(), LogicalTypeHandle::from(LogicalTypeId::Varchar))).collect()
     }
-    fn rows(bind: &BindInfo) -> anyhow::Result<RecordBatch> {
-        bind_import(bind, Release::ALL[R]).map_err(|e| anyhow::anyhow!("{e}"))
+    fn rows(bind: &BindInfo, catalog: &Arc<Store>) -> anyhow::Result<RecordBatch> {
+        bind_import(bind, catalog, Release::ALL[R]).map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 
@@ -66,10 +69,7 @@ impl<const R: usize> BindRows for ReadRelease<R> {
 pub fn register(conn: &Connection, catalog: &Arc<Store>) -> duckdb::Result<()> {
     macro_rules! reader {
         ($($r:literal),*) => {
-            $(conn.register_table_function_with_extra_info::<Rows<ReadRelease<$r>>, _>(
-                Release::ALL[$r].function(),
-                catalog,
-            )?;)*
+            $(register_rows::<ReadRelease<$r>>(conn, Release::ALL[$r].function(), catalog)?;)*
         };
     }
     reader!(0, 1, 2, 3, 4);

@@ -46,10 +46,10 @@ pub fn register_core(conn: &Connection) -> Result<()> {
     conn.register_scalar_function::<arch::ArchStr>("arch_str")?;
     conn.register_scalar_function::<arch::ArchId>("arch_id")?;
     conn.register_scalar_function::<arch::ArchUid>("arch_uid")?;
-    conn.register_scalar_function::<stats::SpearmanPairs>("robbench_spearman_pairs")?;
-    conn.register_scalar_function::<stats::KendallPairs>("robbench_kendall_pairs")?;
+    conn.register_scalar_function::<stats::Pairs<false>>("robbench_spearman_pairs")?;
+    conn.register_scalar_function::<stats::Pairs<true>>("robbench_kendall_pairs")?;
     conn.execute_batch(stats::MACROS).context("cannot define spearman and kendall_tau")?;
-    conn.register_table_function::<arch::Architectures>("nb201_architectures")?;
+    table_fn::register_rows::<arch::Architectures>(conn, "nb201_architectures", &())?;
     Ok(())
 }
 
@@ -68,54 +68,28 @@ pub fn register_bench(
         device_param: "device",
         seed_param: "seed",
     };
-    use params::Function;
-    let define = |f: &Function| -> Result<()> {
-        if let Some(sql) = f.macro_sql() {
-            conn.execute_batch(&sql).with_context(|| format!("cannot define {}()", f.name))?;
-        }
-        Ok(())
-    };
+    use table_fn::{register, register_rows};
     let t = &params::TRAIN;
     conn.register_table_function_with_extra_info::<train::Train, _>(&t.registered(), &ctx)?;
-    define(t)?;
-    let e = &params::EVALUATE;
-    conn.register_table_function_with_extra_info::<evaluate::Evaluate, _>(&e.registered(), &ctx)?;
-    let c = &params::EVALUATE_CORRUPTIONS;
-    conn.register_table_function_with_extra_info::<corruptions::EvaluateCorruptions, _>(
-        &c.registered(),
-        &ctx,
-    )?;
-    let s = &params::SCORES;
-    conn.register_table_function_with_extra_info::<scores::Scores, _>(&s.registered(), &ctx)?;
-    define(s)?;
+    register::<evaluate::Evaluate>(conn, &ctx)?;
+    register::<corruptions::EvaluateCorruptions>(conn, &ctx)?;
+    register::<scores::Scores>(conn, &ctx)?;
     let search_ctx = search::SearchContext {
         train: ctx.clone(),
         conn: Arc::new(std::sync::Mutex::new(conn.try_clone()?)),
     };
-    let s = &params::SEARCH;
-    conn.register_table_function_with_extra_info::<search::Search, _>(
-        &s.registered(),
-        &search_ctx,
-    )?;
-    define(s)?;
+    register::<search::Search>(conn, &search_ctx)?;
     let q = &search_ctx.conn;
-    conn.register_table_function_with_extra_info::<pareto::Pareto, _>(params::PARETO.name, q)?;
-    use table_fn::Rows;
-    conn.register_table_function_with_extra_info::<Rows<predict::Predict>, _>(
-        params::PREDICT.name,
-        q,
-    )?;
-    conn.register_table_function_with_extra_info::<Rows<predict::PredictorEval>, _>(
-        params::PREDICTOR_EVAL.name,
-        q,
-    )?;
-    conn.register_table_function_with_extra_info::<Rows<predict::CellFeatures>, _>(
-        params::CELL_FEATURES.name,
-        q,
-    )?;
-    conn.register_table_function_with_extra_info::<history::History, _>(
-        params::HISTORY.name,
-        catalog,
-    )?;
+    register_rows::<pareto::Pareto>(conn, params::PARETO.name, q)?;
+    register_rows::<predict::Predict>(conn, params::PREDICT.name, q)?;
+    register_rows::<predict::PredictorEval>(conn, params::PREDICTOR_EVAL.name, q)?;
+    register_rows::<predict::CellFeatures>(conn, params::CELL_FEATURES.name, q)?;
+    register::<history::History>(conn, catalog)?;
+    // The macros give the functions that take their first argument by name its `:=` form.
+    for f in params::FUNCTIONS {
+        if let Some(sql) = f.macro_sql() {
+            conn.execute_batch(&sql).with_context(|| format!("cannot define {}()", f.name))?;
+        }
+    }
     Ok(())
 }

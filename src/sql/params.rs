@@ -90,6 +90,30 @@ pub struct Function {
 }
 
 impl Function {
+    /// A function of named parameters only, that does not drive the worker.
+    const fn new(
+        name: &'static str,
+        about: &'static str,
+        named: &'static [&'static [Param]],
+    ) -> Function {
+        Function { name, about, first: None, by_name: false, named, drives_worker: false }
+    }
+
+    /// With a first parameter, given by position.
+    const fn with_first(self, first: Param) -> Function {
+        Function { first: Some(first), ..self }
+    }
+
+    /// With a first parameter, given by position or by name (see `first`).
+    const fn with_first_by_name(self, first: Param) -> Function {
+        Function { first: Some(first), by_name: true, ..self }
+    }
+
+    /// Calls may run robbench-worker.
+    const fn driving_worker(self) -> Function {
+        Function { drives_worker: true, ..self }
+    }
+
     /// The name the table function is registered under.
     pub fn registered(&self) -> String {
         if self.by_name {
@@ -212,25 +236,21 @@ const TRAIN_OWN: &[Param] = &[
     COMPUTE_DEVICE,
 ];
 
-pub const TRAIN: Function = Function {
-    name: "train",
-    about: "Trains and evaluates each architecture (NAS-RobBench-201's protocol unless told): one metrics row per run",
-    first: Some(ARCH),
-    by_name: true,
-    named: &[TRAIN_OWN, TRAINING],
-    drives_worker: true,
-};
+pub const TRAIN: Function = Function::new(
+    "train",
+    "Trains and evaluates each architecture (NAS-RobBench-201's protocol unless told): one metrics row per run",
+    &[TRAIN_OWN, TRAINING],
+)
+.with_first_by_name(ARCH)
+.driving_worker();
 
 const ONE_DATASET: Param =
     p("dataset", Text, "cifar10", "the data set: cifar10, cifar100, imagenet16 or digits");
 
-pub const EVALUATE: Function = Function {
-    name: "evaluate",
-    about:
-        "Attacks a trained network (a recorded run, or a checkpoint) and returns its metrics row",
-    first: None,
-    by_name: false,
-    named: &[&[
+pub const EVALUATE: Function = Function::new(
+    "evaluate",
+    "Attacks a trained network (a recorded run, or a checkpoint) and returns its metrics row",
+    &[&[
         p("run_id", Any, "", "a recorded run, or a list of them"),
         p("checkpoint", Text, "", "a weights file, with arch and dataset"),
         p("arch", Any, "", "the checkpoint's architecture"),
@@ -242,15 +262,13 @@ pub const EVALUATE: Function = Function {
         DATA_DIR,
         COMPUTE_DEVICE,
     ]],
-    drives_worker: true,
-};
+)
+.driving_worker();
 
-pub const EVALUATE_CORRUPTIONS: Function = Function {
-    name: "evaluate_corruptions",
-    about: "Measures a CIFAR-10 or CIFAR-100 network on CIFAR-10-C / CIFAR-100-C: corruptions rows",
-    first: None,
-    by_name: false,
-    named: &[&[
+pub const EVALUATE_CORRUPTIONS: Function = Function::new(
+    "evaluate_corruptions",
+    "Measures a CIFAR-10 or CIFAR-100 network on CIFAR-10-C / CIFAR-100-C: corruptions rows",
+    &[&[
         p("run_id", Text, "", "a recorded run"),
         p("checkpoint", Text, "", "a weights file, with arch and dataset"),
         p("arch", Any, "", "the checkpoint's architecture"),
@@ -262,15 +280,13 @@ pub const EVALUATE_CORRUPTIONS: Function = Function {
         p("data_dir", Text, "$ROBBENCH_DATA/CIFAR-10-C", "the folder of <corruption>.npy"),
         COMPUTE_DEVICE,
     ]],
-    drives_worker: true,
-};
+)
+.driving_worker();
 
-pub const SCORES: Function = Function {
-    name: "scores",
-    about: "Training-free scores of each architecture on one batch: scores rows",
-    first: Some(ARCH),
-    by_name: true,
-    named: &[&[
+pub const SCORES: Function = Function::new(
+    "scores",
+    "Training-free scores of each architecture on one batch: scores rows",
+    &[&[
         ONE_DATASET,
         p("score", Any, "ntk_robust", "a score name or a list (NTK family, the 13 proxies)"),
         p("batch_size", Int, "64", "images in the batch"),
@@ -291,8 +307,9 @@ pub const SCORES: Function = Function {
         DATA_DIR,
         COMPUTE_DEVICE,
     ]],
-    drives_worker: true,
-};
+)
+.with_first_by_name(ARCH)
+.driving_worker();
 
 /// The surrogate's options, shared by predict, predictor_eval and search('bananas').
 const SURROGATE: &[Param] = &[
@@ -327,26 +344,23 @@ const SEARCH_OWN: &[Param] = &[
     p("train_seed", Int, "0", "a training search's training seed"),
 ];
 
-pub const SEARCH: Function = Function {
-    name: "search",
-    about: "Runs a NAS strategy against the benchmark: one row per trial and query",
-    first: Some(p("algorithm", Text, "rs", "'rs', 're', 'ls', 'nsga2' or 'bananas'")),
-    by_name: true,
-    named: &[SEARCH_OWN, SURROGATE, TRAINING],
-    drives_worker: true,
-};
+pub const SEARCH: Function = Function::new(
+    "search",
+    "Runs a NAS strategy against the benchmark: one row per trial and query",
+    &[SEARCH_OWN, SURROGATE, TRAINING],
+)
+.with_first_by_name(p("algorithm", Text, "rs", "'rs', 're', 'ls', 'nsga2' or 'bananas'"))
+.driving_worker();
 
-pub const PARETO: Function = Function {
-    name: "pareto",
-    about: "The rows of a query that no other row dominates over two or more columns",
-    first: Some(p("query", Text, "", "a SELECT statement")),
-    by_name: false,
-    named: &[&[
+pub const PARETO: Function = Function::new(
+    "pareto",
+    "The rows of a query that no other row dominates over two or more columns",
+    &[&[
         p("columns", Texts, "", "the columns compared"),
         p("maximize", Bools, "all true", "whether each column is maximised"),
     ]],
-    drives_worker: false,
-};
+)
+.with_first(p("query", Text, "", "a SELECT statement"));
 
 /// The options of predict and predictor_eval.
 const FIT: &[Param] = &[
@@ -357,12 +371,10 @@ const FIT: &[Param] = &[
     p("cells", Text, "every cell", "a query whose first column names the cells of the space"),
 ];
 
-pub const PREDICT: Function = Function {
-    name: "predict",
-    about: "Fits a surrogate on a few architectures and predicts every cell, with its spread",
-    first: None,
-    by_name: false,
-    named: &[
+pub const PREDICT: Function = Function::new(
+    "predict",
+    "Fits a surrogate on a few architectures and predicts every cell, with its spread",
+    &[
         FIT,
         SURROGATE,
         &[
@@ -371,15 +383,12 @@ pub const PREDICT: Function = Function {
             p("archs", Texts, "every cell", "the cells predicted"),
         ],
     ],
-    drives_worker: false,
-};
+);
 
-pub const PREDICTOR_EVAL: Function = Function {
-    name: "predictor_eval",
-    about: "Held-out Kendall tau, Spearman and top-k overlap of the surrogate, per size and seed",
-    first: None,
-    by_name: false,
-    named: &[
+pub const PREDICTOR_EVAL: Function = Function::new(
+    "predictor_eval",
+    "Held-out Kendall tau, Spearman and top-k overlap of the surrogate, per size and seed",
+    &[
         FIT,
         SURROGATE,
         &[
@@ -388,15 +397,12 @@ pub const PREDICTOR_EVAL: Function = Function {
             p("top_k", Int, "50", "the top-k overlap's k"),
         ],
     ],
-    drives_worker: false,
-};
+);
 
-pub const CELL_FEATURES: Function = Function {
-    name: "cell_features",
-    about: "The surrogate's feature matrix: one row per cell that has every feature",
-    first: None,
-    by_name: false,
-    named: &[&[
+pub const CELL_FEATURES: Function = Function::new(
+    "cell_features",
+    "The surrogate's feature matrix: one row per cell that has every feature",
+    &[&[
         ONE_DATASET,
         p(
             "features",
@@ -405,17 +411,13 @@ pub const CELL_FEATURES: Function = Function {
             "onehot, graph, proxies, standard or score names",
         ),
     ]],
-    drives_worker: false,
-};
+);
 
-pub const HISTORY: Function = Function {
-    name: "history",
-    about: "The versions of a table: what each commit did and when",
-    first: Some(p("table", Text, "", "a table of the benchmark")),
-    by_name: false,
-    named: &[],
-    drives_worker: false,
-};
+pub const HISTORY: Function = Function::new(
+    "history",
+    "The benchmark's commits over all its tables: version, time, table, rows, who",
+    &[],
+);
 
 #[cfg(test)]
 mod tests {

@@ -15,90 +15,62 @@ use arrow::array::{Array, BooleanArray};
 use arrow::compute::{cast, concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::vtab::BindInfo;
 use duckdb::Connection;
 
 use super::params;
-use super::table_fn::{declare, BoxError, Computed};
+use super::table_fn::BindRows;
 use crate::search::pareto::front;
-
-pub struct Bind {
-    rows: RecordBatch,
-}
-
-fn bind_pareto(bind: &BindInfo) -> Result<Bind> {
-    // SAFETY: registered with an Arc<Mutex<Connection>> as extra info (sql::register_bench),
-    // which DuckDB keeps alive as long as the function.
-    let conn = unsafe { &*bind.get_extra_info::<Arc<Mutex<Connection>>>() }.clone();
-    let sql = Some(bind.get_parameter(0))
-        .filter(|v| !v.is_null())
-        .map(|v| v.to_string())
-        .ok_or_else(|| anyhow!("pareto: which query? pass its SQL text first"))?;
-    let list = |name: &str| -> Vec<String> {
-        bind.get_named_parameter(name)
-            .filter(|v| !v.is_null())
-            .and_then(|v| v.to_list())
-            .map(|l| l.iter().map(|x| x.to_string()).collect())
-            .unwrap_or_default()
-    };
-    let columns = list("columns");
-    if columns.len() < 2 {
-        bail!("pareto: name two or more columns (columns := ['a', 'b'])");
-    }
-    let maximize: Vec<bool> = match list("maximize") {
-        m if m.is_empty() => vec![true; columns.len()],
-        m if m.len() == columns.len() => m.iter().map(|x| x == "true").collect(),
-        m => bail!("pareto: {} columns but {} maximize flags", columns.len(), m.len()),
-    };
-    let conn = conn.lock().map_err(|_| anyhow!("pareto: the session is gone"))?;
-    let mut stmt = conn.prepare(&sql).with_context(|| format!("pareto: the query {sql:?}"))?;
-    let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
-    let schema: SchemaRef = stmt.schema();
-    let rows = concat_batches(&schema, &batches)?;
-    let mut values = Vec::new();
-    for (c, up) in columns.iter().zip(&maximize) {
-        let idx =
-            schema.index_of(c).map_err(|_| anyhow!("pareto: the query has no column '{c}'"))?;
-        let col = rows.column(idx);
-        if !col.data_type().is_numeric() {
-            bail!("pareto: column '{c}' is {}, not a number", col.data_type());
-        }
-        let col = cast(col, &DataType::Float64)?;
-        let col = col.as_any().downcast_ref::<arrow::array::Float64Array>().expect("Float64");
-        let sign = if *up { 1.0 } else { -1.0 };
-        values.push((0..col.len()).map(|r| col.is_valid(r).then(|| sign * col.value(r))).collect());
-    }
-    let keep = BooleanArray::from(front(&values, rows.num_rows()));
-    Ok(Bind { rows: filter_record_batch(&rows, &keep)? })
-}
 
 pub struct Pareto;
 
-impl VTab for Pareto {
-    type BindData = Bind;
-    type InitData = Computed;
+impl BindRows for Pareto {
+    const FUNCTION: Option<&'static params::Function> = Some(&params::PARETO);
 
-    fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
-        let b = bind_pareto(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &b.rows.schema())?;
-        Ok(b)
-    }
+    type Context = Arc<Mutex<Connection>>;
 
-    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
-        Ok(Computed::default())
-    }
-
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        let rows = func.get_bind_data().rows.clone();
-        func.get_init_data().emit(output, || Ok(rows))
-    }
-
-    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(params::PARETO.positional())
-    }
-
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        Some(params::PARETO.named_parameters())
+    fn rows(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
+        let sql = Some(bind.get_parameter(0))
+            .filter(|v| !v.is_null())
+            .map(|v| v.to_string())
+            .ok_or_else(|| anyhow!("pareto: which query? pass its SQL text first"))?;
+        let list = |name: &str| -> Vec<String> {
+            bind.get_named_parameter(name)
+                .filter(|v| !v.is_null())
+                .and_then(|v| v.to_list())
+                .map(|l| l.iter().map(|x| x.to_string()).collect())
+                .unwrap_or_default()
+        };
+        let columns = list("columns");
+        if columns.len() < 2 {
+            bail!("pareto: name two or more columns (columns := ['a', 'b'])");
+        }
+        let maximize: Vec<bool> = match list("maximize") {
+            m if m.is_empty() => vec![true; columns.len()],
+            m if m.len() == columns.len() => m.iter().map(|x| x == "true").collect(),
+            m => bail!("pareto: {} columns but {} maximize flags", columns.len(), m.len()),
+        };
+        let conn = conn.lock().map_err(|_| anyhow!("pareto: the session is gone"))?;
+        let mut stmt = conn.prepare(&sql).with_context(|| format!("pareto: the query {sql:?}"))?;
+        let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
+        let schema: SchemaRef = stmt.schema();
+        let rows = concat_batches(&schema, &batches)?;
+        let mut values = Vec::new();
+        for (c, up) in columns.iter().zip(&maximize) {
+            let idx =
+                schema.index_of(c).map_err(|_| anyhow!("pareto: the query has no column '{c}'"))?;
+            let col = rows.column(idx);
+            if !col.data_type().is_numeric() {
+                bail!("pareto: column '{c}' is {}, not a number", col.data_type());
+            }
+            let col = cast(col, &DataType::Float64)?;
+            let col = col.as_any().downcast_ref::<arrow::array::Float64Array>().expect("Float64");
+            let sign = if *up { 1.0 } else { -1.0 };
+            values.push(
+                (0..col.len()).map(|r| col.is_valid(r).then(|| sign * col.value(r))).collect(),
+            );
+        }
+        let keep = BooleanArray::from(front(&values, rows.num_rows()));
+        Ok(filter_record_batch(&rows, &keep)?)
     }
 }

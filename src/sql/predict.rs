@@ -15,14 +15,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::LogicalTypeHandle;
 use duckdb::vtab::BindInfo;
 use duckdb::Connection;
 use robbench_space::{Space, N_ARCHS};
 use robbench_vocab::{Attack, Dataset, Protocol, Proxy};
 
 use super::params;
-use super::table_fn::{opt_i64, opt_str, BindRows};
+use super::table_fn::{opt_i64, opt_str, opt_values, BindRows};
 use super::train::dataset_arg;
 use crate::predict::{self, features, Forest, Model};
 
@@ -44,10 +43,7 @@ pub(super) struct Cells {
 }
 
 pub(super) fn list(bind: &BindInfo, name: &str) -> Option<Vec<String>> {
-    bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| match v.to_list() {
-        Some(l) => l.iter().map(|x| x.to_string()).collect(),
-        None => vec![v.to_string()],
-    })
+    opt_values(bind, name).map(|v| v.iter().map(|x| x.to_string()).collect())
 }
 
 /// A table's value per cell: `sql` returns (arch, value) for the data set.
@@ -322,12 +318,6 @@ fn query_archs(
     Ok(archs)
 }
 
-fn conn_of(bind: &BindInfo) -> Arc<Mutex<Connection>> {
-    // SAFETY: registered with an Arc<Mutex<Connection>> as extra info (sql::register_bench),
-    // which DuckDB keeps alive as long as the function.
-    unsafe { &*bind.get_extra_info::<Arc<Mutex<Connection>>>() }.clone()
-}
-
 fn lock(c: &Arc<Mutex<Connection>>) -> Result<std::sync::MutexGuard<'_, Connection>> {
     c.lock().map_err(|_| anyhow!("the session is gone"))
 }
@@ -347,17 +337,16 @@ fn predict_schema() -> Schema {
     ])
 }
 
-fn bind_predict(bind: &BindInfo) -> Result<RecordBatch> {
+fn bind_predict(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
     const F: &str = "predict";
-    let conn = conn_of(bind);
-    let c = common(bind, F, &conn, &DEFAULT_FEATURES)?;
+    let c = common(bind, F, conn, &DEFAULT_FEATURES)?;
     let labelled = c.labelled();
     let train: Vec<usize> = match (opt_str(bind, "train"), opt_i64(bind, "n")) {
         (Some(_), Some(_)) => {
             bail!("{F}: give the training set as train := 'query' or as n := K, not both")
         }
         (Some(sql), None) => {
-            let archs = query_archs(&conn, F, "train", &sql)?;
+            let archs = query_archs(conn, F, "train", &sql)?;
             let pos: HashMap<usize, usize> =
                 c.space.cells.iter().enumerate().map(|(i, &a)| (a, i)).collect();
             let mut t = Vec::new();
@@ -442,12 +431,10 @@ fn bind_predict(bind: &BindInfo) -> Result<RecordBatch> {
 pub struct Predict;
 
 impl BindRows for Predict {
-    fn rows(bind: &BindInfo) -> Result<RecordBatch> {
-        bind_predict(bind)
-    }
-
-    fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
-        params::PREDICT.named_parameters()
+    type Context = Arc<Mutex<Connection>>;
+    const FUNCTION: Option<&'static params::Function> = Some(&params::PREDICT);
+    fn rows(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
+        bind_predict(bind, conn)
     }
 }
 
@@ -471,10 +458,9 @@ fn eval_schema() -> Schema {
     ])
 }
 
-fn bind_eval(bind: &BindInfo) -> Result<RecordBatch> {
+fn bind_eval(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
     const F: &str = "predictor_eval";
-    let conn = conn_of(bind);
-    let c = common(bind, F, &conn, &DEFAULT_FEATURES)?;
+    let c = common(bind, F, conn, &DEFAULT_FEATURES)?;
     let sizes: Vec<i64> = match list(bind, "sizes") {
         None => vec![32, 128, 1024],
         Some(l) => l
@@ -518,7 +504,7 @@ fn bind_eval(bind: &BindInfo) -> Result<RecordBatch> {
         }
     }
     let ceiling = {
-        let conn = lock(&conn)?;
+        let conn = lock(conn)?;
         noise_ceiling(&conn, &c.target, c.dataset, &c.protocol)?
     };
     let k = out.len();
@@ -543,21 +529,18 @@ fn bind_eval(bind: &BindInfo) -> Result<RecordBatch> {
 pub struct PredictorEval;
 
 impl BindRows for PredictorEval {
-    fn rows(bind: &BindInfo) -> Result<RecordBatch> {
-        bind_eval(bind)
-    }
-
-    fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
-        params::PREDICTOR_EVAL.named_parameters()
+    type Context = Arc<Mutex<Connection>>;
+    const FUNCTION: Option<&'static params::Function> = Some(&params::PREDICTOR_EVAL);
+    fn rows(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
+        bind_eval(bind, conn)
     }
 }
 
 // ---- cell_features ----
 
-fn bind_features(bind: &BindInfo) -> Result<RecordBatch> {
+fn bind_features(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
     const F: &str = "cell_features";
-    let conn = conn_of(bind);
-    let conn = lock(&conn)?;
+    let conn = lock(conn)?;
     let dataset = dataset_arg(bind, F)?;
     let wanted =
         list(bind, "features").unwrap_or_else(|| DEFAULT_FEATURES.map(String::from).to_vec());
@@ -576,11 +559,9 @@ fn bind_features(bind: &BindInfo) -> Result<RecordBatch> {
 pub struct CellFeatures;
 
 impl BindRows for CellFeatures {
-    fn rows(bind: &BindInfo) -> Result<RecordBatch> {
-        bind_features(bind)
-    }
-
-    fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
-        params::CELL_FEATURES.named_parameters()
+    type Context = Arc<Mutex<Connection>>;
+    const FUNCTION: Option<&'static params::Function> = Some(&params::CELL_FEATURES);
+    fn rows(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
+        bind_features(bind, conn)
     }
 }

@@ -11,19 +11,22 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::core::LogicalTypeId;
+use duckdb::vtab::BindInfo;
 use robbench_vocab::worker::{Compute, ImageSource, Request, ScoreLine, ScoresRequest};
 use robbench_vocab::{Dataset, Dtype, Score, ScoreAttack};
 use sha2::{Digest, Sha256};
 
 use super::params;
-use super::table_fn::{archs, declare, opt_bool, opt_f64, opt_i64, opt_str};
-use super::table_fn::{BoxError, Computed};
+use super::table_fn::{arch_arg, opt_bool, opt_f64, opt_i64, opt_str, ComputeRows};
 use super::train::{dataset_arg, dtype_arg, TrainContext};
 use crate::store::rows::{self, Row};
 use crate::worker;
+
+/// The `scores()` table function.
+pub struct Scores;
 
 /// One call's configuration: everything that decides a value besides the architecture and score.
 #[derive(Clone, Debug)]
@@ -99,87 +102,6 @@ fn score_names(bind: &BindInfo) -> Result<Vec<Score>> {
     names.iter().map(|n| Score::parse(n).map_err(|e| anyhow!("scores: {e}"))).collect()
 }
 
-fn bind_scores(bind: &BindInfo) -> Result<Bind> {
-    // SAFETY: registered with a TrainContext as extra info (sql::register_bench), which DuckDB
-    // keeps alive as long as the function.
-    let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let arch_value = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).ok_or_else(|| {
-        anyhow!("scores: which architectures? pass arch := id, cell string or list of ids")
-    })?;
-    let archs = archs(&arch_value).context("scores: arch")?;
-    if archs.is_empty() {
-        bail!("scores: the arch list is empty");
-    }
-    let scores = score_names(bind)?;
-    let dataset = dataset_arg(bind, "scores")?;
-    let batch_size = opt_i64(bind, "batch_size").unwrap_or(64);
-    let batch_offset = opt_i64(bind, "batch_offset").unwrap_or(0);
-    if batch_size <= 0 {
-        bail!("scores: batch_size must be positive, got {batch_size}");
-    }
-    if batch_offset < 0 {
-        bail!("scores: batch_offset must be non-negative, got {batch_offset}");
-    }
-    let source = opt_str(bind, "source").unwrap_or_else(|| ImageSource::Test.name().into());
-    let source = ImageSource::parse(&source).map_err(|_| {
-        anyhow!("scores: source must be 'test' (the evaluation split) or 'noise', got '{source}'")
-    })?;
-    if source == ImageSource::Test {
-        let n = dataset.eval_size();
-        if batch_offset + batch_size > n {
-            bail!(
-                "scores: images {batch_offset}..{} asked for, but the {dataset} evaluation split has {n} images",
-                batch_offset + batch_size
-            );
-        }
-    }
-    let eps = opt_f64(bind, "eps").context("scores")?;
-    if let Some(e) = eps {
-        if !(0.0..=1.0).contains(&e) {
-            bail!("scores: eps must be in [0, 1] (images are in [0, 1]), got {e}");
-        }
-    }
-    let beta = opt_f64(bind, "beta").context("scores")?.unwrap_or(0.5);
-    if !(0.0..=1.0).contains(&beta) {
-        bail!("scores: beta must be in [0, 1], got {beta}");
-    }
-    let attack = opt_str(bind, "attack").unwrap_or_else(|| ScoreAttack::Pgd.name().into());
-    let attack = ScoreAttack::parse(&attack)
-        .map_err(|_| anyhow!("scores: attack must be 'fgsm' or 'pgd', got '{attack}'"))?;
-    let seed = opt_i64(bind, "seed").unwrap_or(0);
-    if seed < 0 {
-        bail!("scores: seed must be non-negative, got {seed}");
-    }
-    let checkpoint = opt_str(bind, "checkpoint").map(PathBuf::from);
-    if let Some(p) = &checkpoint {
-        if !p.is_file() {
-            bail!("scores: checkpoint {} does not exist", p.display());
-        }
-        if archs.len() != 1 {
-            bail!("scores: a checkpoint holds one architecture; {} were listed", archs.len());
-        }
-    }
-    let train_mode = opt_bool(bind, "train_mode");
-    let compute = ctx.compute(bind, "scores")?;
-    let archs = archs.into_iter().enumerate().filter(|(p, _)| ctx.in_shard(*p)).map(|(_, a)| a);
-    let archs = archs.collect();
-    let setup = Setup {
-        dataset,
-        batch_size,
-        batch_offset,
-        eps,
-        attack,
-        beta,
-        seed: seed as u64,
-        train_mode,
-        checkpoint,
-        source,
-        dtype: dtype_arg(bind, "scores")?.unwrap_or_default(),
-    };
-    let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
-    Ok(Bind { ctx, archs, scores, setup, data_dir, compute })
-}
-
 /// Cached values of one configuration: (arch, score) -> the worker's line.
 fn read_cache(path: &Path) -> HashMap<(i64, Score), ScoreLine> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -218,88 +140,144 @@ fn run_worker(b: &Bind, archs: &[i64], out: &Path) -> Result<()> {
     }
 }
 
-fn compute(b: &Bind) -> Result<RecordBatch> {
-    let c = &b.ctx.catalog;
-    // A read-only benchmark keeps no cache: values live as long as the statement.
-    let scratch;
-    let dir = if c.read_only {
-        scratch = std::env::temp_dir().join(format!("robbench-scores-{}", std::process::id()));
-        scratch.clone()
-    } else {
-        c.dir.join("cache").join("scores")
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(format!("{}.jsonl", b.setup.key()?));
-    let mut cache = read_cache(&path);
-    let missing: Vec<i64> = b
-        .archs
-        .iter()
-        .copied()
-        .filter(|&a| b.scores.iter().any(|&s| !cache.contains_key(&(a, s))))
-        .collect();
-    if !missing.is_empty() {
-        let result = run_worker(b, &missing, &path);
-        cache = read_cache(&path);
-        if c.read_only {
-            let _ = std::fs::remove_dir_all(&dir);
+impl ComputeRows for Scores {
+    type Context = TrainContext;
+    type Bind = Bind;
+    const FUNCTION: &'static params::Function = &params::SCORES;
+
+    fn bind(bind: &BindInfo, ctx: &TrainContext) -> Result<Bind> {
+        let archs = arch_arg(bind, "scores")?;
+        let scores = score_names(bind)?;
+        let dataset = dataset_arg(bind, "scores")?;
+        let batch_size = opt_i64(bind, "batch_size").unwrap_or(64);
+        let batch_offset = opt_i64(bind, "batch_offset").unwrap_or(0);
+        if batch_size <= 0 {
+            bail!("scores: batch_size must be positive, got {batch_size}");
         }
-        result?;
-    }
-    let s = &b.setup;
-    let mut out = Vec::new();
-    for &arch in &b.archs {
-        for &score in &b.scores {
-            let j = cache.get(&(arch, score)).ok_or_else(|| {
-                anyhow!("scores: robbench-worker left no value for arch {arch}, {score}")
-            })?;
-            out.push(
-                Row::new()
-                    .set("arch", arch)
-                    .set("dataset", s.dataset.name())
-                    .set("score", score.name())
-                    .set("value", j.value)
-                    .set("batch_size", s.batch_size)
-                    .set("seed", s.seed as i64)
-                    .set("eps", j.eps)
-                    .set("beta", j.beta)
-                    .set("seconds", j.seconds)
-                    .set("attack", j.attack.map(|a| a.name()))
-                    .set("batch_offset", s.batch_offset)
-                    .set("train_mode", j.train_mode)
-                    .set("checkpoint", s.checkpoint.as_ref().map(|p| p.display().to_string()))
-                    .set("source", s.source.name())
-                    .set("dtype", s.dtype.name()),
-            );
+        if batch_offset < 0 {
+            bail!("scores: batch_offset must be non-negative, got {batch_offset}");
         }
+        let source = opt_str(bind, "source").unwrap_or_else(|| ImageSource::Test.name().into());
+        let source = ImageSource::parse(&source).map_err(|_| {
+            anyhow!(
+                "scores: source must be 'test' (the evaluation split) or 'noise', got '{source}'"
+            )
+        })?;
+        if source == ImageSource::Test {
+            let n = dataset.eval_size();
+            if batch_offset + batch_size > n {
+                bail!(
+                    "scores: images {batch_offset}..{} asked for, but the {dataset} evaluation split has {n} images",
+                    batch_offset + batch_size
+                );
+            }
+        }
+        let eps = opt_f64(bind, "eps").context("scores")?;
+        if let Some(e) = eps {
+            if !(0.0..=1.0).contains(&e) {
+                bail!("scores: eps must be in [0, 1] (images are in [0, 1]), got {e}");
+            }
+        }
+        let beta = opt_f64(bind, "beta").context("scores")?.unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&beta) {
+            bail!("scores: beta must be in [0, 1], got {beta}");
+        }
+        let attack = opt_str(bind, "attack").unwrap_or_else(|| ScoreAttack::Pgd.name().into());
+        let attack = ScoreAttack::parse(&attack)
+            .map_err(|_| anyhow!("scores: attack must be 'fgsm' or 'pgd', got '{attack}'"))?;
+        let seed = opt_i64(bind, "seed").unwrap_or(0);
+        if seed < 0 {
+            bail!("scores: seed must be non-negative, got {seed}");
+        }
+        let checkpoint = opt_str(bind, "checkpoint").map(PathBuf::from);
+        if let Some(p) = &checkpoint {
+            if !p.is_file() {
+                bail!("scores: checkpoint {} does not exist", p.display());
+            }
+            if archs.len() != 1 {
+                bail!("scores: a checkpoint holds one architecture; {} were listed", archs.len());
+            }
+        }
+        let train_mode = opt_bool(bind, "train_mode");
+        let compute = ctx.compute(bind, "scores")?;
+        let archs = archs.into_iter().enumerate().filter(|(p, _)| ctx.in_shard(*p)).map(|(_, a)| a);
+        let archs = archs.collect();
+        let setup = Setup {
+            dataset,
+            batch_size,
+            batch_offset,
+            eps,
+            attack,
+            beta,
+            seed: seed as u64,
+            train_mode,
+            checkpoint,
+            source,
+            dtype: dtype_arg(bind, "scores")?.unwrap_or_default(),
+        };
+        let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
+        Ok(Bind { ctx: ctx.clone(), archs, scores, setup, data_dir, compute })
     }
-    rows::to_batch(&c.schema("scores")?, &out)
-}
 
-pub struct Scores;
-
-impl VTab for Scores {
-    type BindData = Bind;
-    type InitData = Computed;
-
-    fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
-        let b = bind_scores(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &*b.ctx.catalog.schema("scores")?)?;
-        Ok(b)
+    fn schema(b: &Bind) -> Result<SchemaRef> {
+        b.ctx.catalog.schema("scores")
     }
 
-    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
-        Ok(Computed::default())
-    }
-
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        func.get_init_data().emit(output, || compute(func.get_bind_data()))
-    }
-
-    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(params::SCORES.positional())
-    }
-
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        Some(params::SCORES.named_parameters())
+    fn compute(b: &Bind) -> Result<RecordBatch> {
+        let c = &b.ctx.catalog;
+        // A read-only benchmark keeps no cache: values live as long as the statement.
+        let scratch;
+        let dir = if c.read_only {
+            scratch = std::env::temp_dir().join(format!("robbench-scores-{}", std::process::id()));
+            scratch.clone()
+        } else {
+            c.dir.join("cache").join("scores")
+        };
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!("{}.jsonl", b.setup.key()?));
+        let mut cache = read_cache(&path);
+        let missing: Vec<i64> = b
+            .archs
+            .iter()
+            .copied()
+            .filter(|&a| b.scores.iter().any(|&s| !cache.contains_key(&(a, s))))
+            .collect();
+        if !missing.is_empty() {
+            let result = run_worker(b, &missing, &path);
+            cache = read_cache(&path);
+            if c.read_only {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            result?;
+        }
+        let s = &b.setup;
+        let mut out = Vec::new();
+        for &arch in &b.archs {
+            for &score in &b.scores {
+                let j = cache.get(&(arch, score)).ok_or_else(|| {
+                    anyhow!("scores: robbench-worker left no value for arch {arch}, {score}")
+                })?;
+                out.push(
+                    Row::new()
+                        .set("arch", arch)
+                        .set("dataset", s.dataset.name())
+                        .set("score", score.name())
+                        .set("value", j.value)
+                        .set("batch_size", s.batch_size)
+                        .set("seed", s.seed as i64)
+                        .set("eps", j.eps)
+                        .set("beta", j.beta)
+                        .set("seconds", j.seconds)
+                        .set("attack", j.attack.map(|a| a.name()))
+                        .set("batch_offset", s.batch_offset)
+                        .set("train_mode", j.train_mode)
+                        .set("checkpoint", s.checkpoint.as_ref().map(|p| p.display().to_string()))
+                        .set("source", s.source.name())
+                        .set("dtype", s.dtype.name()),
+                );
+            }
+        }
+        rows::to_batch(&c.schema("scores")?, &out)
     }
 }

@@ -24,18 +24,20 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::array::{ArrayRef, Float64Array, Int64Array, ListArray, StringArray};
-use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use duckdb::vtab::BindInfo;
 use duckdb::Connection;
 use robbench_space::{NetShape, Space};
 use robbench_vocab::{Attack, Dataset, HwCost, HwDevice, Protocol, Proxy, Score};
 
 use super::params;
-use super::table_fn::{declare, opt_f64, opt_i64, opt_str, BoxError, Computed};
+use super::table_fn::{opt_f64, opt_i64, opt_str, ComputeRows};
 use super::train::{dataset_arg, metrics_row, trainer_arg, TrainContext, Trainer};
 use crate::search::{self, Algorithm, Costs, Oracle, Problem, Query, TimeBudget};
+
+/// The `search()` table function.
+pub struct Search;
 
 /// What search needs from the session: the trainer's context, and a connection to the session's
 /// database to read `metrics_mean` and `scores`.
@@ -233,206 +235,6 @@ fn positive(bind: &BindInfo, name: &str, default: i64) -> Result<usize> {
     Ok(v as usize)
 }
 
-fn bind_search(bind: &BindInfo) -> Result<Bind> {
-    // SAFETY: registered with a SearchContext as extra info (sql::register_bench), which DuckDB
-    // keeps alive as long as the function.
-    let ctx = unsafe { &*bind.get_extra_info::<SearchContext>() }.clone();
-    let first = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).map(|v| v.to_string());
-    let algorithm = match first.as_deref().unwrap_or("rs") {
-        "rs" => Algorithm::Random,
-        "re" => Algorithm::Evolution {
-            population: positive(bind, "population", 10)?,
-            sample_size: positive(bind, "sample_size", 3)?,
-        },
-        "ls" => Algorithm::Local,
-        "nsga2" => Algorithm::Nsga2 { population: positive(bind, "population", 20)? },
-        "bananas" => Algorithm::Bananas {
-            initial: positive(bind, "initial", 10)?,
-            batch: positive(bind, "batch", 10)?,
-            candidates: positive(bind, "candidates", 100)?,
-            trees: positive(bind, "trees", crate::predict::TREES as i64)?,
-            model: super::predict::model_arg(bind, "search")?,
-        },
-        other => bail!("search: unknown algorithm '{other}' (rs, re, ls, nsga2 or bananas)"),
-    };
-    let is_bananas = matches!(algorithm, Algorithm::Bananas { .. });
-    for only in ["initial", "batch", "candidates", "trees", "features", "model"] {
-        if !is_bananas && bind.get_named_parameter(only).is_some_and(|v| !v.is_null()) {
-            bail!("search: {only} is an option of bananas, not of {}", algorithm.name());
-        }
-    }
-    let dataset = dataset_arg(bind, "search")?;
-    let metric = opt_str(bind, "metric").unwrap_or_else(|| Attack::Pgd8.name().into());
-    // Taken as text, so a macro can pass it on (DuckDB hands a nested macro's BOOLEAN
-    // parameter over as the parameter's name).
-    let maximize = match opt_str(bind, "maximize").map(|s| s.to_ascii_lowercase()).as_deref() {
-        None | Some("true") => true,
-        Some("false") => false,
-        Some(other) => bail!("search: maximize must be true or false, got '{other}'"),
-    };
-    let budget_seconds = opt_f64(bind, "budget_seconds").map_err(|e| anyhow!("search: {e}"))?;
-    if let Some(b) = budget_seconds.filter(|b| *b <= 0.0) {
-        bail!("search: budget_seconds must be positive, got {b}");
-    }
-    // With a time budget alone, the count does not limit.
-    let budget = match (opt_i64(bind, "budget"), budget_seconds) {
-        (Some(b), _) => b,
-        (None, Some(_)) => i64::MAX,
-        (None, None) => 100,
-    };
-    if budget <= 0 {
-        bail!("search: budget must be positive, got {budget}");
-    }
-    let trials = positive(bind, "trials", 1)?;
-    let seed = opt_i64(bind, "seed").unwrap_or(0);
-    if seed < 0 {
-        bail!("search: seed must be non-negative, got {seed}");
-    }
-    let max_params = opt_f64(bind, "max_params")?;
-    let max_flops = opt_f64(bind, "max_flops")?;
-    let source = opt_str(bind, "source").unwrap_or_else(|| "table".into());
-    let protocol = opt_str(bind, "protocol").unwrap_or_else(|| Protocol::PAPER_NAME.into());
-    let mut recorded = HashMap::new();
-    let (source, mut candidates) = match source.as_str() {
-        "table" => {
-            let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
-            if budget_seconds.is_some() {
-                recorded = train_seconds(&conn, dataset, &protocol)?;
-            }
-            let values = table_values(&conn, dataset, &metric, &protocol)?;
-            if values.is_empty() {
-                bail!("search: no architecture has {metric} for {dataset} under protocol '{protocol}'");
-            }
-            let candidates: Vec<usize> = values.keys().copied().collect();
-            (Source::Table(values), candidates)
-        }
-        "train" => {
-            let metric_col = Attack::parse(&metric).map_err(|e| {
-                anyhow!("search: with source 'train' the metric is an attack column: {e}")
-            })?;
-            let train = TrainContext {
-                device_param: "train_device",
-                seed_param: "train_seed",
-                ..ctx.train.clone()
-            };
-            let mut trainer = trainer_arg(bind, train)?;
-            trainer.ensure_attack(metric_col);
-            let oracle =
-                TrainOracle { trainer, metric: metric_col, trained: 0, last_seconds: None };
-            (Source::Train(Box::new(oracle)), Space::get().representatives())
-        }
-        other => bail!("search: source must be 'table' or 'train', got '{other}'"),
-    };
-    let shape = NetShape {
-        classes: dataset.num_classes() as usize,
-        resolution: dataset.resolution() as usize,
-    };
-    let space = Space::get();
-    candidates.retain(|&a| {
-        let cell = space.cell(a as i64).expect("an index");
-        max_params.is_none_or(|m| robbench_space::params(&cell, shape) as f64 <= m)
-            && max_flops.is_none_or(|m| robbench_space::mflops(&cell, shape) <= m)
-    });
-    let hw = Hardware::arg(bind)?;
-    let mut costs = None;
-    if hw.any() {
-        let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
-        // Each cost read once, whether it limits, is the objective, or both.
-        let mut read: HashMap<&'static str, HashMap<usize, f64>> = HashMap::new();
-        let mut cost_of = |cost: HwCost| -> Result<HashMap<usize, f64>> {
-            if let Some(c) = read.get(cost.name()) {
-                return Ok(c.clone());
-            }
-            let c = hardware_costs(&conn, dataset, hw.device, cost)?;
-            read.insert(cost.name(), c.clone());
-            Ok(c)
-        };
-        for (cost, max) in [(HwCost::Latency, hw.max_latency), (HwCost::Energy, hw.max_energy)] {
-            if let Some(max) = max {
-                let c = cost_of(cost)?;
-                candidates.retain(|a| c.get(a).is_some_and(|&v| v <= max));
-            }
-        }
-        if let Some(objective) = hw.objective {
-            let c = cost_of(objective)?;
-            candidates.retain(|a| c.contains_key(a));
-            costs = Some(c);
-        }
-        if candidates.is_empty() {
-            bail!("search: no architecture meets the hardware limits on {}", hw.device);
-        }
-    }
-    let features = if is_bananas {
-        let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
-        let wanted = super::predict::list(bind, "features")
-            .unwrap_or_else(|| super::predict::DEFAULT_FEATURES.map(String::from).to_vec());
-        let cells = super::predict::feature_space(&conn, "search", &wanted, dataset)?;
-        // A class's features are its representative's, or else its first cell's that has them
-        // (the proxies were computed for 9,445 of the 15,625 cells).
-        let mut by_class: HashMap<usize, Vec<f64>> = HashMap::new();
-        for (cell, row) in cells.cells.into_iter().zip(cells.rows) {
-            let uid = space.uid(cell as i64)?;
-            if uid == cell {
-                by_class.insert(uid, row);
-            } else {
-                by_class.entry(uid).or_insert(row);
-            }
-        }
-        candidates.retain(|a| by_class.contains_key(a));
-        if candidates.is_empty() {
-            bail!(
-                "search: no architecture of the space searched has every feature of {}",
-                wanted.join(", ")
-            );
-        }
-        Some(candidates.iter().map(|a| (*a, by_class[a].clone())).collect())
-    } else {
-        None
-    };
-    candidates.sort_unstable();
-    let costs = match costs {
-        None => None,
-        Some(values) => {
-            let worst_cost = candidates.iter().map(|a| values[a]).fold(f64::MIN, f64::max);
-            let reference = match (&hw.reference, &source) {
-                (Some(r), _) => (r[0], r[1]),
-                (None, Source::Table(v)) => {
-                    let vals = candidates.iter().filter_map(|a| v.get(a).copied());
-                    let worst = if maximize {
-                        vals.fold(f64::INFINITY, f64::min)
-                    } else {
-                        vals.fold(f64::NEG_INFINITY, f64::max)
-                    };
-                    (worst, worst_cost)
-                }
-                // Accuracies are fractions: 0 is worse than any network.
-                (None, Source::Train(_)) if maximize => (0.0, worst_cost),
-                (None, Source::Train(_)) => bail!(
-                    "search: with source 'train' and maximize := false, give the reference point (reference := [value, cost])"
-                ),
-            };
-            Some(Costs { values, reference })
-        }
-    };
-    let objective = hw.objective;
-    let time = budget_seconds.map(|seconds| TimeBudget {
-        seconds,
-        recorded,
-        default: search::PAPER_RUN_SECONDS,
-    });
-    let budget = if budget == i64::MAX { candidates.len() } else { budget as usize };
-    let problem =
-        Problem { candidates, maximize, budget, trials, seed: seed as u64, costs, time, features };
-    if problem.budget > problem.candidates.len() {
-        bail!(
-            "search: budget {} is larger than the space searched ({} architectures)",
-            problem.budget,
-            problem.candidates.len()
-        );
-    }
-    Ok(Bind { algorithm, dataset, metric, objective, problem, source: Mutex::new(Some(source)) })
-}
-
 impl Bind {
     fn schema(&self) -> Schema {
         schema(self.objective.is_some(), self.problem.time.is_some())
@@ -499,17 +301,6 @@ impl Hardware {
     }
 }
 
-fn compute(b: &Bind) -> Result<RecordBatch> {
-    let mut source = b.source.lock().map_err(|_| anyhow!("search: poisoned"))?;
-    let source = source.as_mut().context("search: computed twice")?;
-    let oracle: &mut dyn Oracle = match source {
-        Source::Table(values) => values,
-        Source::Train(t) => t.as_mut(),
-    };
-    let queries = search::run(b.algorithm, &b.problem, oracle).context("search")?;
-    batch(b, &queries)
-}
-
 fn batch(b: &Bind, q: &[Query]) -> Result<RecordBatch> {
     let n = q.len();
     let int = |f: &dyn Fn(&Query) -> usize| -> ArrayRef {
@@ -552,31 +343,236 @@ fn batch(b: &Bind, q: &[Query]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(Arc::new(b.schema()), columns)?)
 }
 
-pub struct Search;
+impl ComputeRows for Search {
+    type Context = SearchContext;
+    type Bind = Bind;
+    const FUNCTION: &'static params::Function = &params::SEARCH;
 
-impl VTab for Search {
-    type BindData = Bind;
-    type InitData = Computed;
-
-    fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
-        let b = bind_search(bind).map_err(|e| format!("{e:#}"))?;
-        declare(bind, &b.schema())?;
-        Ok(b)
+    fn bind(bind: &BindInfo, ctx: &SearchContext) -> Result<Bind> {
+        let first = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).map(|v| v.to_string());
+        let algorithm = match first.as_deref().unwrap_or("rs") {
+            "rs" => Algorithm::Random,
+            "re" => Algorithm::Evolution {
+                population: positive(bind, "population", 10)?,
+                sample_size: positive(bind, "sample_size", 3)?,
+            },
+            "ls" => Algorithm::Local,
+            "nsga2" => Algorithm::Nsga2 { population: positive(bind, "population", 20)? },
+            "bananas" => Algorithm::Bananas {
+                initial: positive(bind, "initial", 10)?,
+                batch: positive(bind, "batch", 10)?,
+                candidates: positive(bind, "candidates", 100)?,
+                trees: positive(bind, "trees", crate::predict::TREES as i64)?,
+                model: super::predict::model_arg(bind, "search")?,
+            },
+            other => bail!("search: unknown algorithm '{other}' (rs, re, ls, nsga2 or bananas)"),
+        };
+        let is_bananas = matches!(algorithm, Algorithm::Bananas { .. });
+        for only in ["initial", "batch", "candidates", "trees", "features", "model"] {
+            if !is_bananas && bind.get_named_parameter(only).is_some_and(|v| !v.is_null()) {
+                bail!("search: {only} is an option of bananas, not of {}", algorithm.name());
+            }
+        }
+        let dataset = dataset_arg(bind, "search")?;
+        let metric = opt_str(bind, "metric").unwrap_or_else(|| Attack::Pgd8.name().into());
+        // Taken as text, so a macro can pass it on (DuckDB hands a nested macro's BOOLEAN
+        // parameter over as the parameter's name).
+        let maximize = match opt_str(bind, "maximize").map(|s| s.to_ascii_lowercase()).as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => bail!("search: maximize must be true or false, got '{other}'"),
+        };
+        let budget_seconds = opt_f64(bind, "budget_seconds").map_err(|e| anyhow!("search: {e}"))?;
+        if let Some(b) = budget_seconds.filter(|b| *b <= 0.0) {
+            bail!("search: budget_seconds must be positive, got {b}");
+        }
+        // With a time budget alone, the count does not limit.
+        let budget = match (opt_i64(bind, "budget"), budget_seconds) {
+            (Some(b), _) => b,
+            (None, Some(_)) => i64::MAX,
+            (None, None) => 100,
+        };
+        if budget <= 0 {
+            bail!("search: budget must be positive, got {budget}");
+        }
+        let trials = positive(bind, "trials", 1)?;
+        let seed = opt_i64(bind, "seed").unwrap_or(0);
+        if seed < 0 {
+            bail!("search: seed must be non-negative, got {seed}");
+        }
+        let max_params = opt_f64(bind, "max_params")?;
+        let max_flops = opt_f64(bind, "max_flops")?;
+        let source = opt_str(bind, "source").unwrap_or_else(|| "table".into());
+        let protocol = opt_str(bind, "protocol").unwrap_or_else(|| Protocol::PAPER_NAME.into());
+        let mut recorded = HashMap::new();
+        let (source, mut candidates) = match source.as_str() {
+            "table" => {
+                let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+                if budget_seconds.is_some() {
+                    recorded = train_seconds(&conn, dataset, &protocol)?;
+                }
+                let values = table_values(&conn, dataset, &metric, &protocol)?;
+                if values.is_empty() {
+                    bail!("search: no architecture has {metric} for {dataset} under protocol '{protocol}'");
+                }
+                let candidates: Vec<usize> = values.keys().copied().collect();
+                (Source::Table(values), candidates)
+            }
+            "train" => {
+                let metric_col = Attack::parse(&metric).map_err(|e| {
+                    anyhow!("search: with source 'train' the metric is an attack column: {e}")
+                })?;
+                let train = TrainContext {
+                    device_param: "train_device",
+                    seed_param: "train_seed",
+                    ..ctx.train.clone()
+                };
+                let mut trainer = trainer_arg(bind, train)?;
+                trainer.ensure_attack(metric_col);
+                let oracle =
+                    TrainOracle { trainer, metric: metric_col, trained: 0, last_seconds: None };
+                (Source::Train(Box::new(oracle)), Space::get().representatives())
+            }
+            other => bail!("search: source must be 'table' or 'train', got '{other}'"),
+        };
+        let shape = NetShape {
+            classes: dataset.num_classes() as usize,
+            resolution: dataset.resolution() as usize,
+        };
+        let space = Space::get();
+        candidates.retain(|&a| {
+            let cell = space.cell(a as i64).expect("an index");
+            max_params.is_none_or(|m| robbench_space::params(&cell, shape) as f64 <= m)
+                && max_flops.is_none_or(|m| robbench_space::mflops(&cell, shape) <= m)
+        });
+        let hw = Hardware::arg(bind)?;
+        let mut costs = None;
+        if hw.any() {
+            let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+            // Each cost read once, whether it limits, is the objective, or both.
+            let mut read: HashMap<&'static str, HashMap<usize, f64>> = HashMap::new();
+            let mut cost_of = |cost: HwCost| -> Result<HashMap<usize, f64>> {
+                if let Some(c) = read.get(cost.name()) {
+                    return Ok(c.clone());
+                }
+                let c = hardware_costs(&conn, dataset, hw.device, cost)?;
+                read.insert(cost.name(), c.clone());
+                Ok(c)
+            };
+            for (cost, max) in [(HwCost::Latency, hw.max_latency), (HwCost::Energy, hw.max_energy)]
+            {
+                if let Some(max) = max {
+                    let c = cost_of(cost)?;
+                    candidates.retain(|a| c.get(a).is_some_and(|&v| v <= max));
+                }
+            }
+            if let Some(objective) = hw.objective {
+                let c = cost_of(objective)?;
+                candidates.retain(|a| c.contains_key(a));
+                costs = Some(c);
+            }
+            if candidates.is_empty() {
+                bail!("search: no architecture meets the hardware limits on {}", hw.device);
+            }
+        }
+        let features = if is_bananas {
+            let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+            let wanted = super::predict::list(bind, "features")
+                .unwrap_or_else(|| super::predict::DEFAULT_FEATURES.map(String::from).to_vec());
+            let cells = super::predict::feature_space(&conn, "search", &wanted, dataset)?;
+            // A class's features are its representative's, or else its first cell's that has them
+            // (the proxies were computed for 9,445 of the 15,625 cells).
+            let mut by_class: HashMap<usize, Vec<f64>> = HashMap::new();
+            for (cell, row) in cells.cells.into_iter().zip(cells.rows) {
+                let uid = space.uid(cell as i64)?;
+                if uid == cell {
+                    by_class.insert(uid, row);
+                } else {
+                    by_class.entry(uid).or_insert(row);
+                }
+            }
+            candidates.retain(|a| by_class.contains_key(a));
+            if candidates.is_empty() {
+                bail!(
+                    "search: no architecture of the space searched has every feature of {}",
+                    wanted.join(", ")
+                );
+            }
+            Some(candidates.iter().map(|a| (*a, by_class[a].clone())).collect())
+        } else {
+            None
+        };
+        candidates.sort_unstable();
+        let costs = match costs {
+            None => None,
+            Some(values) => {
+                let worst_cost = candidates.iter().map(|a| values[a]).fold(f64::MIN, f64::max);
+                let reference = match (&hw.reference, &source) {
+                    (Some(r), _) => (r[0], r[1]),
+                    (None, Source::Table(v)) => {
+                        let vals = candidates.iter().filter_map(|a| v.get(a).copied());
+                        let worst = if maximize {
+                            vals.fold(f64::INFINITY, f64::min)
+                        } else {
+                            vals.fold(f64::NEG_INFINITY, f64::max)
+                        };
+                        (worst, worst_cost)
+                    }
+                    // Accuracies are fractions: 0 is worse than any network.
+                    (None, Source::Train(_)) if maximize => (0.0, worst_cost),
+                    (None, Source::Train(_)) => bail!(
+                        "search: with source 'train' and maximize := false, give the reference point (reference := [value, cost])"
+                    ),
+                };
+                Some(Costs { values, reference })
+            }
+        };
+        let objective = hw.objective;
+        let time = budget_seconds.map(|seconds| TimeBudget {
+            seconds,
+            recorded,
+            default: search::PAPER_RUN_SECONDS,
+        });
+        let budget = if budget == i64::MAX { candidates.len() } else { budget as usize };
+        let problem = Problem {
+            candidates,
+            maximize,
+            budget,
+            trials,
+            seed: seed as u64,
+            costs,
+            time,
+            features,
+        };
+        if problem.budget > problem.candidates.len() {
+            bail!(
+                "search: budget {} is larger than the space searched ({} architectures)",
+                problem.budget,
+                problem.candidates.len()
+            );
+        }
+        Ok(Bind {
+            algorithm,
+            dataset,
+            metric,
+            objective,
+            problem,
+            source: Mutex::new(Some(source)),
+        })
     }
 
-    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
-        Ok(Computed::default())
+    fn schema(b: &Bind) -> Result<SchemaRef> {
+        Ok(Arc::new(b.schema()))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
-        func.get_init_data().emit(output, || compute(func.get_bind_data()))
-    }
-
-    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(params::SEARCH.positional())
-    }
-
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        Some(params::SEARCH.named_parameters())
+    fn compute(b: &Bind) -> Result<RecordBatch> {
+        let mut source = b.source.lock().map_err(|_| anyhow!("search: poisoned"))?;
+        let source = source.as_mut().context("search: computed twice")?;
+        let oracle: &mut dyn Oracle = match source {
+            Source::Table(values) => values,
+            Source::Train(t) => t.as_mut(),
+        };
+        let queries = search::run(b.algorithm, &b.problem, oracle).context("search")?;
+        batch(b, &queries)
     }
 }

@@ -61,22 +61,18 @@ fn per_row(
     Ok(Arc::new(Float64Array::from(out)))
 }
 
-pub struct SpearmanPairs;
-impl VArrowScalar for SpearmanPairs {
-    type State = ();
-    fn invoke(_: &(), input: RecordBatch) -> Result<ArrayRef, BoxError> {
-        per_row(input, "spearman", spearman)
-    }
-    fn signatures() -> Vec<ArrowFunctionSignature> {
-        pairs_signature()
-    }
-}
+/// `robbench_spearman_pairs` (`KENDALL` false) and `robbench_kendall_pairs`: a coefficient per
+/// row of two lists, which the `spearman` and `kendall_tau` macros aggregate into.
+pub struct Pairs<const KENDALL: bool>;
 
-pub struct KendallPairs;
-impl VArrowScalar for KendallPairs {
+impl<const KENDALL: bool> VArrowScalar for Pairs<KENDALL> {
     type State = ();
     fn invoke(_: &(), input: RecordBatch) -> Result<ArrayRef, BoxError> {
-        per_row(input, "kendall_tau", kendall_tau_b)
+        if KENDALL {
+            per_row(input, "kendall_tau", kendall_tau_b)
+        } else {
+            per_row(input, "spearman", spearman)
+        }
     }
     fn signatures() -> Vec<ArrowFunctionSignature> {
         pairs_signature()

@@ -2,15 +2,21 @@
 //! then hand DuckDB one vector's worth of rows at a time from a RecordBatch built at bind time.
 
 use std::error::Error;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
-use anyhow::{bail, Result};
-use arrow::datatypes::Schema;
+use anyhow::{anyhow, bail, Context, Result};
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use duckdb::core::DataChunkHandle;
 use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
-use duckdb::vtab::{record_batch_to_duckdb_data_chunk, to_duckdb_logical_type, BindInfo, Value};
+use duckdb::vtab::{record_batch_to_duckdb_data_chunk, to_duckdb_logical_type};
+use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab, Value};
+use duckdb::Connection;
 use robbench_space::Space;
+
+use super::params;
 
 pub type BoxError = Box<dyn Error>;
 
@@ -44,56 +50,104 @@ pub fn emit(
     Ok(())
 }
 
-/// Init data of a table function whose rows are computed once, at the first call, then handed
-/// out a vector at a time (a failure is reported on every later call too).
+/// The value a table function was registered with. Only `register` and `register_rows` set it,
+/// each with the `Context` type its trait names, which is what makes the cast sound.
+fn context<C: 'static>(bind: &BindInfo) -> &C {
+    // SAFETY: see above; DuckDB keeps the extra info alive as long as the function.
+    unsafe { &*bind.get_extra_info::<C>() }
+}
+
+/// A table function whose rows come from one computation (a worker run, a search): `bind` reads
+/// the arguments and the columns are declared from `schema`; `compute` runs once, at the first
+/// call, so that DuckDB has planned the statement (and a Ctrl-C can reach it) before the work
+/// starts; its rows are then handed out a vector at a time, and a failure is reported on every
+/// later call too. The function DuckDB sees is `Computing<Self>`, registered by `register`.
+pub trait ComputeRows: 'static {
+    /// What the function is registered with: the session's catalog, settings, connection.
+    type Context: Clone + Send + Sync + 'static;
+    type Bind: Send + Sync;
+    /// The parameter table the function's name and parameters come from.
+    const FUNCTION: &'static params::Function;
+    fn bind(bind: &BindInfo, ctx: &Self::Context) -> Result<Self::Bind>;
+    fn schema(bind: &Self::Bind) -> Result<SchemaRef>;
+    fn compute(bind: &Self::Bind) -> Result<RecordBatch>;
+}
+
+pub struct Computing<T>(PhantomData<T>);
+
+/// The init data of `Computing`: the rows, once computed, and how far they were handed out.
 #[derive(Default)]
 pub struct Computed {
     cursor: Cursor,
-    rows: std::sync::OnceLock<Result<RecordBatch, String>>,
+    rows: OnceLock<Result<RecordBatch, String>>,
 }
 
-impl Computed {
-    pub fn emit(
-        &self,
-        output: &mut DataChunkHandle,
-        compute: impl FnOnce() -> anyhow::Result<RecordBatch>,
-    ) -> Result<(), BoxError> {
-        match self.rows.get_or_init(|| compute().map_err(|e| format!("{e:#}"))) {
-            Ok(batch) => emit(batch, &self.cursor, output),
+impl<T: ComputeRows> VTab for Computing<T> {
+    type BindData = T::Bind;
+    type InitData = Computed;
+    fn bind(bind: &BindInfo) -> Result<T::Bind, BoxError> {
+        let b = T::bind(bind, context(bind)).map_err(|e| format!("{e:#}"))?;
+        let schema = T::schema(&b).map_err(|e| format!("{e:#}"))?;
+        declare(bind, &schema)?;
+        Ok(b)
+    }
+    fn init(_: &InitInfo) -> Result<Computed, BoxError> {
+        Ok(Computed::default())
+    }
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
+        let init = func.get_init_data();
+        let rows = init
+            .rows
+            .get_or_init(|| T::compute(func.get_bind_data()).map_err(|e| format!("{e:#}")));
+        match rows {
+            Ok(batch) => emit(batch, &init.cursor, output),
             Err(e) => Err(e.clone().into()),
         }
     }
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(T::FUNCTION.positional())
+    }
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        Some(T::FUNCTION.named_parameters())
+    }
+}
+
+/// Registers `T` under its table's name, with the context its bind reads.
+pub fn register<T: ComputeRows>(conn: &Connection, ctx: &T::Context) -> duckdb::Result<()> {
+    conn.register_table_function_with_extra_info::<Computing<T>, _>(&T::FUNCTION.registered(), ctx)
 }
 
 /// A table function whose rows are all computed at bind time, from its arguments (an import, a
-/// surrogate's predictions): the function is `Rows<Self>`, which declares the batch's columns and
-/// hands it out a vector at a time.
+/// surrogate's predictions): the function is `Rows<Self>`, registered by `register_rows`, which
+/// declares the batch's columns and hands it out a vector at a time.
 pub trait BindRows: 'static {
-    /// The positional parameters.
+    type Context: Clone + Send + Sync + 'static;
+    /// The parameter table, where the function has one (a release reader's options come from
+    /// its release instead).
+    const FUNCTION: Option<&'static params::Function> = None;
     fn parameters() -> Vec<LogicalTypeHandle> {
-        Vec::new()
+        Self::FUNCTION.map(|f| f.positional()).unwrap_or_default()
     }
-    fn named_parameters() -> Vec<(String, LogicalTypeHandle)>;
-    fn rows(bind: &BindInfo) -> Result<RecordBatch>;
+    fn named_parameters() -> Vec<(String, LogicalTypeHandle)> {
+        Self::FUNCTION.map(|f| f.named_parameters()).unwrap_or_default()
+    }
+    fn rows(bind: &BindInfo, ctx: &Self::Context) -> Result<RecordBatch>;
 }
 
-pub struct Rows<T>(std::marker::PhantomData<T>);
+pub struct Rows<T>(PhantomData<T>);
 
-impl<T: BindRows> duckdb::vtab::VTab for Rows<T> {
+impl<T: BindRows> VTab for Rows<T> {
     type BindData = RecordBatch;
     type InitData = Cursor;
     fn bind(bind: &BindInfo) -> Result<RecordBatch, BoxError> {
-        let batch = T::rows(bind).map_err(|e| format!("{e:#}"))?;
+        let batch = T::rows(bind, context(bind)).map_err(|e| format!("{e:#}"))?;
         declare(bind, &batch.schema())?;
         Ok(batch)
     }
-    fn init(_: &duckdb::vtab::InitInfo) -> Result<Cursor, BoxError> {
+    fn init(_: &InitInfo) -> Result<Cursor, BoxError> {
         Ok(Cursor::default())
     }
-    fn func(
-        func: &duckdb::vtab::TableFunctionInfo<Self>,
-        output: &mut DataChunkHandle,
-    ) -> Result<(), BoxError> {
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), BoxError> {
         emit(func.get_bind_data(), func.get_init_data(), output)
     }
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
@@ -102,6 +156,15 @@ impl<T: BindRows> duckdb::vtab::VTab for Rows<T> {
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
         Some(T::named_parameters())
     }
+}
+
+/// Registers `T` as `name` (its table's name where it has one), with the context its bind reads.
+pub fn register_rows<T: BindRows>(
+    conn: &Connection,
+    name: &str,
+    ctx: &T::Context,
+) -> duckdb::Result<()> {
+    conn.register_table_function_with_extra_info::<Rows<T>, _>(name, ctx)
 }
 
 /// The ANY type, which `arch` needs (an id, a cell string or a list of ids).
@@ -131,6 +194,27 @@ pub fn archs(v: &Value) -> Result<Vec<i64>> {
         }
         other => bail!("arch must be an id, a cell string or a list of ids, not {other:?}"),
     }
+}
+
+/// The architectures a function's first argument lists: an id, a cell string or a list of ids.
+pub fn arch_arg(bind: &BindInfo, function: &str) -> Result<Vec<i64>> {
+    let value = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).ok_or_else(|| {
+        anyhow!("{function}: which architectures? pass arch := id, cell string or list of ids")
+    })?;
+    let archs = archs(&value).with_context(|| format!("{function}: arch"))?;
+    if archs.is_empty() {
+        bail!("{function}: the arch list is empty");
+    }
+    Ok(archs)
+}
+
+/// A named parameter that takes a value or a list of them, as a list; None when it is missing or
+/// NULL.
+pub fn opt_values(bind: &BindInfo, name: &str) -> Option<Vec<Value>> {
+    bind.get_named_parameter(name).filter(|v| !v.is_null()).map(|v| match v.to_list() {
+        Some(list) => list,
+        None => vec![v],
+    })
 }
 
 pub fn opt_i64(bind: &BindInfo, name: &str) -> Option<i64> {

@@ -11,14 +11,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use robbench_vocab::worker::{Compute, Request, TrainRequest, TrainResult};
 use robbench_vocab::{Attack, Dataset, DeviceSpec, Dtype, Protocol, TrainAttack};
 
 use super::params;
-use super::table_fn::{archs, declare, opt_bool, opt_f64, opt_i64, opt_str, BoxError};
+use super::table_fn::BoxError;
+use super::table_fn::{arch_arg, declare, opt_bool, opt_f64, opt_i64, opt_str, opt_values};
 use crate::protocol;
 use crate::store::rows::{self, Row};
 use crate::store::{OnKey, Store};
@@ -109,19 +110,15 @@ pub fn dtype_arg(bind: &BindInfo, function: &str) -> Result<Option<Dtype>> {
 
 /// A call's data sets (`dataset :=` a name or a list of names, default cifar10).
 fn datasets_arg(bind: &BindInfo) -> Result<Vec<Dataset>> {
-    let Some(v) = bind.get_named_parameter("dataset").filter(|v| !v.is_null()) else {
+    let Some(names) = opt_values(bind, "dataset") else {
         return Ok(vec![Dataset::Cifar10]);
-    };
-    let names: Vec<String> = match v.to_list() {
-        Some(list) => list.iter().map(|x| x.to_string()).collect(),
-        None => vec![v.to_string()],
     };
     if names.is_empty() {
         bail!("train: the dataset list is empty");
     }
     let mut out = Vec::new();
     for n in names {
-        let d = Dataset::parse(&n).map_err(|e| anyhow!("train: {e}"))?;
+        let d = Dataset::parse(&n.to_string()).map_err(|e| anyhow!("train: {e}"))?;
         if !out.contains(&d) {
             out.push(d);
         }
@@ -131,12 +128,8 @@ fn datasets_arg(bind: &BindInfo) -> Result<Vec<Dataset>> {
 
 /// A call's seeds (`seed :=` a number or a list of numbers, default 0).
 fn seeds_arg(bind: &BindInfo, name: &str) -> Result<Vec<u64>> {
-    let Some(v) = bind.get_named_parameter(name).filter(|v| !v.is_null()) else {
+    let Some(values) = opt_values(bind, name) else {
         return Ok(vec![0]);
-    };
-    let values = match v.to_list() {
-        Some(list) => list,
-        None => vec![v],
     };
     if values.is_empty() {
         bail!("train: the {name} list is empty");
@@ -159,17 +152,10 @@ fn seeds_arg(bind: &BindInfo, name: &str) -> Result<Vec<u64>> {
 
 /// A call's `attacks := [...]`: metrics column names, default the paper's cheap ones.
 pub fn attacks_arg(bind: &BindInfo, function: &str) -> Result<Vec<Attack>> {
-    match bind.get_named_parameter("attacks").filter(|v| !v.is_null()) {
+    match opt_values(bind, "attacks") {
         None => Ok(Attack::DEFAULT.to_vec()),
         Some(v) => {
-            let names: Vec<String> = v
-                .to_list()
-                .ok_or_else(|| {
-                    anyhow!("{function}: attacks must be a list of metrics column names")
-                })?
-                .iter()
-                .map(|x| x.to_string())
-                .collect();
+            let names: Vec<String> = v.iter().map(|x| x.to_string()).collect();
             Attack::parse_list(&names).map_err(|e| anyhow!("{function}: {e}"))
         }
     }
@@ -216,13 +202,7 @@ fn bind_train(bind: &BindInfo) -> Result<Bind> {
     // SAFETY: registered with a TrainContext as extra info (sql::register_bench), which DuckDB
     // keeps alive as long as the function.
     let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let arch_value = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).ok_or_else(|| {
-        anyhow!("train: which architectures? pass arch := id, cell string or list of ids")
-    })?;
-    let archs = archs(&arch_value).context("train: arch")?;
-    if archs.is_empty() {
-        bail!("train: the arch list is empty");
-    }
+    let archs = arch_arg(bind, "train")?;
     let trainer = trainer_arg(bind, ctx.clone())?;
     // Shards take whole architectures, so that an architecture's runs can train together.
     let jobs = archs

@@ -188,8 +188,9 @@ impl Bench {
         let def = self.store.def(table)?;
         let stage = format!("__stage_{table}");
         conn.execute_batch(&temp_ddl(def, &stage)).context("cannot stage the insert")?;
+        let _stage = DropOnExit(conn, format!("DROP TABLE IF EXISTS temp.{stage}"));
         let staged = format!("{}{stage}{}", &sql[..span.0], &sql[span.1..]);
-        let result = run(&staged)
+        run(&staged)
             .map_err(|e| match format!("{e:#}") {
                 m if m.contains(&stage) => anyhow::anyhow!(unstage(&m, &stage, table)),
                 _ => e,
@@ -199,9 +200,7 @@ impl Bench {
                     conn.prepare(&format!("SELECT * FROM {stage}"))?.query_arrow([])?.collect();
                 self.store.append(table, batches, on_key, info)?;
                 Ok(out)
-            });
-        let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.{stage}"));
-        result
+            })
     }
 
     fn rewrite(
@@ -213,22 +212,9 @@ impl Bench {
         run: &dyn Fn(&str) -> Result<Output>,
         info: CommitInfo,
     ) -> Result<Output> {
-        let result = self.rewrite_inner(conn, table, operation, sql, run, info);
-        let _ = conn.execute_batch(&format!(
+        let _temps = DropOnExit(conn, format!(
             "DROP TABLE IF EXISTS temp.{table}; DROP TABLE IF EXISTS temp.__rows; DROP TABLE IF EXISTS temp.__after;"
         ));
-        result
-    }
-
-    fn rewrite_inner(
-        &mut self,
-        conn: &Connection,
-        table: &'static str,
-        operation: &'static str,
-        sql: &str,
-        run: &dyn Fn(&str) -> Result<Output>,
-        info: CommitInfo,
-    ) -> Result<Output> {
         let def = self.store.def(table)?;
         let version = self.store.snapshot(table)?;
         let dir = self.store.table_dir(table)?;
@@ -631,6 +617,15 @@ fn unstage(message: &str, stage: &str, table: &str) -> String {
     lines.join("\n")
 }
 
+/// Drops a statement's temporary tables when it ends, however it ends.
+struct DropOnExit<'a>(&'a Connection, String);
+
+impl Drop for DropOnExit<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.execute_batch(&self.1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -669,33 +664,25 @@ mod tests {
             classify("INSERT OR IGNORE INTO main.runs SELECT 1"),
             Write::Insert { table: "runs", on_key: OnKey::Ignore, span: (22, 31) }
         ));
-        assert_eq!(
-            classify("INSERT INTO metrics SELECT * FROM metrics"),
-            Write::Rewrite { table: "metrics", operation: "INSERT" }
-        );
-        assert_eq!(
-            classify("insert into runs values (1) on conflict do nothing"),
-            Write::Rewrite { table: "runs", operation: "INSERT" }
-        );
-        assert_eq!(
-            classify("UPDATE metrics SET pgd8 = 1"),
-            Write::Rewrite { table: "metrics", operation: "UPDATE" }
-        );
-        assert_eq!(
-            classify("delete from curves where 'metrics' = ''"),
-            Write::Rewrite { table: "curves", operation: "DELETE" }
-        );
-        assert_eq!(
-            classify("WITH x AS (SELECT 1) DELETE FROM runs"),
-            Write::Rewrite { table: "runs", operation: "DELETE" }
-        );
-        assert_eq!(classify("SELECT * FROM metrics"), Write::None);
-        assert_eq!(classify("INSERT INTO mine SELECT * FROM metrics"), Write::None);
-        assert_eq!(classify("COPY metrics TO 'x.csv'"), Write::None);
-        assert_eq!(
-            classify("COPY scores FROM 'x.csv'"),
-            Write::Rewrite { table: "scores", operation: "INSERT" }
-        );
+        // Statements that rewrite a table's files, and the table and operation each names.
+        let rewrites = [
+            ("INSERT INTO metrics SELECT * FROM metrics", "metrics", "INSERT"),
+            ("insert into runs values (1) on conflict do nothing", "runs", "INSERT"),
+            ("UPDATE metrics SET pgd8 = 1", "metrics", "UPDATE"),
+            ("delete from curves where 'metrics' = ''", "curves", "DELETE"),
+            ("WITH x AS (SELECT 1) DELETE FROM runs", "runs", "DELETE"),
+            ("COPY scores FROM 'x.csv'", "scores", "INSERT"),
+        ];
+        for (sql, table, operation) in rewrites {
+            assert_eq!(classify(sql), Write::Rewrite { table, operation }, "{sql}");
+        }
+        for sql in [
+            "SELECT * FROM metrics",
+            "INSERT INTO mine SELECT * FROM metrics",
+            "COPY metrics TO 'x.csv'",
+        ] {
+            assert_eq!(classify(sql), Write::None, "{sql}");
+        }
         assert_eq!(alters_definition("DROP VIEW metrics"), Some("metrics"));
         assert_eq!(alters_definition("create or replace view runs as select 1"), Some("runs"));
         assert_eq!(alters_definition("CREATE TEMP TABLE runs AS SELECT 1"), None);
