@@ -7,12 +7,10 @@ use crate::common::*;
 fn architectures_agree_with_the_index_and_the_published_representatives() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("b");
-    let o = run(&[
-        "--bench",
-        bench.to_str().unwrap(),
-        "-c",
-        "SELECT arch, arch_str, uid, is_unique FROM architectures ORDER BY arch",
-    ]);
+    let o = on(
+        &bench,
+        &["-c", "SELECT arch, arch_str, uid, is_unique FROM architectures ORDER BY arch"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = csv_rows(&stdout(&o));
     assert_eq!(rows.len(), 15_625);
@@ -45,8 +43,7 @@ fn architectures_agree_with_the_index_and_the_published_representatives() {
 fn counts_and_sizes_match_nas_bench_201() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("b");
-    let o = run(&[
-        "--bench", bench.to_str().unwrap(), "-c",
+    let o = on(&bench, &["-c",
         "SELECT arch, params_cifar10, flops_cifar10, params_imagenet16, flops_imagenet16, n_none + n_skip + n_conv1x1 + n_conv3x3 + n_pool, len(ops)
          FROM architectures WHERE arch IN (0, 3, 1000) ORDER BY arch",
     ]);

@@ -155,7 +155,7 @@ fn bad_input_gets_a_clear_error() {
     let other = tmp.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("notes.txt"), "mine").unwrap();
-    let o = run(&["--bench", other.to_str().unwrap(), "-c", "SELECT 1"]);
+    let o = on(&other, &["-c", "SELECT 1"]);
     assert!(stderr(&o).contains("is not a robbench benchmark"), "{}", stderr(&o));
     assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
     let o = run(&["--bench", &b, "-c", "SELECT count(*) FROM metrics"]);

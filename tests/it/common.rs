@@ -18,6 +18,11 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("robbench runs")
 }
 
+/// Runs robbench on the benchmark folder `bench` with the other `args`.
+pub fn on(bench: &Path, args: &[&str]) -> Output {
+    bin().arg("--bench").arg(bench).args(args).output().expect("robbench runs")
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -29,7 +34,7 @@ pub fn stderr(o: &Output) -> String {
 /// Runs `sql` on the benchmark folder `bench` and returns its rows (CSV, without the header);
 /// panics with robbench's message when it fails.
 pub fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", sql]);
+    let o = on(bench, &["-c", sql]);
     assert!(o.status.success(), "{sql}: {}", stderr(&o));
     csv_rows(&stdout(&o))
 }
@@ -40,12 +45,7 @@ pub fn q(bench: &Path, sql: &str) -> Vec<Vec<String>> {
 pub fn refusals(bench: &Path, table: &str, cases: &[(&str, &str)]) -> String {
     let mut text = String::new();
     for (call, needle) in cases {
-        let o = run(&[
-            "--bench",
-            bench.to_str().unwrap(),
-            "-c",
-            &format!("INSERT INTO {table} FROM {call}"),
-        ]);
+        let o = on(bench, &["-c", &format!("INSERT INTO {table} FROM {call}")]);
         let message = stderr(&o);
         assert!(!o.status.success(), "{call} succeeded");
         assert!(message.contains(needle), "{call}: {message}");
@@ -61,13 +61,7 @@ pub fn refusals(bench: &Path, table: &str, cases: &[(&str, &str)]) -> String {
 /// containing its needle.
 pub fn assert_selects_refused(bench: &Path, cases: &[(&str, &str)]) {
     for (call, needle) in cases {
-        let o = run(&[
-            "--bench",
-            bench.to_str().unwrap(),
-            "--read-only",
-            "-c",
-            &format!("SELECT * FROM {call}"),
-        ]);
+        let o = on(bench, &["--read-only", "-c", &format!("SELECT * FROM {call}")]);
         assert!(!o.status.success(), "{call} succeeded");
         assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
     }
@@ -75,7 +69,7 @@ pub fn assert_selects_refused(bench: &Path, cases: &[(&str, &str)]) {
 
 /// `q` on a read-only session, for tests that share one benchmark.
 pub fn q_read_only(bench: &Path, sql: &str) -> Vec<Vec<String>> {
-    let o = run(&["--bench", bench.to_str().unwrap(), "--read-only", "-c", sql]);
+    let o = on(bench, &["--read-only", "-c", sql]);
     assert!(o.status.success(), "{sql}: {}", stderr(&o));
     csv_rows(&stdout(&o))
 }
@@ -94,7 +88,7 @@ pub fn shared_bundled_bench() -> &'static Path {
 /// A benchmark built the way `make` builds the bundled one (sql/bundle.sql), in `dir`.
 pub fn bundled_bench(dir: &Path) -> PathBuf {
     let bench = dir.join("bench");
-    let o = run(&["--bench", bench.to_str().unwrap(), "sql/bundle.sql"]);
+    let o = on(&bench, &["sql/bundle.sql"]);
     assert!(o.status.success(), "bundle failed: {}", stderr(&o));
     bench
 }

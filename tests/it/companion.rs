@@ -211,12 +211,7 @@ with open(sys.argv[1], "wb") as f:
     let bad = "import pickle, sys; pickle.dump({'nasbench201': {'cifar10': {'edgegpu_latency': [1.0, 2.0]}}}, open(sys.argv[1], 'wb'))";
     let o = python().args(["-c", bad, pickle.to_str().unwrap()]).output().unwrap();
     assert!(o.status.success());
-    let o = run(&[
-        "--bench",
-        bench.to_str().unwrap(),
-        "-c",
-        &format!("FROM read_hw_nas_bench('{}')", pickle.display()),
-    ]);
+    let o = on(&bench, &["-c", &format!("FROM read_hw_nas_bench('{}')", pickle.display())]);
     assert!(
         stderr(&o).contains("cifar10 / edgegpu_latency: 2 values, expected one per cell (15625)"),
         "{}",

@@ -19,9 +19,7 @@ fn published_table_clean_vs_pgd8_matches_scipy() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = bundled_bench(tmp.path());
     let data = tmp.path().join("pairs.csv");
-    let o = run(&[
-        "--bench", bench.to_str().unwrap(),
-        "-c", &format!("COPY (SELECT dataset AS g, clean AS x, pgd8 AS y FROM metrics_mean WHERE protocol = 'nasrobbench201') TO '{}' (HEADER)", data.display()),
+    let o = on(&bench, &["-c", &format!("COPY (SELECT dataset AS g, clean AS x, pgd8 AS y FROM metrics_mean WHERE protocol = 'nasrobbench201') TO '{}' (HEADER)", data.display()),
         "-c", "SELECT dataset, spearman(clean, pgd8), kendall_tau(clean, pgd8) FROM metrics_mean WHERE protocol = 'nasrobbench201' GROUP BY dataset ORDER BY dataset",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -48,16 +46,17 @@ fn ties_nulls_and_groups_match_scipy() {
     let make = "CREATE TABLE t AS SELECT (i % 4)::VARCHAR AS g,
                 CASE WHEN i % 11 = 0 THEN NULL ELSE (hash(i) % 5)::DOUBLE END AS x,
                 ((hash(i * 7 + 1) % 6) + (hash(i) % 5) * 0.5)::DOUBLE AS y FROM range(400) r(i)";
-    let o = run(&[
-        "--bench",
-        bench.to_str().unwrap(),
-        "-c",
-        make,
-        "-c",
-        &format!("COPY t TO '{}' (HEADER)", data.display()),
-        "-c",
-        "SELECT g, spearman(x, y), kendall_tau(x, y) FROM t GROUP BY g ORDER BY g",
-    ]);
+    let o = on(
+        &bench,
+        &[
+            "-c",
+            make,
+            "-c",
+            &format!("COPY t TO '{}' (HEADER)", data.display()),
+            "-c",
+            "SELECT g, spearman(x, y), kendall_tau(x, y) FROM t GROUP BY g ORDER BY g",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let scipy = reference(&data);
     let ours = csv_rows(&stdout(&o));
@@ -83,15 +82,13 @@ fn ties_nulls_and_groups_match_scipy() {
 fn nan_is_an_error_and_constant_input_is_null() {
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("b");
-    let o = run(&[
-        "--bench",
-        bench.to_str().unwrap(),
-        "-c",
-        "SELECT spearman(x, y) FROM (VALUES (1.0, 'nan'::DOUBLE), (2.0, 1.0)) v(x, y)",
-    ]);
+    let o = on(
+        &bench,
+        &["-c", "SELECT spearman(x, y) FROM (VALUES (1.0, 'nan'::DOUBLE), (2.0, 1.0)) v(x, y)"],
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("NaN"), "{}", stderr(&o));
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", "SELECT spearman(x, y) IS NULL, kendall_tau(x, y) IS NULL FROM (VALUES (1.0, 2.0), (1.0, 3.0)) v(x, y)"]);
+    let o = on(&bench, &["-c", "SELECT spearman(x, y) IS NULL, kendall_tau(x, y) IS NULL FROM (VALUES (1.0, 2.0), (1.0, 3.0)) v(x, y)"]);
     assert_eq!(csv_rows(&stdout(&o)), vec![vec!["true", "true"]], "{}", stderr(&o));
 }
 
@@ -107,9 +104,7 @@ fn standard_training_against_robust_accuracy_matches_scipy() {
     let pairs = "SELECT s.source || ':' || s.attack || ':' || CAST(round(s.eps * 255, 1) AS VARCHAR) || ':' || s.dataset AS g, s.accuracy AS x, m.pgd8 AS y
         FROM standard s JOIN metrics_mean m USING (arch, dataset)
         WHERE m.protocol = 'nasrobbench201' AND s.attack IN ('clean', 'pgd', 'square') AND s.eps * 255 IN (0, 1, 8)";
-    let o = run(&[
-        "--bench", bench.to_str().unwrap(),
-        "-c", &format!("COPY ({pairs}) TO '{}' (HEADER)", data.display()),
+    let o = on(&bench, &["-c", &format!("COPY ({pairs}) TO '{}' (HEADER)", data.display()),
         "-c", &format!("SELECT g, spearman(x, y), kendall_tau(x, y), count(*) FROM ({pairs}) GROUP BY g ORDER BY g"),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));

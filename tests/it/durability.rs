@@ -6,8 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn count(bench: &Path, table: &str) -> i64 {
-    let o =
-        run(&["--bench", bench.to_str().unwrap(), "-c", &format!("SELECT count(*) FROM {table}")]);
+    let o = on(bench, &["-c", &format!("SELECT count(*) FROM {table}")]);
     assert!(o.status.success(), "the folder does not open: {}", stderr(&o));
     stdout(&o).lines().nth(1).unwrap().parse().unwrap()
 }

@@ -138,12 +138,7 @@ fn corruptions_of_a_cifar_network_by_corruption_and_severity() {
         (format!("evaluate_corruptions(run_id := '{run_id}', corruptions := ['snow'], data_dir := '{c}')"), "snow.npy".to_string()),
     ];
     for (call, needle) in cases {
-        let o = run(&[
-            "--bench",
-            b.to_str().unwrap(),
-            "-c",
-            &format!("INSERT INTO corruptions FROM {call}"),
-        ]);
+        let o = on(&b, &["-c", &format!("INSERT INTO corruptions FROM {call}")]);
         assert!(!o.status.success(), "{call} succeeded");
         assert!(stderr(&o).contains(&needle), "{call}: {}", stderr(&o));
     }
@@ -167,7 +162,7 @@ fn autoattack_warnings_go_to_stderr_and_into_the_metrics_row() {
     let z = zero.to_str().unwrap();
 
     let sql = format!("INSERT INTO metrics FROM evaluate(checkpoint := '{z}', arch := 2581, dataset := 'digits', attacks := ['clean', 'aa8'], n_eval := 60)");
-    let o = run(&["--bench", b.to_str().unwrap(), "-c", &sql]);
+    let o = on(&b, &["-c", &sql]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("warning: aa8: ")

@@ -126,14 +126,15 @@ fn full_release_json() {
     let file = tmp.path().join("release.json");
     std::fs::write(&file, serde_json::to_string(&doc).unwrap()).unwrap();
     let f = file.to_str().unwrap();
-    let o = run(&[
-        "--bench",
-        bench.to_str().unwrap(),
-        "-c",
-        &format!("INSERT INTO runs FROM read_nasrobbench201('{f}', target := 'runs')"),
-        "-c",
-        &format!("INSERT INTO metrics FROM read_nasrobbench201('{f}')"),
-    ]);
+    let o = on(
+        &bench,
+        &[
+            "-c",
+            &format!("INSERT INTO runs FROM read_nasrobbench201('{f}', target := 'runs')"),
+            "-c",
+            &format!("INSERT INTO metrics FROM read_nasrobbench201('{f}')"),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         q(&bench, "SELECT dataset, arch, seed FROM runs WHERE seed IS NOT NULL ORDER BY ALL"),
@@ -177,12 +178,10 @@ fn malformed_release_files_are_rejected_and_nothing_is_written() {
     for (i, (text, needle)) in cases.iter().enumerate() {
         let file = tmp.path().join(format!("bad{i}.json"));
         std::fs::write(&file, text).unwrap();
-        let o = run(&[
-            "--bench",
-            bench.to_str().unwrap(),
-            "-c",
-            &format!("INSERT INTO metrics FROM read_nasrobbench201('{}')", file.display()),
-        ]);
+        let o = on(
+            &bench,
+            &["-c", &format!("INSERT INTO metrics FROM read_nasrobbench201('{}')", file.display())],
+        );
         assert!(!o.status.success(), "case {i} succeeded");
         let err = stderr(&o);
         assert!(err.contains(needle), "case {i}: {err}");
@@ -191,12 +190,7 @@ fn malformed_release_files_are_rejected_and_nothing_is_written() {
             "case {i} names no file: {err}"
         );
     }
-    let missing = run(&[
-        "--bench",
-        bench.to_str().unwrap(),
-        "-c",
-        "SELECT * FROM read_nasrobbench201('/no/such/file.json')",
-    ]);
+    let missing = on(&bench, &["-c", "SELECT * FROM read_nasrobbench201('/no/such/file.json')"]);
     assert!(stderr(&missing).contains("cannot read /no/such/file.json"), "{}", stderr(&missing));
     assert_eq!(q(&bench, "SELECT count(*) FROM metrics"), vec![vec!["0"]]);
     let data_files = std::fs::read_dir(bench.join("metrics"))
@@ -235,14 +229,15 @@ fn robustness_dataset() {
     std::fs::write(dir.join("cifar10/fgsm@Linf_accuracy.json"), json!({"cifar10": {"fgsm@Linf": {"accuracy": {"0": [50.0, 30.0, 10.0], "3": [40.0, 20.0, 5.0]}}}}).to_string()).unwrap();
     std::fs::write(dir.join("cifar10/pgd@Linf_accuracy.json"), json!({"cifar10": {"pgd@Linf": {"accuracy": {"0": [45.0, 12.0, 0.5], "3": [35.0, 9.0, 0.0]}}}}).to_string()).unwrap();
     let d = dir.to_str().unwrap();
-    let o = run(&[
-        "--bench",
-        bench.to_str().unwrap(),
-        "-c",
-        &format!("INSERT INTO runs FROM read_robustness_dataset('{d}', target := 'runs')"),
-        "-c",
-        &format!("INSERT INTO metrics FROM read_robustness_dataset('{d}')"),
-    ]);
+    let o = on(
+        &bench,
+        &[
+            "-c",
+            &format!("INSERT INTO runs FROM read_robustness_dataset('{d}', target := 'runs')"),
+            "-c",
+            &format!("INSERT INTO metrics FROM read_robustness_dataset('{d}')"),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         q(&bench, "SELECT arch, protocol, train_attack, clean, fgsm3, fgsm8, pgd3, pgd8 FROM results ORDER BY arch"),
@@ -256,12 +251,7 @@ fn robustness_dataset() {
         json!({"ids": bad, "isomorph": {}, "epsilons": [1.0]}).to_string(),
     )
     .unwrap();
-    let o = run(&[
-        "--bench",
-        bench.to_str().unwrap(),
-        "-c",
-        &format!("SELECT * FROM read_robustness_dataset('{d}')"),
-    ]);
+    let o = on(&bench, &["-c", &format!("SELECT * FROM read_robustness_dataset('{d}')")]);
     assert!(stderr(&o).contains("id 0 is"), "{}", stderr(&o));
 }
 

@@ -44,17 +44,7 @@ fn parity_with_scikit_learn(model: &str, features: &str, cells: Option<&str>) {
         .collect();
     let split = format!("COPY ({}) TO '{}' (HEADER)", calls.join(" UNION ALL "), splits.display());
     let ours_sql = format!("SELECT n_train, seed, kendall FROM predictor_eval(features := {features}, model := '{model}', sizes := [32, 128, 1024], seeds := {SEEDS}{within}) ORDER BY ALL");
-    let o = run(&[
-        "--bench",
-        b.to_str().unwrap(),
-        "--read-only",
-        "-c",
-        &feat,
-        "-c",
-        &split,
-        "-c",
-        &ours_sql,
-    ]);
+    let o = on(b, &["--read-only", "-c", &feat, "-c", &split, "-c", &ours_sql]);
     assert!(o.status.success(), "{}", stderr(&o));
     let ours = csv_rows(&stdout(&o));
     let args = [features_csv.to_str().unwrap(), splits.to_str().unwrap(), model];
@@ -156,7 +146,7 @@ fn bad_options_are_refused() {
         ("predictor_eval(top_k := 0)", "top_k must be positive"),
         ("cell_features(features := ['depth'])", "unknown feature 'depth'"),
     ] {
-        let o = run(&["--bench", b.to_str().unwrap(), "--read-only", "-c", &format!("SELECT * FROM {call}")]);
+        let o = on(b, &["--read-only", "-c", &format!("SELECT * FROM {call}")]);
         assert!(!o.status.success(), "{call} succeeded");
         assert!(stderr(&o).contains(needle), "{call}: {}", stderr(&o));
     }
@@ -177,7 +167,7 @@ fn the_noise_ceiling_is_the_seed_to_seed_kendall_tau() {
         COPY v TO 'VALUES' (FORMAT csv)";
     let values = tmp.path().join("v.csv");
     let fill = fill.replace("'VALUES'", &format!("'{}'", values.display()));
-    let o = run(&["--bench", b.to_str().unwrap(), "-c", &fill]);
+    let o = on(&b, &["-c", &fill]);
     assert!(o.status.success(), "{}", stderr(&o));
     let brute = format!("WITH v AS (FROM read_csv('{}', header := true, columns := {{'a': 'BIGINT', 's': 'BIGINT', 'v': 'DOUBLE'}})),
         pairs AS (SELECT x.s AS s1, y.s AS s2, sign((x.v - x2.v) * (y.v - y2.v)) AS agree

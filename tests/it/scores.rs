@@ -84,12 +84,7 @@ fn checkpoints_noise_and_shards() {
         vec![vec!["ntk_clean", "false", &ckpt, "true"], vec!["snip", "false", &ckpt, "true"]]
     );
     // The checkpoint of another architecture is refused, naming what does not fit.
-    let o = run(&[
-        "--bench",
-        b.to_str().unwrap(),
-        "-c",
-        &format!("SELECT * FROM scores(1, {SMALL}, checkpoint := '{ckpt}')"),
-    ]);
+    let o = on(&b, &["-c", &format!("SELECT * FROM scores(1, {SMALL}, checkpoint := '{ckpt}')")]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains(&ckpt) && stderr(&o).contains("architecture"), "{}", stderr(&o));
 
@@ -103,14 +98,10 @@ fn checkpoints_noise_and_shards() {
     assert_eq!((noise[0][0].as_str(), test[0][0].as_str()), ("noise", "test"));
     assert_ne!(noise[0][1], test[0][1]);
 
-    let o = run(&[
-        "--bench",
-        b.to_str().unwrap(),
-        "--shard",
-        "1/2",
-        "-c",
-        "SELECT arch FROM scores([1, 2, 3, 4, 5], score := 'params')",
-    ]);
+    let o = on(
+        &b,
+        &["--shard", "1/2", "-c", "SELECT arch FROM scores([1, 2, 3, 4, 5], score := 'params')"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(csv_rows(&stdout(&o)), vec![vec!["2"], vec!["4"]]);
 }

@@ -265,17 +265,11 @@ fn real_training_as_the_oracle() {
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path().join("b");
     let call = "search('rs', dataset := 'digits', metric := 'clean', source := 'train', budget := 3, trials := 1, seed := 2, train_seed := 1, epochs := 1, n_train := 64, n_eval := 32, batch_size := 64, attacks := ['clean'])";
-    let o =
-        run(&["--bench", b.to_str().unwrap(), "-c", &format!("SELECT arch, value FROM {call}")]);
+    let o = on(&b, &["-c", &format!("SELECT arch, value FROM {call}")]);
     assert!(o.status.success(), "{}", stderr(&o));
     let found = csv_rows(&stdout(&o));
     assert_eq!(found.len(), 3);
-    let o = run(&[
-        "--bench",
-        b.to_str().unwrap(),
-        "-c",
-        "SELECT arch, clean FROM metrics ORDER BY run_id",
-    ]);
+    let o = on(&b, &["-c", "SELECT arch, clean FROM metrics ORDER BY run_id"]);
     let mut recorded = csv_rows(&stdout(&o));
     let mut want = found.clone();
     recorded.sort();
@@ -322,13 +316,7 @@ fn pareto_is_the_brute_force_front() {
             "2 columns but 1 maximize flags",
         ),
     ] {
-        let o = run(&[
-            "--bench",
-            b.to_str().unwrap(),
-            "--read-only",
-            "-c",
-            &format!("SELECT * FROM {call}"),
-        ]);
+        let o = on(b, &["--read-only", "-c", &format!("SELECT * FROM {call}")]);
         assert!(!o.status.success() && stderr(&o).contains(needle), "{call}: {}", stderr(&o));
     }
 }

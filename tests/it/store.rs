@@ -116,7 +116,7 @@ fn delta_readers_see_exactly_robbenchs_rows() {
     );
     // Compaction and vacuum change no row; old files go once past the retention (0 here).
     let before = python_rows(&bench, "metrics", "run_id,split,clean,pgd8", None);
-    let o = run(&["--bench", bench.to_str().unwrap(), "--optimize", "--retention", "0"]);
+    let o = on(&bench, &["--optimize", "--retention", "0"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(data_files(&bench.join("metrics")), 1, "{}", stderr(&o));
     assert_eq!(data_files(&bench.join("scores")), 1);
@@ -177,14 +177,8 @@ fn history_and_as_of() {
         .collect();
     assert_eq!(versions, (1..=versions.len() as u64).collect::<Vec<_>>());
     let at = |v: &str| {
-        let o = run(&[
-            "--bench",
-            bench.to_str().unwrap(),
-            "--as-of",
-            v,
-            "-c",
-            "SELECT run_id, clean FROM metrics ORDER BY run_id",
-        ]);
+        let o =
+            on(&bench, &["--as-of", v, "-c", "SELECT run_id, clean FROM metrics ORDER BY run_id"]);
         assert!(o.status.success(), "--as-of {v}: {}", stderr(&o));
         csv_rows(&stdout(&o))
     };
@@ -194,11 +188,11 @@ fn history_and_as_of() {
     let earlier = (middle.parse::<u64>().unwrap() - 1).to_string();
     assert_eq!(at(&earlier), vec![vec!["a", "0.1"]]);
     // The old version is read-only, and says so.
-    let o = run(&["--bench", bench.to_str().unwrap(), "--as-of", &middle, "-c", &insert("c", 0.3)]);
+    let o = on(&bench, &["--as-of", &middle, "-c", &insert("c", 0.3)]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("read-only"), "{}", stderr(&o));
     for bad in ["0", "99999", "yesterday", "1990-01-01"] {
-        let o = run(&["--bench", bench.to_str().unwrap(), "--as-of", bad, "-c", "SELECT 1"]);
+        let o = on(&bench, &["--as-of", bad, "-c", "SELECT 1"]);
         assert!(!o.status.success(), "--as-of {bad} succeeded");
         assert!(
             stderr(&o).contains("version") || stderr(&o).contains("time"),
@@ -276,11 +270,11 @@ fn an_old_format_folder_upgrades_in_place() {
     std::fs::write(old.join("robbench.json"), "{\"format\": 1}\n").unwrap();
     std::fs::write(old.join("robbench.lock"), "").unwrap();
 
-    let o = run(&["--bench", old.to_str().unwrap(), "-c", "SELECT count(*) FROM metrics"]);
+    let o = on(&old, &["-c", "SELECT count(*) FROM metrics"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--upgrade"), "{}", stderr(&o));
 
-    let o = run(&["--bench", old.to_str().unwrap(), "--upgrade"]);
+    let o = on(&old, &["--upgrade"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let count = |b: &Path, sql: &str| q(b, sql)[0][0].clone();
     let want = |sql: &str| count(&bundled, sql);
@@ -304,7 +298,7 @@ fn an_old_format_folder_upgrades_in_place() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     ok(&old, &["-c", "INSERT INTO metrics (run_id, arch, dataset, split, warnings) VALUES ('new', 2, 'cifar10', 'test', 'aa8: x')"]);
     assert_eq!(q(&old, "SELECT warnings FROM metrics WHERE run_id = 'new'"), vec![vec!["aa8: x"]]);
-    let o = run(&["--bench", old.to_str().unwrap(), "--upgrade"]);
+    let o = on(&old, &["--upgrade"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("nothing to upgrade"), "{}", stderr(&o));
 }
@@ -357,7 +351,7 @@ fn keys_hold_across_files() {
         format!("INSERT INTO metrics (run_id, arch, dataset, split, clean) VALUES ('{id}', 1, 'cifar10', 'test', 0.5)")
     };
     ok(&bench, &["-c", &ins("a"), "-c", &ins("b")]);
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", &ins("a")]);
+    let o = on(&bench, &["-c", &ins("a")]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("Duplicate key \"run_id, split: a, test\""), "{}", stderr(&o));
     ok(&bench, &["-c", "INSERT OR IGNORE INTO metrics (run_id, arch, dataset, split, clean) VALUES ('a', 1, 'cifar10', 'test', 0.9), ('c', 1, 'cifar10', 'test', 0.9)"]);
@@ -366,12 +360,7 @@ fn keys_hold_across_files() {
         vec![vec!["a", "0.5"], vec!["b", "0.5"], vec!["c", "0.9"]]
     );
     // An UPDATE that would make two rows share a key is refused, and changes nothing.
-    let o = run(&[
-        "--bench",
-        bench.to_str().unwrap(),
-        "-c",
-        "UPDATE metrics SET run_id = 'a' WHERE run_id = 'b'",
-    ]);
+    let o = on(&bench, &["-c", "UPDATE metrics SET run_id = 'a' WHERE run_id = 'b'"]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("Duplicate key") || stderr(&o).contains("PRIMARY KEY"),
@@ -380,10 +369,10 @@ fn keys_hold_across_files() {
     );
     assert_eq!(q(&bench, "SELECT count(*) FROM metrics")[0][0], "3");
     // Inside BEGIN ... COMMIT a benchmark change is refused rather than half-committed.
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", "BEGIN", "-c", &ins("d")]);
+    let o = on(&bench, &["-c", "BEGIN", "-c", &ins("d")]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("BEGIN ... COMMIT"), "{}", stderr(&o));
-    let o = run(&["--bench", bench.to_str().unwrap(), "-c", "DROP VIEW metrics"]);
+    let o = on(&bench, &["-c", "DROP VIEW metrics"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("benchmark table"), "{}", stderr(&o));
     assert_eq!(q(&bench, "SELECT count(*) FROM metrics")[0][0], "3");

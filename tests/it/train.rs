@@ -246,14 +246,10 @@ fn shards_split_the_list() {
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path().join("b");
     let small = "dataset := 'digits', epochs := 1, n_train := 64, n_eval := 20, batch_size := 64";
-    let o = run(&[
-        "--bench",
-        b.to_str().unwrap(),
-        "--shard",
-        "1/2",
-        "-c",
-        &format!("SELECT arch FROM train([1, 2, 3, 4, 5], {small})"),
-    ]);
+    let o = on(
+        &b,
+        &["--shard", "1/2", "-c", &format!("SELECT arch FROM train([1, 2, 3, 4, 5], {small})")],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(csv_rows(&stdout(&o)), vec![vec!["2"], vec!["4"]]);
 }
@@ -336,12 +332,15 @@ fn a_worker_of_another_protocol_is_refused_and_unknown_fields_too() {
         tmp.path().join("scores.jsonl").display()
     );
     let send = |request: &str| {
-        let mut child = std::process::Command::new(root().join("target/release/robbench-worker"))
-            .arg("json")
-            .stdin(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = std::process::Command::new(
+            // The worker cargo built beside robbench (robbench starts that one too).
+            std::path::Path::new(env!("CARGO_BIN_EXE_robbench")).with_file_name("robbench-worker"),
+        )
+        .arg("json")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
         child.stdin.take().unwrap().write_all(request.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     };
