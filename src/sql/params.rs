@@ -157,10 +157,11 @@ impl Function {
 
     /// The help: the call, what it does, then each parameter's type, default and meaning.
     pub fn help(&self) -> String {
-        let head = match self.first {
-            Some(f) => format!("{}({}, name := value, ...)", self.name, f.name),
-            None => format!("{}(name := value, ...)", self.name),
-        };
+        let mut args: Vec<&str> = self.first.iter().map(|f| f.name).collect();
+        if self.params().next().is_some() {
+            args.push("name := value, ...");
+        }
+        let head = format!("{}({})", self.name, args.join(", "));
         let mut out = vec![head, format!("  {}", self.about)];
         let mut all: Vec<Param> = self.first.into_iter().collect();
         all.extend(self.params().copied());
@@ -455,5 +456,7 @@ mod tests {
         }
         assert!(h.contains("budget BIGINT") && h.contains("[100]"), "{h}");
         assert_eq!(function("robbench_search").map(|f| f.name), Some("search"));
+        assert!(HISTORY.help().starts_with("history()\n"), "{}", HISTORY.help());
+        assert!(PREDICT.help().starts_with("predict(name := value, ...)"), "{}", PREDICT.help());
     }
 }

@@ -121,10 +121,10 @@ impl Log {
                 .await;
             match created {
                 Ok(_) => {}
-                // Created by another process between the check and the commit.
-                Err(DeltaTableError::Transaction {
-                    source: TransactionError::VersionAlreadyExists(0),
-                }) => {}
+                // Created by another process between the check and the commit: delta-rs reports
+                // it as version 0 existing, or, when it retried at version 1, as a protocol
+                // change (every creation commits a protocol).
+                Err(DeltaTableError::Transaction { .. }) if Log::exists(dir) => {}
                 Err(e) => return Err(to_anyhow(e, dir)),
             }
         }

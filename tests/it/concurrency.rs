@@ -144,6 +144,45 @@ fn concurrent_writers_lose_and_duplicate_nothing() {
     assert_eq!((lost, duplicated), (0, 0));
 }
 
+/// Processes that start on one new folder at once (an array job's first tasks) all open it, and
+/// it is created once: every table's creation and the architectures' rows are each one commit.
+#[test]
+fn processes_creating_one_folder_at_once_all_open_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = tmp.path().join("b");
+    let children: Vec<Child> = (0..6)
+        .map(|_| {
+            bin()
+                .arg("--bench")
+                .arg(&bench)
+                .args(["-c", "SELECT count(*) FROM architectures"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "an opener failed: {}", stderr(&o));
+        assert_eq!(csv_rows(&stdout(&o)), vec![vec!["15625"]]);
+    }
+    let history = q(
+        &bench,
+        "SELECT table_name, table_version, operation, rows_added FROM history() ORDER BY version",
+    );
+    let creations: Vec<&str> =
+        history.iter().filter(|r| r[2] == "CREATE TABLE").map(|r| r[0].as_str()).collect();
+    let mut tables = creations.clone();
+    tables.sort();
+    tables.dedup();
+    assert_eq!(creations.len(), tables.len(), "a table was created twice: {history:?}");
+    assert!(tables.contains(&"architectures") && tables.contains(&"metrics"), "{history:?}");
+    let filled: Vec<_> =
+        history.iter().filter(|r| r[0] == "architectures" && r[3] == "15625").collect();
+    assert_eq!(filled.len(), 1, "the architectures were written {} times", filled.len());
+}
+
 /// A small deterministic generator: the instants are random but the test is repeatable.
 struct Lcg(u64);
 impl Lcg {
