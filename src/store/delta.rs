@@ -118,12 +118,13 @@ impl Log {
                 // The log stays whole: history() and --as-of number every commit ever made.
                 .with_configuration_property(TableProperty::EnableExpiredLogCleanup, Some("false"))
                 .with_save_mode(SaveMode::Ignore)
+                // A creator that finds version 0 taken must not retry: delta-rs would commit a
+                // second CREATE at version 1 on top of the other process's table.
+                .with_commit_properties(CommitProperties::default().with_max_retries(0))
                 .await;
             match created {
                 Ok(_) => {}
-                // Created by another process between the check and the commit: delta-rs reports
-                // it as version 0 existing, or, when it retried at version 1, as a protocol
-                // change (every creation commits a protocol).
+                // Created by another process between the check and the commit.
                 Err(DeltaTableError::Transaction { .. }) if Log::exists(dir) => {}
                 Err(e) => return Err(to_anyhow(e, dir)),
             }
