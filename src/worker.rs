@@ -40,17 +40,18 @@ pub fn binary() -> Result<PathBuf> {
 
 /// Checks, once per binary and process, that `worker` speaks this robbench's protocol: a worker
 /// deployed apart (a CUDA build on a GPU node) may be older or newer than robbench.
-fn check_protocol(function: &str, worker: &Path) -> Result<()> {
+fn check_protocol(worker: &Path) -> Result<()> {
     static CHECKED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     if CHECKED.lock().unwrap().iter().any(|p| p == worker) {
         return Ok(());
     }
-    let out = Command::new(worker).arg("--version").output().with_context(|| {
-        format!("{function}: cannot start robbench-worker {}", worker.display())
-    })?;
+    let out = Command::new(worker)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("cannot start robbench-worker {}", worker.display()))?;
     if !out.status.success() {
         bail!(
-            "{function}: {} --version failed ({}): it is not a robbench-worker, or cannot load its libraries: {}",
+            "{} --version failed ({}): it is not a robbench-worker, or cannot load its libraries: {}",
             worker.display(),
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
@@ -61,11 +62,11 @@ fn check_protocol(function: &str, worker: &Path) -> Result<()> {
     match protocol_of_version(&line) {
         Some(p) if p == PROTOCOL => {}
         Some(p) => bail!(
-            "{function}: {} speaks worker protocol {p} and this robbench speaks protocol {PROTOCOL}: {rebuild}",
+            "{} speaks worker protocol {p} and this robbench speaks protocol {PROTOCOL}: {rebuild}",
             worker.display()
         ),
         None => bail!(
-            "{function}: {} ({}) names no worker protocol: it predates protocol {PROTOCOL}, this robbench's: {rebuild}",
+            "{} ({}) names no worker protocol: it predates protocol {PROTOCOL}, this robbench's: {rebuild}",
             worker.display(),
             line.trim()
         ),
@@ -76,10 +77,10 @@ fn check_protocol(function: &str, worker: &Path) -> Result<()> {
 
 /// Runs one request to its end. The worker shares the terminal (progress bars, warnings, and
 /// Ctrl-C, which reaches the whole foreground process group); its failure message is on stderr,
-/// so the error here only names the function and the status.
-pub fn run(function: &str, request: &Request, stop: &Stop) -> Result<Ended> {
+/// so the error here only gives the status (the table function's name is added where it is reported).
+pub fn run(request: &Request, stop: &Stop) -> Result<Ended> {
     let worker = binary()?;
-    check_protocol(function, &worker)?;
+    check_protocol(&worker)?;
     let mut command = Command::new(&worker);
     // libgomp's threads spin at every barrier unless told otherwise. Where workers share cores
     // (Slurm tasks on one node, two statements at once) the spinning threads take the cores
@@ -116,14 +117,14 @@ pub fn run(function: &str, request: &Request, stop: &Stop) -> Result<Ended> {
             Ok(Ended::Done)
         }
         Some(EXIT_STOPPED) => Ok(Ended::Stopped),
-        _ => bail!("{function}: robbench-worker failed ({status}); see the message above"),
+        _ => bail!("robbench-worker failed ({status}); see the message above"),
     }
 }
 
 /// Reads an answer the worker wrote (atomically) as JSON.
-pub fn read<T: DeserializeOwned>(function: &str, path: &Path) -> Result<T> {
+pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow!("{function}: no result in {}: {e}", path.display()))?;
+        .map_err(|e| anyhow!("no result in {}: {e}", path.display()))?;
     serde_json::from_str(&text)
-        .with_context(|| format!("{function}: {} is not a robbench-worker answer", path.display()))
+        .with_context(|| format!("{} is not a robbench-worker answer", path.display()))
 }

@@ -40,48 +40,46 @@ impl ComputeRows for EvaluateCorruptions {
     const FUNCTION: &'static params::Function = &params::EVALUATE_CORRUPTIONS;
 
     fn bind(bind: &BindInfo, ctx: &TrainContext) -> Result<Bind> {
-        const F: &str = "evaluate_corruptions";
-        let net = network(bind, ctx, F)?;
+        let net = network(bind, ctx)?;
         let folder = match net.dataset {
             Dataset::Cifar10 => "CIFAR-10-C",
             Dataset::Cifar100 => "CIFAR-100-C",
             other => {
-                bail!("{F}: corruption benchmarks exist for cifar10 and cifar100, not {other}")
+                bail!("corruption benchmarks exist for cifar10 and cifar100, not {other}")
             }
         };
         let corruptions: Vec<Corruption> = match opt_values(bind, "corruptions") {
             None => Corruption::ALL.to_vec(),
-            Some(v) => v
-                .iter()
-                .map(|x| Corruption::parse(&x.to_string()).map_err(|e| anyhow!("{F}: {e}")))
-                .collect::<Result<_>>()?,
+            Some(v) => {
+                v.iter().map(|x| Corruption::parse(&x.to_string())).collect::<Result<_>>()?
+            }
         };
         let severities: Vec<i64> = match opt_values(bind, "severities") {
             None => Corruption::SEVERITIES.collect(),
             Some(v) => v.iter().map(|x| x.to_int64()).collect(),
         };
         if let Some(s) = severities.iter().find(|s| !Corruption::SEVERITIES.contains(*s)) {
-            bail!("{F}: severity {s} is not in 1..5");
+            bail!("severity {s} is not in 1..5");
         }
         if corruptions.is_empty() || severities.is_empty() {
-            bail!("{F}: nothing to evaluate (empty corruptions or severities)");
+            bail!("nothing to evaluate (empty corruptions or severities)");
         }
         let n_eval = opt_i64(bind, "n_eval");
         if n_eval.is_some_and(|n| n <= 0) {
-            bail!("{F}: n_eval must be positive");
+            bail!("n_eval must be positive");
         }
         let dir = match opt_str(bind, "data_dir") {
             Some(d) => PathBuf::from(d),
             None => std::env::var_os("ROBBENCH_DATA")
                 .map(|d| PathBuf::from(d).join(folder))
                 .ok_or_else(|| {
-                    anyhow!("{F}: where is {folder}? pass data_dir := '...' or set ROBBENCH_DATA")
+                    anyhow!("where is {folder}? pass data_dir := '...' or set ROBBENCH_DATA")
                 })?,
         };
         if !dir.is_dir() {
-            bail!("{F}: {} is not a folder", dir.display());
+            bail!("{} is not a folder", dir.display());
         }
-        let compute = ctx.compute(bind, F)?;
+        let compute = ctx.compute(bind)?;
         Ok(Bind { ctx: ctx.clone(), net, corruptions, severities, n_eval, dir, compute })
     }
 
@@ -90,7 +88,6 @@ impl ComputeRows for EvaluateCorruptions {
     }
 
     fn compute(b: &Bind) -> Result<RecordBatch> {
-        const F: &str = "evaluate_corruptions";
         let out =
             std::env::temp_dir().join(format!("robbench-corruptions-{}.json", std::process::id()));
         let request = Request::Corruptions(CorruptionsRequest {
@@ -104,11 +101,11 @@ impl ComputeRows for EvaluateCorruptions {
             compute: b.compute.clone(),
             out: out.clone(),
         });
-        let ended = worker::run(F, &request, &b.ctx.stop)?;
+        let ended = worker::run(&request, &b.ctx.stop)?;
         if ended == worker::Ended::Stopped {
-            bail!("{F}: stopped");
+            bail!("stopped");
         }
-        let result: Result<Vec<CorruptionRow>> = worker::read(F, &out);
+        let result: Result<Vec<CorruptionRow>> = worker::read(&out);
         let _ = std::fs::remove_file(&out);
         let rows: Vec<Row> = result?
             .into_iter()

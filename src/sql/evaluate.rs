@@ -63,21 +63,19 @@ struct Given {
 
 /// Resolves `run_id := ` (one id, or a list of ids: those of this process's shard) or
 /// `checkpoint := ` (with `arch`, `dataset`, `seed`) for `function`.
-pub fn networks(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<Vec<Network>> {
+pub fn networks(bind: &BindInfo, ctx: &TrainContext) -> Result<Vec<Network>> {
     let c = &ctx.catalog;
     let arch = match bind.get_named_parameter("arch").filter(|v| !v.is_null()) {
         None => None,
-        Some(v) => match archs(&v).with_context(|| format!("{function}: arch"))?.as_slice() {
+        Some(v) => match archs(&v).with_context(|| "arch")?.as_slice() {
             [a] => Some(*a),
-            _ => bail!("{function}: one architecture at a time"),
+            _ => bail!("one architecture at a time"),
         },
     };
-    let dataset = opt_str(bind, "dataset")
-        .map(|d| Dataset::parse(&d).map_err(|e| anyhow!("{function}: {e}")))
-        .transpose()?;
+    let dataset = opt_str(bind, "dataset").map(|d| Dataset::parse(&d)).transpose()?;
     let seed = opt_i64(bind, "seed");
     if let Some(s) = seed.filter(|&s| s < 0) {
-        bail!("{function}: seed must be non-negative, got {s}");
+        bail!("seed must be non-negative, got {s}");
     }
     let given = Given { arch, dataset, seed };
     // A list is split between the shards (by a hash of each id, so that shards that computed
@@ -90,9 +88,9 @@ pub fn networks(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<V
             None => vec![v.to_string()],
         });
     let nets = match (run_ids, opt_str(bind, "checkpoint")) {
-        (Some(_), Some(_)) => bail!("{function}: pass run_id or checkpoint, not both"),
+        (Some(_), Some(_)) => bail!("pass run_id or checkpoint, not both"),
         (None, None) => bail!(
-            "{function}: which network? pass run_id := '...' (a trained run, or a list of them) or checkpoint := 'file.safetensors' with arch and dataset"
+            "which network? pass run_id := '...' (a trained run, or a list of them) or checkpoint := 'file.safetensors' with arch and dataset"
         ),
         (Some(ids), None) => {
             let keys: HashSet<String> = ids.iter().cloned().collect();
@@ -102,15 +100,15 @@ pub fn networks(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<V
             for id in ids {
                 let run = runs
                     .get(&id)
-                    .ok_or_else(|| anyhow!("{function}: no run '{id}' in this benchmark"))?;
-                nets.push(run_network(ctx, function, &given, id.clone(), run, metrics.remove(&id))?);
+                    .ok_or_else(|| anyhow!("no run '{id}' in this benchmark"))?;
+                nets.push(run_network(ctx, &given, id.clone(), run, metrics.remove(&id))?);
             }
             nets
         }
         (None, Some(path)) => {
             let arch = given
                 .arch
-                .ok_or_else(|| anyhow!("{function}: a checkpoint needs arch := (its architecture)"))?;
+                .ok_or_else(|| anyhow!("a checkpoint needs arch := (its architecture)"))?;
             let dataset = given.dataset.unwrap_or(Dataset::Cifar10);
             // A checkpoint evaluated before has a metrics row under this id, to merge with.
             let run_id = format!("checkpoint:{path}");
@@ -121,38 +119,36 @@ pub fn networks(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<V
     };
     for n in &nets {
         if !n.checkpoint.is_file() {
-            bail!("{function}: checkpoint {} does not exist", n.checkpoint.display());
+            bail!("checkpoint {} does not exist", n.checkpoint.display());
         }
     }
     Ok(nets)
 }
 
 /// The one network a call names (`run_id := ` one id, or `checkpoint := `).
-pub fn network(bind: &BindInfo, ctx: &TrainContext, function: &str) -> Result<Network> {
-    let mut nets = networks(bind, ctx, function)?;
+pub fn network(bind: &BindInfo, ctx: &TrainContext) -> Result<Network> {
+    let mut nets = networks(bind, ctx)?;
     match nets.len() {
         1 => Ok(nets.remove(0)),
-        n => bail!("{function}: one network at a time ({n} named for this shard)"),
+        n => bail!("one network at a time ({n} named for this shard)"),
     }
 }
 
 fn run_network(
     ctx: &TrainContext,
-    function: &str,
     given: &Given,
     id: String,
     run: &Record,
     recorded: Option<Record>,
 ) -> Result<Network> {
-    let arch: i64 =
-        run.int("arch")?.ok_or_else(|| anyhow!("{function}: run '{id}' has no arch"))?;
+    let arch: i64 = run.int("arch")?.ok_or_else(|| anyhow!("run '{id}' has no arch"))?;
     let dataset = Dataset::parse(&run.text("dataset")?.unwrap_or_default())
-        .with_context(|| format!("{function}: run '{id}'"))?;
-    let ckpt = run.text("checkpoint")?.ok_or_else(|| {
-        anyhow!("{function}: run '{id}' has no checkpoint (imported runs have no weights)")
-    })?;
+        .with_context(|| format!("run '{id}'"))?;
+    let ckpt = run
+        .text("checkpoint")?
+        .ok_or_else(|| anyhow!("run '{id}' has no checkpoint (imported runs have no weights)"))?;
     if given.arch.is_some_and(|a| a != arch) || given.dataset.is_some_and(|d| d != dataset) {
-        bail!("{function}: run '{id}' is arch {arch} on {dataset}, not what arch/dataset say");
+        bail!("run '{id}' is arch {arch} on {dataset}, not what arch/dataset say");
     }
     let seed = match given.seed {
         Some(s) => s,
@@ -165,7 +161,7 @@ fn run_network(
 fn cache_path(b: &Bind, t: &Target) -> Result<PathBuf> {
     let n = &t.net;
     let bytes = std::fs::read(&n.checkpoint)
-        .with_context(|| format!("evaluate: cannot read {}", n.checkpoint.display()))?;
+        .with_context(|| format!("cannot read {}", n.checkpoint.display()))?;
     let mut key =
         format!("{:x}|{}|{}|{:?}|{}", Sha256::digest(&bytes), n.arch, n.dataset, t.n_eval, n.seed);
     // The key's format is frozen for fp32 (caches already written are found by it).
@@ -190,9 +186,9 @@ fn run_worker(b: &Bind, t: &Target, attacks: &[Attack], out: &Path) -> Result<Ev
         compute: b.compute.clone(),
         out: out.to_path_buf(),
     });
-    match worker::run("evaluate", &request, &b.ctx.stop)? {
-        worker::Ended::Done => worker::read("evaluate", out),
-        worker::Ended::Stopped => bail!("evaluate: stopped"),
+    match worker::run(&request, &b.ctx.stop)? {
+        worker::Ended::Done => worker::read(out),
+        worker::Ended::Stopped => bail!("stopped"),
     }
 }
 
@@ -279,13 +275,13 @@ impl ComputeRows for Evaluate {
     const FUNCTION: &'static params::Function = &params::EVALUATE;
 
     fn bind(bind: &BindInfo, ctx: &TrainContext) -> Result<Bind> {
-        let nets = networks(bind, ctx, "evaluate")?;
-        let attacks = attacks_arg(bind, "evaluate")?;
+        let nets = networks(bind, ctx)?;
+        let attacks = attacks_arg(bind)?;
         let asked = opt_i64(bind, "n_eval");
         if asked.is_some_and(|n| n <= 0) {
-            bail!("evaluate: n_eval must be positive");
+            bail!("n_eval must be positive");
         }
-        let asked_dtype = dtype_arg(bind, "evaluate")?;
+        let asked_dtype = dtype_arg(bind)?;
         let targets = nets
             .into_iter()
             .map(|net| {
@@ -314,7 +310,7 @@ impl ComputeRows for Evaluate {
                 Ok(Target { net, n_eval: asked.or(recorded), dtype })
             })
             .collect::<Result<Vec<_>>>()?;
-        let compute = ctx.compute(bind, "evaluate")?;
+        let compute = ctx.compute(bind)?;
         let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
         Ok(Bind { ctx: ctx.clone(), targets, attacks, data_dir, compute })
     }

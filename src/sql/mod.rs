@@ -68,9 +68,8 @@ pub fn register_bench(
         device_param: "device",
         seed_param: "seed",
     };
-    use table_fn::{register, register_rows};
-    let t = &params::TRAIN;
-    conn.register_table_function_with_extra_info::<train::Train, _>(&t.registered(), &ctx)?;
+    use table_fn::{register, register_rows, register_streaming};
+    register_streaming::<train::Train>(conn, &ctx)?;
     register::<evaluate::Evaluate>(conn, &ctx)?;
     register::<corruptions::EvaluateCorruptions>(conn, &ctx)?;
     register::<scores::Scores>(conn, &ctx)?;

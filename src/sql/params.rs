@@ -141,13 +141,15 @@ impl Function {
         self.params().map(|p| (p.name.to_string(), p.ty.logical())).collect()
     }
 
-    /// `CREATE MACRO name(first, opt := NULL, ...) AS TABLE SELECT * FROM robbench_name(...)`,
-    /// for a function whose first parameter may be given by name. NULL means the default.
+    /// `CREATE MACRO name(first := NULL, opt := NULL, ...) AS TABLE SELECT * FROM
+    /// robbench_name(...)`, for a function whose first parameter may be given by name. NULL means
+    /// the default; a missing first parameter reaches the function, whose error names it (DuckDB's
+    /// own says only that the macro does not take the arguments).
     pub fn macro_sql(&self) -> Option<String> {
         let first = self.first.filter(|_| self.by_name)?.name;
         let names: Vec<&str> = self.params().map(|p| p.name).collect();
         Some(format!(
-            "CREATE MACRO {}({first}, {}) AS TABLE SELECT * FROM {}({first}, {});",
+            "CREATE MACRO {}({first} := NULL, {}) AS TABLE SELECT * FROM {}({first}, {});",
             self.name,
             names.iter().map(|n| format!("{n} := NULL")).collect::<Vec<_>>().join(", "),
             self.registered(),
@@ -438,7 +440,7 @@ mod tests {
     #[test]
     fn a_macro_passes_every_parameter_through() {
         let m = TRAIN.macro_sql().unwrap();
-        assert!(m.starts_with("CREATE MACRO train(arch, "), "{m}");
+        assert!(m.starts_with("CREATE MACRO train(arch := NULL, "), "{m}");
         assert!(m.contains("FROM robbench_train(arch, "), "{m}");
         for p in TRAIN.params() {
             assert!(m.contains(&format!("{0} := NULL", p.name)), "{} not declared: {m}", p.name);

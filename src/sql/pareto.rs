@@ -33,7 +33,7 @@ impl BindRows for Pareto {
         let sql = Some(bind.get_parameter(0))
             .filter(|v| !v.is_null())
             .map(|v| v.to_string())
-            .ok_or_else(|| anyhow!("pareto: which query? pass its SQL text first"))?;
+            .ok_or_else(|| anyhow!("which query? pass its SQL text first"))?;
         let list = |name: &str| -> Vec<String> {
             bind.get_named_parameter(name)
                 .filter(|v| !v.is_null())
@@ -43,25 +43,24 @@ impl BindRows for Pareto {
         };
         let columns = list("columns");
         if columns.len() < 2 {
-            bail!("pareto: name two or more columns (columns := ['a', 'b'])");
+            bail!("name two or more columns (columns := ['a', 'b'])");
         }
         let maximize: Vec<bool> = match list("maximize") {
             m if m.is_empty() => vec![true; columns.len()],
             m if m.len() == columns.len() => m.iter().map(|x| x == "true").collect(),
-            m => bail!("pareto: {} columns but {} maximize flags", columns.len(), m.len()),
+            m => bail!("{} columns but {} maximize flags", columns.len(), m.len()),
         };
-        let conn = conn.lock().map_err(|_| anyhow!("pareto: the session is gone"))?;
-        let mut stmt = conn.prepare(&sql).with_context(|| format!("pareto: the query {sql:?}"))?;
+        let conn = conn.lock().map_err(|_| anyhow!("the session is gone"))?;
+        let mut stmt = conn.prepare(&sql).with_context(|| format!("the query {sql:?}"))?;
         let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
         let schema: SchemaRef = stmt.schema();
         let rows = concat_batches(&schema, &batches)?;
         let mut values = Vec::new();
         for (c, up) in columns.iter().zip(&maximize) {
-            let idx =
-                schema.index_of(c).map_err(|_| anyhow!("pareto: the query has no column '{c}'"))?;
+            let idx = schema.index_of(c).map_err(|_| anyhow!("the query has no column '{c}'"))?;
             let col = rows.column(idx);
             if !col.data_type().is_numeric() {
-                bail!("pareto: column '{c}' is {}, not a number", col.data_type());
+                bail!("column '{c}' is {}, not a number", col.data_type());
             }
             let col = cast(col, &DataType::Float64)?;
             let col = col.as_any().downcast_ref::<arrow::array::Float64Array>().expect("Float64");

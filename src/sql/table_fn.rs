@@ -50,8 +50,16 @@ pub fn emit(
     Ok(())
 }
 
-/// The value a table function was registered with. Only `register` and `register_rows` set it,
-/// each with the `Context` type its trait names, which is what makes the cast sound.
+/// How a table function's error reaches the user: named by the function, once, here, so that the
+/// code that refuses an argument or fails a run states only the cause (and a helper shared by
+/// several functions names the one that was called).
+pub fn refusal(function: &params::Function, e: &anyhow::Error) -> String {
+    format!("{}: {e:#}", function.name)
+}
+
+/// The value a table function was registered with. Only `register`, `register_rows` and
+/// `register_streaming` set it, each with the `Context` type its trait names, which is what makes
+/// the cast sound.
 fn context<C: 'static>(bind: &BindInfo) -> &C {
     // SAFETY: see above; DuckDB keeps the extra info alive as long as the function.
     unsafe { &*bind.get_extra_info::<C>() }
@@ -86,8 +94,9 @@ impl<T: ComputeRows> VTab for Computing<T> {
     type BindData = T::Bind;
     type InitData = Computed;
     fn bind(bind: &BindInfo) -> Result<T::Bind, BoxError> {
-        let b = T::bind(bind, context(bind)).map_err(|e| format!("{e:#}"))?;
-        let schema = T::schema(&b).map_err(|e| format!("{e:#}"))?;
+        let refused = |e| refusal(T::FUNCTION, &e);
+        let b = T::bind(bind, context(bind)).map_err(refused)?;
+        let schema = T::schema(&b).map_err(refused)?;
         declare(bind, &schema)?;
         Ok(b)
     }
@@ -98,7 +107,7 @@ impl<T: ComputeRows> VTab for Computing<T> {
         let init = func.get_init_data();
         let rows = init
             .rows
-            .get_or_init(|| T::compute(func.get_bind_data()).map_err(|e| format!("{e:#}")));
+            .get_or_init(|| T::compute(func.get_bind_data()).map_err(|e| refusal(T::FUNCTION, &e)));
         match rows {
             Ok(batch) => emit(batch, &init.cursor, output),
             Err(e) => Err(e.clone().into()),
@@ -140,7 +149,11 @@ impl<T: BindRows> VTab for Rows<T> {
     type BindData = RecordBatch;
     type InitData = Cursor;
     fn bind(bind: &BindInfo) -> Result<RecordBatch, BoxError> {
-        let batch = T::rows(bind, context(bind)).map_err(|e| format!("{e:#}"))?;
+        let batch = T::rows(bind, context(bind)).map_err(|e| match T::FUNCTION {
+            Some(f) => refusal(f, &e),
+            // A release reader's errors name the release and file themselves.
+            None => format!("{e:#}"),
+        })?;
         declare(bind, &batch.schema())?;
         Ok(batch)
     }
@@ -165,6 +178,23 @@ pub fn register_rows<T: BindRows>(
     ctx: &T::Context,
 ) -> duckdb::Result<()> {
     conn.register_table_function_with_extra_info::<Rows<T>, _>(name, ctx)
+}
+
+/// A table function that hands out its rows itself as it computes them (train: a row per run,
+/// each recorded before the next starts). `register_streaming` registers it with its context,
+/// which its bind reads with `streaming_context::<Self>`.
+pub trait Streaming: VTab {
+    type Context: Clone + Send + Sync + 'static;
+    const FUNCTION: &'static params::Function;
+}
+
+pub fn register_streaming<T: Streaming>(conn: &Connection, ctx: &T::Context) -> duckdb::Result<()> {
+    conn.register_table_function_with_extra_info::<T, _>(&T::FUNCTION.registered(), ctx)
+}
+
+/// The context `T` was registered with; sound only in `T`'s own bind.
+pub fn streaming_context<T: Streaming>(bind: &BindInfo) -> &T::Context {
+    context(bind)
 }
 
 /// The ANY type, which `arch` needs (an id, a cell string or a list of ids).
@@ -197,13 +227,13 @@ pub fn archs(v: &Value) -> Result<Vec<i64>> {
 }
 
 /// The architectures a function's first argument lists: an id, a cell string or a list of ids.
-pub fn arch_arg(bind: &BindInfo, function: &str) -> Result<Vec<i64>> {
+pub fn arch_arg(bind: &BindInfo) -> Result<Vec<i64>> {
     let value = Some(bind.get_parameter(0)).filter(|v| !v.is_null()).ok_or_else(|| {
-        anyhow!("{function}: which architectures? pass arch := id, cell string or list of ids")
+        anyhow!("which architectures? pass arch := id, cell string or list of ids")
     })?;
-    let archs = archs(&value).with_context(|| format!("{function}: arch"))?;
+    let archs = archs(&value).with_context(|| "arch")?;
     if archs.is_empty() {
-        bail!("{function}: the arch list is empty");
+        bail!("the arch list is empty");
     }
     Ok(archs)
 }

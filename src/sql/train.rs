@@ -18,8 +18,8 @@ use robbench_vocab::worker::{Compute, Request, TrainRequest, TrainResult};
 use robbench_vocab::{Attack, Dataset, DeviceSpec, Dtype, Protocol, TrainAttack};
 
 use super::params;
-use super::table_fn::BoxError;
 use super::table_fn::{arch_arg, declare, opt_bool, opt_f64, opt_i64, opt_str, opt_values};
+use super::table_fn::{refusal, streaming_context, BoxError, Streaming};
 use crate::protocol;
 use crate::store::rows::{self, Row};
 use crate::store::{OnKey, Store};
@@ -52,9 +52,9 @@ pub struct TrainContext {
 
 impl TrainContext {
     /// The call's `device :=`, else the command line's `--device`, and the thread limit.
-    pub fn compute(&self, bind: &BindInfo, function: &str) -> Result<Compute> {
+    pub fn compute(&self, bind: &BindInfo) -> Result<Compute> {
         let device = match opt_str(bind, self.device_param) {
-            Some(s) => DeviceSpec::parse(&s).map_err(|e| anyhow!("{function}: {e}"))?,
+            Some(s) => DeviceSpec::parse(&s)?,
             None => self.settings.device.unwrap_or_default(),
         };
         Ok(Compute { device, threads: self.settings.threads.map(|t| t as i32) })
@@ -96,16 +96,14 @@ impl TrainContext {
 }
 
 /// A call's data set (`dataset :=`, default cifar10).
-pub fn dataset_arg(bind: &BindInfo, function: &str) -> Result<Dataset> {
+pub fn dataset_arg(bind: &BindInfo) -> Result<Dataset> {
     let name = opt_str(bind, "dataset").unwrap_or_else(|| Dataset::Cifar10.name().into());
-    Dataset::parse(&name).map_err(|e| anyhow!("{function}: {e}"))
+    Dataset::parse(&name)
 }
 
 /// A call's `dtype :=` ('fp32' or 'bf16'), if given.
-pub fn dtype_arg(bind: &BindInfo, function: &str) -> Result<Option<Dtype>> {
-    opt_str(bind, "dtype")
-        .map(|s| Dtype::parse(&s).map_err(|e| anyhow!("{function}: {e}")))
-        .transpose()
+pub fn dtype_arg(bind: &BindInfo) -> Result<Option<Dtype>> {
+    opt_str(bind, "dtype").map(|s| Dtype::parse(&s)).transpose()
 }
 
 /// A call's data sets (`dataset :=` a name or a list of names, default cifar10).
@@ -114,11 +112,11 @@ fn datasets_arg(bind: &BindInfo) -> Result<Vec<Dataset>> {
         return Ok(vec![Dataset::Cifar10]);
     };
     if names.is_empty() {
-        bail!("train: the dataset list is empty");
+        bail!("the dataset list is empty");
     }
     let mut out = Vec::new();
     for n in names {
-        let d = Dataset::parse(&n.to_string()).map_err(|e| anyhow!("train: {e}"))?;
+        let d = Dataset::parse(&n.to_string())?;
         if !out.contains(&d) {
             out.push(d);
         }
@@ -132,16 +130,15 @@ fn seeds_arg(bind: &BindInfo, name: &str) -> Result<Vec<u64>> {
         return Ok(vec![0]);
     };
     if values.is_empty() {
-        bail!("train: the {name} list is empty");
+        bail!("the {name} list is empty");
     }
     let mut out = Vec::new();
     for x in values {
         let text = x.to_string();
-        let seed: i64 = text
-            .parse()
-            .map_err(|_| anyhow!("train: {name} must be a whole number, got '{text}'"))?;
+        let seed: i64 =
+            text.parse().map_err(|_| anyhow!("{name} must be a whole number, got '{text}'"))?;
         if seed < 0 {
-            bail!("train: {name} must be non-negative, got {seed}");
+            bail!("{name} must be non-negative, got {seed}");
         }
         if !out.contains(&(seed as u64)) {
             out.push(seed as u64);
@@ -151,12 +148,12 @@ fn seeds_arg(bind: &BindInfo, name: &str) -> Result<Vec<u64>> {
 }
 
 /// A call's `attacks := [...]`: metrics column names, default the paper's cheap ones.
-pub fn attacks_arg(bind: &BindInfo, function: &str) -> Result<Vec<Attack>> {
+pub fn attacks_arg(bind: &BindInfo) -> Result<Vec<Attack>> {
     match opt_values(bind, "attacks") {
         None => Ok(Attack::DEFAULT.to_vec()),
         Some(v) => {
             let names: Vec<String> = v.iter().map(|x| x.to_string()).collect();
-            Attack::parse_list(&names).map_err(|e| anyhow!("{function}: {e}"))
+            Attack::parse_list(&names)
         }
     }
 }
@@ -193,16 +190,14 @@ pub struct Bind {
 /// An optional count that must be positive.
 fn positive(bind: &BindInfo, name: &str) -> Result<Option<usize>> {
     match opt_i64(bind, name) {
-        Some(x) if x <= 0 => bail!("train: {name} must be positive, got {x}"),
+        Some(x) if x <= 0 => bail!("{name} must be positive, got {x}"),
         x => Ok(x.map(|x| x as usize)),
     }
 }
 
 fn bind_train(bind: &BindInfo) -> Result<Bind> {
-    // SAFETY: registered with a TrainContext as extra info (sql::register_bench), which DuckDB
-    // keeps alive as long as the function.
-    let ctx = unsafe { &*bind.get_extra_info::<TrainContext>() }.clone();
-    let archs = arch_arg(bind, "train")?;
+    let ctx = streaming_context::<Train>(bind).clone();
+    let archs = arch_arg(bind)?;
     let trainer = trainer_arg(bind, ctx.clone())?;
     // Shards take whole architectures, so that an architecture's runs can train together.
     let jobs = archs
@@ -224,11 +219,11 @@ pub fn trainer_arg(bind: &BindInfo, ctx: TrainContext) -> Result<Trainer> {
     let seeds = seeds_arg(bind, ctx.seed_param)?;
     let p = Protocol::paper();
     let train_steps = match opt_i64(bind, "train_steps") {
-        Some(x) if x < 0 => bail!("train: train_steps must be non-negative, got {x}"),
+        Some(x) if x < 0 => bail!("train_steps must be non-negative, got {x}"),
         x => x.map_or(p.train_steps, |x| x as usize),
     };
     let train_attack = match opt_str(bind, "train_attack") {
-        Some(s) => TrainAttack::parse(&s).map_err(|e| anyhow!("train: {e}"))?,
+        Some(s) => TrainAttack::parse(&s)?,
         None => p.train_attack,
     };
     let protocol = Protocol {
@@ -243,14 +238,14 @@ pub fn trainer_arg(bind: &BindInfo, ctx: TrainContext) -> Result<Trainer> {
         train_steps,
         n_train: positive(bind, "n_train")?,
         train_beta: opt_f64(bind, "train_beta")?.unwrap_or(p.train_beta),
-        dtype: dtype_arg(bind, "train")?.unwrap_or(p.dtype),
+        dtype: dtype_arg(bind)?.unwrap_or(p.dtype),
     };
-    protocol.validate().map_err(|e| anyhow!("train: {e}"))?;
-    let attacks = attacks_arg(bind, "train")?;
+    protocol.validate()?;
+    let attacks = attacks_arg(bind)?;
     let n_eval = positive(bind, "n_eval")?.map(|n| n as i64);
-    let compute = ctx.compute(bind, "train")?;
+    let compute = ctx.compute(bind)?;
     if ctx.catalog.read_only {
-        bail!("train: the benchmark is open read-only");
+        bail!("the benchmark is open read-only");
     }
     let data_dir = opt_str(bind, "data_dir").map(PathBuf::from);
     let fuse = opt_bool(bind, "fuse");
@@ -303,10 +298,7 @@ impl Trainer {
                     }
                 }
                 recorded(self, &job.dir)?.ok_or_else(|| {
-                    anyhow!(
-                        "train: robbench-worker finished without a result in {}",
-                        job.dir.display()
-                    )
+                    anyhow!("robbench-worker finished without a result in {}", job.dir.display())
                 })?
             }
         };
@@ -321,7 +313,7 @@ fn recorded(b: &Trainer, dir: &Path) -> Result<Option<TrainResult>> {
     if !path.exists() {
         return Ok(None);
     }
-    let r: TrainResult = worker::read("train", &path)?;
+    let r: TrainResult = worker::read(&path)?;
     let covers = b.attacks.iter().all(|a| r.evaluation.metrics.contains_key(a));
     let same_eval = r.n_eval_requested == b.n_eval;
     Ok((covers && same_eval).then_some(r))
@@ -342,10 +334,10 @@ fn run_worker(b: &Trainer, jobs: &[&Job], label: &str) -> Result<()> {
         compute: b.compute.clone(),
         label: label.to_string(),
     });
-    match worker::run("train", &request, &b.ctx.stop)? {
+    match worker::run(&request, &b.ctx.stop)? {
         Ended::Done => Ok(()),
         Ended::Stopped => bail!(
-            "train: stopped at a step boundary; run {} keeps its last epoch checkpoint in {} (run the statement again to resume)",
+            "stopped at a step boundary; run {} keeps its last epoch checkpoint in {} (run the statement again to resume)",
             job.run_id,
             job.dir.display()
         ),
@@ -410,12 +402,17 @@ pub fn metrics_row(b: &Trainer, job: &Job, r: &TrainResult) -> Row {
 
 pub struct Train;
 
+impl Streaming for Train {
+    type Context = TrainContext;
+    const FUNCTION: &'static params::Function = &params::TRAIN;
+}
+
 impl VTab for Train {
     type BindData = Bind;
     type InitData = AtomicUsize;
 
     fn bind(bind: &BindInfo) -> Result<Bind, BoxError> {
-        let b = bind_train(bind).map_err(|e| format!("{e:#}"))?;
+        let b = bind_train(bind).map_err(|e| refusal(Train::FUNCTION, &e))?;
         declare(bind, &*b.trainer.ctx.catalog.schema("metrics")?)?;
         Ok(b)
     }
@@ -429,11 +426,11 @@ impl VTab for Train {
     }
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(params::TRAIN.positional())
+        Some(Train::FUNCTION.positional())
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        Some(params::TRAIN.named_parameters())
+        Some(Train::FUNCTION.named_parameters())
     }
 }
 
@@ -450,7 +447,7 @@ fn next_run(b: &Bind, cursor: &AtomicUsize, output: &mut DataChunkHandle) -> Res
     let row = t
         .run(job, &others, &label)
         .map(|r| metrics_row(t, job, &r))
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(|e| refusal(Train::FUNCTION, &e))?;
     let batch = rows::to_batch(&t.ctx.catalog.schema("metrics")?, &[row])?;
     duckdb::vtab::record_batch_to_duckdb_data_chunk(&batch, output)?;
     output.set_len(1);

@@ -242,3 +242,42 @@ fn help_names_each_functions_parameters() {
         stderr(&o)
     );
 }
+
+/// Errors are named by the function that was called, not by the helper that found them: every
+/// function that reads `dataset :=` parses it with one helper, and `search`'s training settings
+/// are `train`'s.
+#[test]
+fn a_shared_check_names_the_function_called() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    for call in [
+        "train(1, dataset := 'mnist')",
+        "scores(1, dataset := 'mnist')",
+        "evaluate(checkpoint := 'w.safetensors', arch := 1, dataset := 'mnist')",
+        "evaluate_corruptions(checkpoint := 'w.safetensors', arch := 1, dataset := 'mnist')",
+        "search(dataset := 'mnist')",
+        "predict(dataset := 'mnist')",
+        "cell_features(dataset := 'mnist')",
+    ] {
+        let function = &call[..call.find('(').unwrap()];
+        let o = on(&b, &["-c", &format!("SELECT * FROM {call}")]);
+        assert!(!o.status.success(), "{call} succeeded");
+        let want = format!("Binder Error: {function}: unknown dataset 'mnist'");
+        assert!(stderr(&o).contains(&want), "{call}: {}", stderr(&o));
+    }
+    let o = on(&b, &["-c", "SELECT * FROM train(dataset := 'digits')"]);
+    assert!(
+        stderr(&o).contains("Binder Error: train: which architectures? pass arch := id"),
+        "{}",
+        stderr(&o)
+    );
+    let o = on(
+        &b,
+        &["-c", "SELECT * FROM search(source := 'train', dataset := 'digits', train_steps := -1)"],
+    );
+    assert!(
+        stderr(&o).contains("Binder Error: search: train_steps must be non-negative, got -1"),
+        "{}",
+        stderr(&o)
+    );
+}
