@@ -22,7 +22,7 @@ CARGO_FLAGS := $(if $(CARGO_FEATURES),--features $(CARGO_FEATURES))
 BIN := target/release/robbench
 BENCH_INPUTS := $(BIN) sql/bundle.sql schema/tables.sql data/nasrobbench201_page.js $(wildcard data/digits_trained/*.parquet) data/ntk_scores.parquet $(wildcard data/companion/*.csv.gz)
 
-.PHONY: build run test test-fast lint figures bench libtorch duckdb venv python build-gpu clean-bench
+.PHONY: build run test test-fast lint figures bench libtorch duckdb venv wheel python build-gpu clean-bench
 
 build: libtorch $(DUCKDB_DEP)
 	cargo build --release --workspace --bins $(CARGO_FLAGS)
@@ -83,15 +83,19 @@ build-gpu: $(LIBTORCH_CUDA)/.complete
 	cp -f $(ROBBENCH_CACHE)/target-gpu/release/robbench-worker target/gpu/
 	strip target/gpu/robbench-worker
 
-# The Python module `robbench` (python/), built in release mode and installed into the venv
-# PYTHON_VENV (default: the test venv; `make python PYTHON_VENV=~/venvs/nas` for your own,
-# which needs pyarrow, and maturin to build). The worker binary goes beside the package.
+# The wheel: dist/robbench-<version>-cp39-abi3-manylinux_<glibc>_x86_64.whl, with the shell,
+# the worker (on the torch package's libtorch), libduckdb and the bundled benchmark inside
+# (scripts/build-wheel.sh). `pip install dist/robbench-*.whl` installs it anywhere.
+wheel: build venv
+	VENV=$(VENV) CARGO_FEATURES=$(CARGO_FEATURES) scripts/build-wheel.sh
+
+# The wheel installed into the venv PYTHON_VENV (default: the test venv, whose tests run against
+# it; `make python PYTHON_VENV=~/venvs/nas` for your own, created if missing).
 PYTHON_VENV ?= $(VENV)
-python: build venv
+python: wheel
 	@test -x $(PYTHON_VENV)/bin/python || python3 -m venv $(PYTHON_VENV)
-	@$(PYTHON_VENV)/bin/python -c "import maturin" 2>/dev/null || $(PYTHON_VENV)/bin/pip install --quiet --disable-pip-version-check maturin==1.16.0 pyarrow
-	cp -fp target/release/robbench-worker python/python/robbench/robbench-worker
-	VIRTUAL_ENV=$(PYTHON_VENV) PATH=$(PYTHON_VENV)/bin:$$PATH $(PYTHON_VENV)/bin/maturin develop --release -m python/Cargo.toml $(CARGO_FLAGS)
+	$(PYTHON_VENV)/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps dist/robbench-*.whl
+	@$(PYTHON_VENV)/bin/pip install --quiet --disable-pip-version-check dist/robbench-*.whl
 
 # Reference implementations for the parity tests: PyTorch, torchattacks, scipy.
 venv: $(VENV)/.complete

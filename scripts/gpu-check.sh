@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# The GPU path, measured in one run (issue 23): builds nothing, takes a robbench-worker built by
-# `make build-gpu` and a CIFAR-10-shaped data set (scripts/make-gpu-check-data.py), and writes
+# The GPU path, measured in one run (issues 23 and 33): builds nothing. It installs the wheel
+# `make wheel` built beside the machine's own torch (pip --no-deps: no registry there,
+# nothing compiled), takes a CIFAR-10-shaped data set (scripts/make-gpu-check-data.py), and writes
 # every figure as JSON, with a log, into OUT.
 #
-#   scripts/gpu-check.sh WORKER DATA_DIR OUT [DEVICE]     (DEVICE: cuda by default; cpu tries the
+#   scripts/gpu-check.sh WHEEL DATA_DIR OUT [DEVICE]      (DEVICE: cuda by default; cpu tries the
 #                                                          script itself on a machine without one)
 #
-# What it measures, each with the worker's own requests (nothing here is a second implementation):
+# What it measures, each with the installed worker's own requests:
+#   libtorch which libtorch the worker opened (the torch package's, CUDA build included).
 #   parity   the same 2 training steps (512 images, batch 256, PGD-7) on CPU and on DEVICE: the
 #            loss of the step; then the CPU-trained weights evaluated on both (clean, PGD-20 at
-#            8/255, AutoAttack standard at 8/255, 200 images): the counts must agree within 1 %.
+#            8/255, AutoAttack standard at 8/255, 200 images): the counts must agree within 1 %;
+#            and the same weights under PyTorch's references on DEVICE (scripts/gpu-parity.py:
+#            tests/python's TinyNetwork, torchattacks' PGD-20 and AutoAttack standard; needs the
+#            torchattacks wheel carried along, else it is skipped and says so).
 #   speed    one epoch of the paper's step (PGD-7, batch 256) over the data set's training images,
 #            fp32 and bf16, 1, 3 and 6 runs fused into one network and 3 runs one after another:
 #            images per second, seconds per 50,000-image epoch, 50-epoch runs per GPU-hour
@@ -18,21 +23,28 @@
 # they are in every figure rather than measured apart; the profiler split of kernel against wall
 # time is not measured (the worker has no profiler hook).
 set -euo pipefail
-worker=$(realpath "${1:?usage: gpu-check.sh WORKER DATA_DIR OUT [DEVICE]}")
-data=$(realpath "${2:?usage: gpu-check.sh WORKER DATA_DIR OUT [DEVICE]}")
-out=$(realpath -m "${3:?usage: gpu-check.sh WORKER DATA_DIR OUT [DEVICE]}")
+wheel=$(realpath "${1:?usage: gpu-check.sh WHEEL DATA_DIR OUT [DEVICE]}")
+data=$(realpath "${2:?usage: gpu-check.sh WHEEL DATA_DIR OUT [DEVICE]}")
+out=$(realpath -m "${3:?usage: gpu-check.sh WHEEL DATA_DIR OUT [DEVICE]}")
 device=${4:-cuda}
 arch=${GPU_CHECK_ARCH:-2581}
+# Images of the parity evaluations (a dry run on CPU takes fewer).
+n_eval=${GPU_CHECK_N_EVAL:-200}
+here=$(dirname "$(realpath "$0")")
 mkdir -p "$out/runs"
 log="$out/log.txt"
 exec > >(tee -a "$log") 2>&1
 
-# The CUDA libraries come from the torch install of the machine.
-if python3 -c "import torch" 2>/dev/null; then
-    torch_lib=$(python3 -c "import os, torch; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))")
-    export LD_LIBRARY_PATH="$torch_lib:${LD_LIBRARY_PATH:-}"
-fi
-echo "== $(date -u +%FT%TZ) worker $("$worker" --version) device $device arch $arch"
+# The wheel beside the machine's own packages (torch, pyarrow, tqdm), for the python3 that holds
+# them: a folder on PYTHONPATH, as `pip install --target` makes it.
+site=${TMPDIR:-/tmp}/robbench-gpu-site
+rm -rf "$site"
+python3 -m pip install --quiet --no-deps --no-index --no-compile --target "$site" "$wheel"
+export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
+worker=$site/bin/robbench-worker
+echo "== $(date -u +%FT%TZ) wheel $(basename "$wheel") worker $("$worker" --version) device $device arch $arch"
+# The dynamic loader's account of the libtorch the worker opened.
+LD_DEBUG=libs "$worker" --version 2>&1 >/dev/null | grep -o 'calling init: .*lib\(torch\|c10\)[a-z_]*\.so' | sort -u | tee "$out/libtorch.txt"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.csv"
 
 # Peak GPU memory of a command: nvidia-smi sampled every 200 ms while it runs.
@@ -59,7 +71,7 @@ train() { # NAME ARGS...: a train request; its results under runs/NAME*
 n_train=$(python3 -c "import os; d='$data/cifar-10-batches-bin'; print(sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.startswith('data_batch')) // 3073)")
 
 # Parity: two steps on each device, then the CPU weights evaluated on both.
-common=(--epochs 1 --n-train 512 --batch-size 256 --n-eval 200 --attacks clean,pgd8,aa8 --fuse false)
+common=(--epochs 1 --n-train 512 --batch-size 256 --n-eval "$n_eval" --attacks clean,pgd8,aa8 --fuse false)
 train parity-cpu --device cpu --run-dir "$out/runs/parity-cpu" "${common[@]}"
 train parity-dev --device "$device" --run-dir "$out/runs/parity-dev" "${common[@]}"
 weights=$(python3 -c "import json; print(json.load(open('$out/runs/parity-cpu/result.json'))['checkpoint'])")
@@ -67,9 +79,18 @@ for side in cpu device; do
     d=$([ "$side" = cpu ] && echo cpu || echo "$device")
     echo "== evaluate the CPU-trained weights on $d"
     "$worker" evaluate --arch "$arch" --dataset cifar10 --data-dir "$data" --device "$d" \
-        --checkpoint "$weights" --n-eval 200 --attacks clean,pgd8,aa8 \
+        --checkpoint "$weights" --n-eval "$n_eval" --attacks clean,pgd8,aa8 \
         --out "$out/runs/parity-eval-$side.json"
 done
+
+# The same weights under PyTorch's references on the device.
+cell=$("$site/bin/robbench" --read-only --mode line -c "SELECT arch_str($arch) AS cell" | sed -n 's/^ *cell = //p')
+if python3 -c "import torchattacks" 2>/dev/null; then
+    echo "== PyTorch references on $device"
+    python3 "$here/gpu-parity.py" "$weights" "$cell" "$data" "$n_eval" "$device" | tee "$out/runs/parity-pytorch.json"
+else
+    echo "== PyTorch references skipped: torchattacks is not installed (carry its wheel)"
+fi
 
 # Speed: one epoch over the training images, per arithmetic and number of runs.
 runs_of() { seq -s, 0 $(($1 - 1)); }
@@ -115,6 +136,14 @@ summary["parity"] = {
     "train_loss_relative_difference": abs(loss[0] - loss[1]) / abs(loss[0]),
     "eval_counts": counts, "eval_counts_agree_within_1_percent": agree,
 }
+ref_path = os.path.join(runs, "parity-pytorch.json")
+if os.path.exists(ref_path):
+    ref = result(ref_path)
+    ours = counts["device"]
+    summary["parity"]["pytorch_counts_on_device"] = ref
+    summary["parity"]["pytorch_agrees_within_1_percent"] = all(
+        abs(ours[a] - ref[a]) <= max(2, 0.01 * ref["n_eval"]) for a in ("clean", "pgd8", "aa8"))
+summary["libtorch"] = open(os.path.join(out, "libtorch.txt")).read().split("\n")
 speed = {}
 for name in sorted({os.path.basename(p).rsplit("-s", 1)[0] for p in glob.glob(os.path.join(runs, "speed-*-s*"))}):
     members = sorted(glob.glob(os.path.join(runs, name + "-s*/result.json")))

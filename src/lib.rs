@@ -26,9 +26,14 @@ pub mod worker;
 
 pub use robbench_space as space;
 
-/// The benchmark `make run` opens: `$ROBBENCH_BENCH`, else the one built beside the sources.
-pub fn default_bench() -> std::path::PathBuf {
-    std::env::var_os("ROBBENCH_BENCH")
-        .map(Into::into)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench"))
+/// The benchmark a session opens when none is named: `$ROBBENCH_BENCH`, else `bundled` (the
+/// source tree's [`source_bench`], or the one inside the installed Python package).
+pub fn default_bench(bundled: &std::path::Path) -> std::path::PathBuf {
+    std::env::var_os("ROBBENCH_BENCH").map(Into::into).unwrap_or_else(|| bundled.to_path_buf())
+}
+
+/// The bundled benchmark of the source build: `bench/` beside the sources, which `make build`
+/// makes.
+pub fn source_bench() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench")
 }

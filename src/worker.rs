@@ -3,13 +3,14 @@
 //! reads its answer. The protocol's types are `robbench_vocab::worker`, shared with the worker, so
 //! the compiler checks both sides.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use robbench_vocab::progress::{self, Progress};
 use robbench_vocab::worker::{protocol_of_version, Message, Request, EXIT_STOPPED, PROTOCOL};
 use robbench_vocab::Stop;
 use serde::de::DeserializeOwned;
@@ -50,12 +51,12 @@ fn check_protocol(worker: &Path) -> Result<()> {
         .output()
         .with_context(|| format!("cannot start robbench-worker {}", worker.display()))?;
     if !out.status.success() {
-        bail!(
-            "{} --version failed ({}): it is not a robbench-worker, or cannot load its libraries: {}",
-            worker.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        let said = String::from_utf8_lossy(&out.stderr);
+        let cause = match said.trim() {
+            "" => "it is not a robbench-worker, or cannot load its libraries",
+            said => said,
+        };
+        bail!("{} --version failed ({}): {cause}", worker.display(), out.status);
     }
     let line = String::from_utf8_lossy(&out.stdout);
     let rebuild = "build robbench and robbench-worker from one clone (make build; make build-gpu for a CUDA node), or set ROBBENCH_WORKER to a worker built with this robbench";
@@ -78,7 +79,7 @@ fn check_protocol(worker: &Path) -> Result<()> {
 /// Runs one request to its end. The worker shares the terminal (progress bars, warnings, and
 /// Ctrl-C, which reaches the whole foreground process group); its failure message is on stderr,
 /// so the error here only gives the status (the table function's name is added where it is reported).
-pub fn run(request: &Request, stop: &Stop) -> Result<Ended> {
+pub fn run(request: &Request, stop: &Stop, progress: &Progress) -> Result<Ended> {
     let worker = binary()?;
     check_protocol(&worker)?;
     let mut command = Command::new(&worker);
@@ -92,8 +93,21 @@ pub fn run(request: &Request, stop: &Stop) -> Result<Ended> {
     let mut child = command
         .arg("json")
         .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
         .context("cannot start robbench-worker")?;
+    // The worker reports progress as lines on its stdout (the requests robbench builds ask for
+    // that); they go to the session's sink, anything else the worker prints to robbench's stdout.
+    let out = child.stdout.take().expect("stdout is piped");
+    let sink = progress.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            match progress::decode(&line) {
+                Some(update) => sink.update(&update),
+                None => println!("{line}"),
+            }
+        }
+    });
     let json = serde_json::to_vec(&Message::new(request.clone()))?;
     let sent = child.stdin.take().expect("stdin is piped").write_all(&json);
     let mut told = false;
@@ -111,6 +125,7 @@ pub fn run(request: &Request, stop: &Stop) -> Result<Ended> {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    let _ = reader.join();
     match status.code() {
         Some(0) => {
             sent.context("cannot send robbench-worker its request")?;

@@ -7,12 +7,16 @@ use crate::attack::{self, Pgd};
 use crate::data::Split;
 use crate::model::Network;
 use crate::rng::{Rng, Stream};
+use robbench_vocab::progress::Progress;
 pub use robbench_vocab::worker::Evaluation;
 use robbench_vocab::{Attack, AttackKind};
 
 /// Accuracy under each attack on the first `n_eval` evaluation images (all when None), in
 /// batches of `batch`. Every attack starts from the same random state, derived from `seed`, so
 /// a column does not depend on which others were measured in the same call.
+// The network, its images, what to measure and how to report it: one call site each in train,
+// evaluate and the tests, where a settings struct would only rename the same eight values.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     net: &Network,
     eval: &Split,
@@ -21,13 +25,16 @@ pub fn evaluate(
     device: Device,
     batch: i64,
     seed: u64,
+    progress: &Progress,
 ) -> Result<Evaluation> {
     let n = n_eval.map(|k| k.min(eval.len())).unwrap_or(eval.len());
     if n == 0 {
         bail!("no evaluation images");
     }
     let mut out = Evaluation { n_eval: Some(n), ..Evaluation::default() };
-    for &column in attacks {
+    let batches = (n as u64).div_ceil(batch as u64);
+    let mut task = progress.task("evaluate", batches * attacks.len() as u64);
+    for (k, &column) in attacks.iter().enumerate() {
         Rng::derive(seed, Stream::EvaluationAttacks, 0).seed_torch_first_rule();
         let eps = column.eps();
         let mut warnings = Vec::new();
@@ -55,9 +62,12 @@ pub fn evaluate(
             };
             correct += attack::correct(net, &adv, &y);
             start += len;
+            let done = k as u64 * batches + (start as u64).div_ceil(batch as u64);
+            task.set(done, column.name());
         }
         out.metrics.insert(column, correct as f64 / n as f64);
         out.warnings.insert(column, warnings);
     }
+    task.finish();
     Ok(out)
 }

@@ -6,6 +6,7 @@ use robbench_core::data::Dataset;
 use robbench_core::model::Taps;
 use robbench_core::space::{Op, Space};
 use robbench_core::train::init;
+use robbench_vocab::progress::Progress;
 use tch::{Device, Kind, Tensor};
 
 #[test]
@@ -45,7 +46,8 @@ fn a_cell_cut_off_from_its_input_is_attacked_without_failing() {
     let (_vs, net) = init(&cell, Dataset::Digits, 0, Device::Cpu);
     let split = data::load(Dataset::Digits, None, false).unwrap();
     let attacks = [Attack::Clean, Attack::Fgsm8, Attack::Pgd8, Attack::Apgd8];
-    let e = evaluate(&net, &split, &attacks, Some(50), Device::Cpu, 50, 0).unwrap();
+    let e = evaluate(&net, &split, &attacks, Some(50), Device::Cpu, 50, 0, &Progress::hidden())
+        .unwrap();
     // The network answers every image alike, and no attack can change that.
     let clean = e.metrics[&Attack::Clean];
     for a in attacks {

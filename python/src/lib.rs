@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use robbench::shell::print::Mode;
 use robbench::shell::Session;
+use robbench_vocab::progress::Progress;
 
 create_exception!(
     _robbench,
@@ -173,23 +174,30 @@ impl Connection {
     }
 }
 
-/// Opens a benchmark folder (None: the bundled one, or $ROBBENCH_BENCH) in a session like the
+/// Opens a benchmark folder (None: $ROBBENCH_BENCH, else `bundled`) in a session like the
 /// shell's.
 #[pyfunction]
-#[pyo3(signature = (bench=None, read_only=false, as_of=None, device=None, threads=None))]
+#[pyo3(signature = (bench, bundled, read_only=false, as_of=None, device=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
 fn connect(
     py: Python<'_>,
     bench: Option<PathBuf>,
+    bundled: PathBuf,
     read_only: bool,
     as_of: Option<String>,
     device: Option<String>,
     threads: Option<u32>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Connection> {
-    let dir = bench.unwrap_or_else(robbench::default_bench);
+    let dir = bench.unwrap_or_else(|| robbench::default_bench(&bundled));
     let as_of =
         as_of.map(|a| a.parse::<robbench::store::AsOf>().map_err(Error::new_err)).transpose()?;
     let device = device.map(|d| robbench_device(&d)).transpose()?;
-    let settings = robbench::sql::train::Settings { device, threads, shard: None };
+    let progress = match progress {
+        Some(callback) => Progress::new(PythonProgress(callback)),
+        None => Progress::hidden(),
+    };
+    let settings = robbench::sql::train::Settings { device, threads, shard: None, progress };
     let session = py
         .detach(|| Session::open(&dir, read_only, as_of.as_ref(), Mode::Csv, &settings))
         .map_err(error)?;
@@ -199,6 +207,31 @@ fn connect(
     Ok(Connection { session: Mutex::new(Some(session)) })
 }
 
+/// Progress updates handed to a Python callable `(task, done, total, note, finished)`; the
+/// package's is `robbench._progress.Bars`. Updates come from the statement's threads, which take
+/// the GIL while the calling thread waits for the statement with it released.
+struct PythonProgress(Py<PyAny>);
+
+impl robbench_vocab::progress::Sink for PythonProgress {
+    fn update(&self, u: &robbench_vocab::progress::Update) {
+        Python::attach(|py| {
+            let args = (u.task.as_str(), u.done, u.total, u.note.as_str(), u.finished);
+            // A bar that cannot draw must not fail the computation it shows.
+            if let Err(e) = self.0.call1(py, args) {
+                e.print(py);
+            }
+        });
+    }
+}
+
+/// The `robbench` shell (`python -m robbench`, and the `robbench` command a wheel installs):
+/// `argv` as the command line, `bundled` the benchmark it opens by default; returns the exit
+/// status. Python's signal handlers step aside while it runs: the shell's own take Ctrl-C.
+#[pyfunction]
+fn main(py: Python<'_>, argv: Vec<std::ffi::OsString>, bundled: PathBuf) -> u8 {
+    py.detach(|| robbench::shell::cli::main(argv, &bundled))
+}
+
 fn robbench_device(d: &str) -> PyResult<robbench_vocab::DeviceSpec> {
     robbench_vocab::DeviceSpec::parse_arg(d).map_err(Error::new_err)
 }
@@ -206,6 +239,7 @@ fn robbench_device(d: &str) -> PyResult<robbench_vocab::DeviceSpec> {
 #[pymodule]
 fn _robbench(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connect, m)?)?;
+    m.add_function(wrap_pyfunction!(main, m)?)?;
     m.add_class::<Connection>()?;
     m.add("Error", m.py().get_type::<Error>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -1,4 +1,4 @@
-"""Shared by the Python tests: the repository, the robbench binary and a fresh benchmark."""
+"""Shared by the Python tests: the repository, the robbench binary and a fresh benchmark. The\n`robbench` they import is the wheel, installed into the test venv by make python, with its worker."""
 import os
 import subprocess
 from pathlib import Path
@@ -7,8 +7,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "target" / "release" / "robbench"
-WORKER = ROOT / "target" / "release" / "robbench-worker"
-os.environ.setdefault("ROBBENCH_WORKER", str(WORKER))
 
 
 def shell(bench, *statements, mode="csv"):

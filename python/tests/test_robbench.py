@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -185,3 +186,43 @@ def test_the_notebook_executes(tmp_path):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "the notebook shows no figure"
+    # The training cell shows its progress as tqdm's widget, not as text on the kernel's stderr.
+    train = next(c for c in nb.cells if c.cell_type == "code" and "FROM train(" in c.source)
+    widgets = [o for o in train.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widgets, train.get("outputs")
+    assert any("run 1/1 arch 1835" in o["data"].get("text/plain", "") for o in widgets), widgets
+
+
+PROGRESS = f"""
+import sys, robbench
+robbench.connect(sys.argv[1]).sql("INSERT INTO metrics FROM train(1835, {DIGITS})")
+"""
+
+
+def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    # A terminal 100 columns wide: tqdm fits its bar to the width, and a new pty has none.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    p = subprocess.Popen([sys.executable, "-c", PROGRESS, str(tmp_path / "tty")], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert p.wait(timeout=300) == 0, seen.decode(errors="replace")
+    text = seen.decode(errors="replace")
+    # tqdm's text bar: the task, a percentage and the bar, redrawn in place with \r.
+    assert re.search(r"run 1/1 arch 1835: +\d+%\|", text), text
+    piped = subprocess.run([sys.executable, "-c", PROGRESS, str(tmp_path / "pipe")], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert piped.returncode == 0, piped.stderr
+    assert "%|" not in piped.stderr and "run 1/1" not in piped.stderr, piped.stderr

@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use robbench_space::N_ARCHS;
 use robbench_vocab::pickle::{self, Value};
+use robbench_vocab::progress::Progress;
 use robbench_vocab::HwDevice;
 
 use super::companion::{self, Cost, Measure, Origin};
@@ -23,7 +24,12 @@ fn text(k: &Value) -> Option<&str> {
     }
 }
 
-pub fn read(path: &Path, dataset: Option<&str>) -> Result<Imported> {
+pub fn read(
+    path: &Path,
+    dataset: Option<&str>,
+    progress: &Progress,
+    label: &str,
+) -> Result<Imported> {
     let file = path.display();
     let (bytes, prov) = read_bytes(path)?;
     let root = pickle::parse(&bytes).with_context(|| format!("{file}: not a readable pickle"))?;
@@ -33,7 +39,9 @@ pub fn read(path: &Path, dataset: Option<&str>) -> Result<Imported> {
     let Value::Dict(tasks) = space else { bail!("{file}: 'nasbench201' is not a dict") };
     let only = dataset.map(dataset_name).transpose()?;
     let mut out = Imported::default();
+    let mut bar = progress.task(label, tasks.len() as u64);
     for (task, metrics) in tasks {
+        bar.inc(1);
         let task = text(task).ok_or_else(|| anyhow!("{file}: a data set key is not text"))?;
         let name = dataset_name(task).with_context(|| format!("{file}: nasbench201 / {task}"))?;
         if only.is_some_and(|d| d != name) {

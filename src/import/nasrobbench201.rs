@@ -13,6 +13,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use robbench_space::Space;
+use robbench_vocab::progress::Progress;
 use serde_json::{Map, Value};
 
 use super::{dataset_name, full_train_size, provenance, Imported};
@@ -31,7 +32,7 @@ const METRICS: [(&str, &str, &str); 5] = [
     ("val_pgd_8_acc", "val_pgd_8.0_acc", "pgd8"),
 ];
 
-pub fn read(path: &Path) -> Result<Imported> {
+pub fn read(path: &Path, progress: &Progress, label: &str) -> Result<Imported> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let prov = provenance(path, text.as_bytes());
@@ -41,7 +42,7 @@ pub fn read(path: &Path) -> Result<Imported> {
         let table: Map<String, Value> = serde_json::from_str(body).with_context(|| {
             format!("{}: the project-page table after 'acc=' is not valid JSON", path.display())
         })?;
-        read_page(&table, &prov).with_context(|| format!("{}", path.display()))
+        read_page(&table, &prov, progress, label).with_context(|| format!("{}", path.display()))
     } else {
         let doc: Value = serde_json::from_str(&text).with_context(|| {
             format!(
@@ -53,9 +54,9 @@ pub fn read(path: &Path) -> Result<Imported> {
             .as_object()
             .ok_or_else(|| anyhow!("{}: the top level must be an object", path.display()))?;
         if obj.contains_key("") {
-            read_page(obj, &prov).with_context(|| format!("{}", path.display()))
+            read_page(obj, &prov, progress, label).with_context(|| format!("{}", path.display()))
         } else {
-            read_release(obj, &prov).with_context(|| format!("{}", path.display()))
+            read_release(obj, &prov, progress, label).with_context(|| format!("{}", path.display()))
         }
     }
 }
@@ -136,7 +137,12 @@ fn push_run(
     out.metrics.push(m);
 }
 
-fn read_page(table: &Map<String, Value>, prov: &str) -> Result<Imported> {
+fn read_page(
+    table: &Map<String, Value>,
+    prov: &str,
+    progress: &Progress,
+    label: &str,
+) -> Result<Imported> {
     let origin = Origin { source: SOURCE_PAGE, prov };
     let space = Space::get();
     let header: Vec<String> = table
@@ -179,7 +185,9 @@ fn read_page(table: &Map<String, Value>, prov: &str) -> Result<Imported> {
         keys.push((parse_arch(key, space)?, v));
     }
     keys.sort_by_key(|k| k.0);
+    let mut bar = progress.task(label, keys.len() as u64);
     for (arch, v) in keys {
+        bar.inc(1);
         match v {
             Value::String(rep) => {
                 let rep = parse_arch(rep, space).with_context(|| format!("architecture {arch}"))?;
@@ -216,11 +224,18 @@ fn read_page(table: &Map<String, Value>, prov: &str) -> Result<Imported> {
     Ok(out)
 }
 
-fn read_release(doc: &Map<String, Value>, prov: &str) -> Result<Imported> {
+fn read_release(
+    doc: &Map<String, Value>,
+    prov: &str,
+    progress: &Progress,
+    label: &str,
+) -> Result<Imported> {
     let origin = Origin { source: SOURCE_RELEASE, prov };
     let space = Space::get();
     let mut out = Imported::default();
+    let mut bar = progress.task(label, doc.len() as u64);
     for (ds_key, archs) in doc {
+        bar.inc(1);
         let dataset = dataset_name(ds_key)?;
         let archs = archs
             .as_object()

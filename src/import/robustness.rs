@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::{dataset_name, full_train_size, provenance, Imported};
 use crate::protocol::{self, Protocol};
 use crate::store::rows::Row;
+use robbench_vocab::progress::Progress;
 use robbench_vocab::TrainAttack;
 
 pub const SOURCE: &str = "robustness-dataset";
@@ -79,7 +80,7 @@ fn epsilons_for(meta: &Value, key: &str, meta_path: &Path) -> Result<Vec<f64>> {
         .collect()
 }
 
-pub fn read(dir: &Path) -> Result<Imported> {
+pub fn read(dir: &Path, progress: &Progress, label: &str) -> Result<Imported> {
     let space = Space::get();
     let meta_path = dir.join("meta.json");
     let (meta, meta_bytes) = read_json(&meta_path)?;
@@ -111,7 +112,9 @@ pub fn read(dir: &Path) -> Result<Imported> {
         .collect();
     ds_dirs.sort_by_key(|e| e.file_name());
     let mut out = Imported::default();
+    let mut bar = progress.task(label, ds_dirs.len() as u64);
     for entry in ds_dirs {
+        bar.inc(1);
         let ds_key = entry.file_name().to_string_lossy().into_owned();
         let dataset =
             dataset_name(&ds_key).with_context(|| format!("folder {}", entry.path().display()))?;

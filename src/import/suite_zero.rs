@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
+use robbench_vocab::progress::Progress;
 use robbench_vocab::StandardAttack;
 use serde_json::Value;
 
@@ -14,7 +15,12 @@ use super::companion::{self, Measure, Origin};
 use super::zc_combine::{parse_net, read_bytes};
 use super::{dataset_name, Imported};
 
-pub fn read(path: &Path, dataset: Option<&str>) -> Result<Imported> {
+pub fn read(
+    path: &Path,
+    dataset: Option<&str>,
+    progress: &Progress,
+    label: &str,
+) -> Result<Imported> {
     let file = path.display();
     let (bytes, prov) = read_bytes(path)?;
     let doc: Value =
@@ -24,7 +30,9 @@ pub fn read(path: &Path, dataset: Option<&str>) -> Result<Imported> {
     };
     let only = dataset.map(dataset_name).transpose()?;
     let mut out = Imported::default();
+    let mut bar = progress.task(label, tasks.len() as u64);
     for (task, cells) in &tasks {
+        bar.inc(1);
         let name = dataset_name(task).with_context(|| format!("{file}: key '{task}'"))?;
         if only.is_some_and(|d| d != name) {
             continue;

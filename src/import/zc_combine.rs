@@ -14,6 +14,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use robbench_space::{Cell, Space};
+use robbench_vocab::progress::Progress;
 use robbench_vocab::{Dataset, StandardAttack};
 
 use super::companion::{self, Cost, Measure, Origin};
@@ -73,7 +74,13 @@ pub fn parse_net(text: &str) -> Result<usize> {
     Ok(Space::get().index(&Cell::from_naslib(ops)?))
 }
 
-pub fn read(path: &Path, dataset: Option<&str>, source: Option<&str>) -> Result<Imported> {
+pub fn read(
+    path: &Path,
+    dataset: Option<&str>,
+    source: Option<&str>,
+    progress: &Progress,
+    label: &str,
+) -> Result<Imported> {
     let (bytes, prov) = read_bytes(path)?;
     let origin = Origin { dataset: dataset_of(path, dataset)?, provenance: &prov };
     let file = path.display();
@@ -109,8 +116,10 @@ pub fn read(path: &Path, dataset: Option<&str>, source: Option<&str>) -> Result<
     });
     let mut out = Imported::default();
     let mut seen: HashMap<usize, u64> = HashMap::new();
+    let mut bar = progress.task(label, bytes.len() as u64);
     for record in csv.records() {
         let record = record.with_context(|| format!("{file}: not valid CSV"))?;
+        bar.set(record.position().map(|p| p.byte()).unwrap_or(0), "");
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let at = |field: &str| format!("{file}: line {line}, field '{field}'");
         let arch = parse_net(&record[net]).with_context(|| at("net"))?;
@@ -168,6 +177,7 @@ pub fn read(path: &Path, dataset: Option<&str>, source: Option<&str>) -> Result<
             out.hardware.push(companion::hardware_row(&origin, arch, device, cost, src));
         }
     }
+    bar.finish();
     if seen.is_empty() {
         bail!("{file}: no rows after the header");
     }

@@ -24,6 +24,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use robbench_space::Space;
+use robbench_vocab::progress::Progress;
 
 use crate::predict::{Forest, Model};
 
@@ -147,6 +148,16 @@ pub struct Problem {
 
 /// Runs `problem.trials` trials of `algorithm`; the same seed gives the same queries.
 pub fn run(algorithm: Algorithm, problem: &Problem, oracle: &mut dyn Oracle) -> Result<Vec<Query>> {
+    run_reporting(algorithm, problem, oracle, &Progress::hidden())
+}
+
+/// [`run`], reporting each finished trial to `progress`.
+pub fn run_reporting(
+    algorithm: Algorithm,
+    problem: &Problem,
+    oracle: &mut dyn Oracle,
+    progress: &Progress,
+) -> Result<Vec<Query>> {
     if problem.budget == 0 {
         bail!("budget must be positive");
     }
@@ -199,6 +210,7 @@ pub fn run(algorithm: Algorithm, problem: &Problem, oracle: &mut dyn Oracle) -> 
         }
     }
     let mut out = Vec::with_capacity(problem.trials * problem.budget);
+    let mut task = progress.task(format!("search {}", algorithm.name()), problem.trials as u64);
     for trial in 0..problem.trials {
         let mut rng = ChaCha8Rng::seed_from_u64(problem.seed);
         rng.set_stream(trial as u64);
@@ -215,7 +227,9 @@ pub fn run(algorithm: Algorithm, problem: &Problem, oracle: &mut dyn Oracle) -> 
             }
         }
         out.extend(t.queries);
+        task.inc(1);
     }
+    task.finish();
     Ok(out)
 }
 

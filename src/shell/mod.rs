@@ -1,6 +1,7 @@
 //! A session: one DuckDB connection over one benchmark folder, running statements and dot
 //! commands from the REPL, from -c, from files or from stdin, and printing their results.
 
+pub mod cli;
 pub mod dot;
 pub mod helper;
 pub mod print;

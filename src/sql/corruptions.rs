@@ -101,7 +101,7 @@ impl ComputeRows for EvaluateCorruptions {
             compute: b.compute.clone(),
             out: out.clone(),
         });
-        let ended = worker::run(&request, &b.ctx.stop)?;
+        let ended = worker::run(&request, &b.ctx.stop, &b.ctx.settings.progress)?;
         if ended == worker::Ended::Stopped {
             bail!("stopped");
         }

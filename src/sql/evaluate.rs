@@ -186,7 +186,7 @@ fn run_worker(b: &Bind, t: &Target, attacks: &[Attack], out: &Path) -> Result<Ev
         compute: b.compute.clone(),
         out: out.to_path_buf(),
     });
-    match worker::run(&request, &b.ctx.stop)? {
+    match worker::run(&request, &b.ctx.stop, &b.ctx.settings.progress)? {
         worker::Ended::Done => worker::read(out),
         worker::Ended::Stopped => bail!("stopped"),
     }

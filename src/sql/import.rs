@@ -11,17 +11,30 @@ use duckdb::vtab::BindInfo;
 use duckdb::Connection;
 
 use super::table_fn::{opt_str, register_rows, BindRows, BoxError};
+use robbench_vocab::progress::Progress;
+
 use crate::import::{Imported, Options, Release};
 use crate::store::{rows, Store};
 
+/// What the readers need from the session: the tables' schemas and where progress shows.
+#[derive(Clone)]
+pub struct ImportContext {
+    pub catalog: Arc<Store>,
+    pub progress: Progress,
+}
+
 fn bind_import(
     bind: &BindInfo,
-    catalog: &Store,
+    ctx: &ImportContext,
     release: Release,
 ) -> Result<RecordBatch, BoxError> {
     let name = release.function();
     let path = bind.get_parameter(0).to_string();
-    let options = Options { dataset: opt_str(bind, "dataset"), source: opt_str(bind, "source") };
+    let options = Options {
+        dataset: opt_str(bind, "dataset"),
+        source: opt_str(bind, "source"),
+        progress: ctx.progress.clone(),
+    };
     let imported =
         release.read(Path::new(&path), &options).map_err(|e| format!("{name}: {e:#}"))?;
     let filled = imported.filled();
@@ -43,7 +56,7 @@ fn bind_import(
         )
         .into());
     }
-    let schema = catalog.schema(&target)?;
+    let schema = ctx.catalog.schema(&target)?;
     Ok(rows::to_batch(&schema, rows)?)
 }
 
@@ -51,7 +64,7 @@ fn bind_import(
 pub struct ReadRelease<const R: usize>;
 
 impl<const R: usize> BindRows for ReadRelease<R> {
-    type Context = Arc<Store>;
+    type Context = ImportContext;
 
     fn parameters() -> Vec<LogicalTypeHandle> {
         vec![LogicalTypeHandle::from(LogicalTypeId::Varchar)]
@@ -60,16 +73,16 @@ impl<const R: usize> BindRows for ReadRelease<R> {
         let names = std::iter::once("target").chain(Release::ALL[R].options().iter().copied());
         names.map(|n| (n.to_string(), LogicalTypeHandle::from(LogicalTypeId::Varchar))).collect()
     }
-    fn rows(bind: &BindInfo, catalog: &Arc<Store>) -> anyhow::Result<RecordBatch> {
-        bind_import(bind, catalog, Release::ALL[R]).map_err(|e| anyhow::anyhow!("{e}"))
+    fn rows(bind: &BindInfo, ctx: &ImportContext) -> anyhow::Result<RecordBatch> {
+        bind_import(bind, ctx, Release::ALL[R]).map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 
 /// Registers every release's reader.
-pub fn register(conn: &Connection, catalog: &Arc<Store>) -> duckdb::Result<()> {
+pub fn register(conn: &Connection, ctx: &ImportContext) -> duckdb::Result<()> {
     macro_rules! reader {
         ($($r:literal),*) => {
-            $(register_rows::<ReadRelease<$r>>(conn, Release::ALL[$r].function(), catalog)?;)*
+            $(register_rows::<ReadRelease<$r>>(conn, Release::ALL[$r].function(), ctx)?;)*
         };
     }
     reader!(0, 1, 2, 3, 4);

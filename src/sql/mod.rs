@@ -60,7 +60,9 @@ pub fn register_bench(
     settings: &train::Settings,
     stop: &robbench_vocab::Stop,
 ) -> Result<()> {
-    import::register(conn, catalog)?;
+    let import_ctx =
+        import::ImportContext { catalog: catalog.clone(), progress: settings.progress.clone() };
+    import::register(conn, &import_ctx)?;
     let ctx = train::TrainContext {
         catalog: catalog.clone(),
         settings: settings.clone(),

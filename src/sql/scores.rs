@@ -132,7 +132,7 @@ fn run_worker(b: &Bind, archs: &[i64], out: &Path) -> Result<()> {
         compute: b.compute.clone(),
         out: out.to_path_buf(),
     });
-    match worker::run(&request, &b.ctx.stop)? {
+    match worker::run(&request, &b.ctx.stop, &b.ctx.settings.progress)? {
         worker::Ended::Done => Ok(()),
         worker::Ended::Stopped => bail!(
             "stopped; the architectures already scored are kept (run the statement again to finish)"

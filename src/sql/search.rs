@@ -29,6 +29,7 @@ use arrow::record_batch::RecordBatch;
 use duckdb::vtab::BindInfo;
 use duckdb::Connection;
 use robbench_space::{NetShape, Space};
+use robbench_vocab::progress::Progress;
 use robbench_vocab::{Attack, Dataset, HwCost, HwDevice, Protocol, Proxy, Score};
 
 use super::params;
@@ -60,6 +61,7 @@ pub struct Bind {
     objective: Option<HwCost>,
     problem: Problem,
     source: Mutex<Option<Source>>,
+    progress: Progress,
 }
 
 fn schema(multi_objective: bool, timed: bool) -> Schema {
@@ -556,6 +558,7 @@ impl ComputeRows for Search {
             objective,
             problem,
             source: Mutex::new(Some(source)),
+            progress: ctx.train.settings.progress.clone(),
         })
     }
 
@@ -570,7 +573,7 @@ impl ComputeRows for Search {
             Source::Table(values) => values,
             Source::Train(t) => t.as_mut(),
         };
-        let queries = search::run(b.algorithm, &b.problem, oracle)?;
+        let queries = search::run_reporting(b.algorithm, &b.problem, oracle, &b.progress)?;
         batch(b, &queries)
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Result};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use robbench_vocab::progress::Progress;
 use robbench_vocab::worker::{Compute, Request, TrainRequest, TrainResult};
 use robbench_vocab::{Attack, Dataset, DeviceSpec, Dtype, Protocol, TrainAttack};
 
@@ -31,6 +32,9 @@ pub struct Settings {
     pub device: Option<DeviceSpec>,
     pub threads: Option<u32>,
     pub shard: Option<(u32, u32)>,
+    /// Where long calls show how far they are: a bar on a terminal's stderr by default, the
+    /// notebook's or terminal's bar of the Python package.
+    pub progress: Progress,
 }
 
 /// What the functions that run the worker need from the session: the benchmark and the
@@ -57,7 +61,11 @@ impl TrainContext {
             Some(s) => DeviceSpec::parse(&s)?,
             None => self.settings.device.unwrap_or_default(),
         };
-        Ok(Compute { device, threads: self.settings.threads.map(|t| t as i32) })
+        Ok(Compute {
+            device,
+            threads: self.settings.threads.map(|t| t as i32),
+            progress_lines: true,
+        })
     }
 
     /// Whether this process's shard (`--shard I/N`) takes the item at `position` of a call's
@@ -334,7 +342,7 @@ fn run_worker(b: &Trainer, jobs: &[&Job], label: &str) -> Result<()> {
         compute: b.compute.clone(),
         label: label.to_string(),
     });
-    match worker::run(&request, &b.ctx.stop)? {
+    match worker::run(&request, &b.ctx.stop, &b.ctx.settings.progress)? {
         Ended::Done => Ok(()),
         Ended::Stopped => bail!(
             "stopped at a step boundary; run {} keeps its last epoch checkpoint in {} (run the statement again to resume)",

@@ -25,6 +25,7 @@ pub mod dataset;
 pub mod device;
 pub mod durable;
 pub mod pickle;
+pub mod progress;
 pub mod protocol;
 pub mod score;
 pub mod stop;

@@ -20,7 +20,7 @@ use crate::{Attack, Corruption, Dataset, DeviceSpec, Dtype, Protocol, Score, Sco
 /// The number in [`PROTOCOL`] and [`VERSION`], written once.
 macro_rules! protocol_number {
     () => {
-        2
+        3
     };
 }
 
@@ -103,6 +103,22 @@ pub struct Compute {
     pub device: DeviceSpec,
     #[arg(long)]
     pub threads: Option<i32>,
+    /// Report progress as JSON lines on stdout (what robbench reads and shows) instead of a bar
+    /// on a terminal's stderr
+    #[arg(long)]
+    #[serde(default)]
+    pub progress_lines: bool,
+}
+
+impl Compute {
+    /// Where the request's long loops report how far they are.
+    pub fn progress(&self) -> crate::progress::Progress {
+        if self.progress_lines {
+            crate::progress::Progress::lines()
+        } else {
+            crate::progress::Progress::terminal()
+        }
+    }
 }
 
 /// Runs of one architecture under one protocol, trained together (one fused network when there

@@ -20,7 +20,16 @@ pub fn run(r: EvaluateRequest) -> Result<Outcome> {
     checkpoint::load(&mut vs, &r.checkpoint)?;
     let eval_split = data::load(r.dataset, r.data_dir.as_deref(), false)?;
     let t0 = Instant::now();
-    let evaluation = evaluate(&net, &eval_split, &r.attacks, r.n_eval, device, EVAL_BATCH, r.seed)?;
+    let evaluation = evaluate(
+        &net,
+        &eval_split,
+        &r.attacks,
+        r.n_eval,
+        device,
+        EVAL_BATCH,
+        r.seed,
+        &r.compute.progress(),
+    )?;
     report_warnings(&evaluation);
     let result = EvaluateResult {
         evaluation,

@@ -2,6 +2,7 @@
 //! functions, with no database in the process. The binary around it only parses arguments,
 //! installs the stop handler and maps the outcome to an exit status.
 
+pub mod cli;
 mod corruptions;
 mod evaluate;
 mod scores;

@@ -6,7 +6,6 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use robbench_vocab::worker::{ImageSource, ScoreLine, ScoresRequest};
 use robbench_vocab::Stop;
 
@@ -72,12 +71,7 @@ pub fn run(a: ScoresRequest, stop: &Stop) -> Result<Outcome> {
         }
         ImageSource::Noise => None,
     };
-    let bar = ProgressBar::new(a.archs.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("scores [{bar:25}] {pos}/{len} archs, eta {eta}")
-            .unwrap()
-            .progress_chars("=> "),
-    );
+    let mut task = a.compute.progress().task("scores", a.archs.len() as u64);
     let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -116,12 +110,10 @@ pub fn run(a: ScoresRequest, stop: &Stop) -> Result<Outcome> {
                 .with_context(|| format!("arch {arch}: {}", cfg.score.name()))?;
             let seconds = t0.elapsed().as_secs_f64();
             if !value.is_finite() {
-                bar.suspend(|| {
-                    eprintln!(
-                        "robbench-worker: arch {arch}: {} is {value}; recorded as NULL",
-                        cfg.score.name()
-                    )
-                });
+                eprintln!(
+                    "robbench-worker: arch {arch}: {} is {value}; recorded as NULL",
+                    cfg.score.name()
+                );
             }
             let line = ScoreLine {
                 arch,
@@ -138,8 +130,8 @@ pub fn run(a: ScoresRequest, stop: &Stop) -> Result<Outcome> {
         }
         out.write_all(lines.as_bytes())?;
         out.sync_data()?;
-        bar.inc(1);
+        task.inc(1);
     }
-    bar.finish_and_clear();
+    task.finish();
     Ok(Outcome::Done)
 }

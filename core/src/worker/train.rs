@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 use robbench_vocab::durable;
 use robbench_vocab::worker::{TrainRequest, TrainResult, EVAL_BATCH};
 
@@ -44,13 +43,8 @@ pub fn run(r: TrainRequest, stop: &Stop) -> Result<Outcome> {
         .iter()
         .map(|g| ((n_train(g[0]) as usize).div_ceil(protocol.batch_size) * protocol.epochs) as u64)
         .collect();
-    let bar = ProgressBar::new(steps.iter().sum());
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:25}] epoch {msg} eta {eta}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(r.label.clone());
+    let progress = r.compute.progress();
+    let mut task = progress.task(r.label.clone(), steps.iter().sum());
     let mut done_steps = 0;
     for (group, group_steps) in groups.iter().zip(&steps) {
         let started_at = micros();
@@ -68,25 +62,29 @@ pub fn run(r: TrainRequest, stop: &Stop) -> Result<Outcome> {
             stop: stop.clone(),
         };
         let trained = train::train(&spec, |p| {
-            bar.set_position(done_steps + (p.epoch * p.steps + p.step) as u64);
-            bar.set_message(format!(
-                "{}/{} {:.0} img/s",
-                p.epoch + 1,
-                p.epochs,
-                p.images_per_second
-            ));
+            task.set(
+                done_steps + (p.epoch * p.steps + p.step) as u64,
+                format!("epoch {}/{} {:.0} img/s", p.epoch + 1, p.epochs, p.images_per_second),
+            );
         })?;
         done_steps += group_steps;
         let Some(trained) = trained else {
-            bar.finish_and_clear();
             return Ok(Outcome::Stopped);
         };
         for (t, &i) in trained.into_iter().zip(group) {
             let (_, seed, dir) = runs[i];
             let e0 = Instant::now();
-            let evaluation =
-                evaluate(&t.net, &splits[i].1, &r.attacks, r.n_eval, device, EVAL_BATCH, seed)?;
-            bar.suspend(|| report_warnings(&evaluation));
+            let evaluation = evaluate(
+                &t.net,
+                &splits[i].1,
+                &r.attacks,
+                r.n_eval,
+                device,
+                EVAL_BATCH,
+                seed,
+                &progress,
+            )?;
+            report_warnings(&evaluation);
             let result = TrainResult {
                 evaluation,
                 n_eval_requested: r.n_eval,
@@ -102,6 +100,6 @@ pub fn run(r: TrainRequest, stop: &Stop) -> Result<Outcome> {
             durable::write_json(&dir.join("result.json"), &result)?;
         }
     }
-    bar.finish_and_clear();
+    task.finish();
     Ok(Outcome::Done)
 }

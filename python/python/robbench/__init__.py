@@ -19,18 +19,42 @@ import os as _os
 from pathlib import Path as _Path
 from typing import Any, Iterable, Optional, Sequence
 
-from . import _robbench
+from . import _progress, _robbench
 
 Error = _robbench.Error
 __version__ = _robbench.__version__
 
 __all__ = ["connect", "Connection", "Result", "Image", "Error", "__version__"]
 
-# The worker (libtorch) that train, evaluate and scores run: beside this package when
-# `make python` installed it, unless ROBBENCH_WORKER names another.
-_worker = _Path(__file__).with_name("robbench-worker")
+_here = _Path(__file__).parent
+# The bundled benchmark: the architectures, the published NAS-RobBench-201 table and the
+# companion data, inside the package.
+_bundled = _here / "bench"
+# The worker that train, evaluate and scores run, inside the package unless ROBBENCH_WORKER
+# names another. It runs on the torch package's libtorch: the one `import torch` would load,
+# found without importing it (ROBBENCH_TORCH, which the worker reads).
+_worker = _here / "robbench-worker"
 if "ROBBENCH_WORKER" not in _os.environ and _worker.exists():
     _os.environ["ROBBENCH_WORKER"] = str(_worker)
+
+
+def _torch_package() -> Optional[str]:
+    """The folder of the torch package this interpreter would import, or None."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return list(spec.submodule_search_locations)[0]
+
+
+if "ROBBENCH_TORCH" not in _os.environ:
+    _torch = _torch_package()
+    if _torch is not None:
+        _os.environ["ROBBENCH_TORCH"] = _torch
 
 
 def connect(
@@ -40,7 +64,7 @@ def connect(
     device: Optional[str] = None,
     threads: Optional[int] = None,
 ) -> "Connection":
-    """Opens a benchmark folder: None for the bundled benchmark (or $ROBBENCH_BENCH); a folder
+    """Opens a benchmark folder: None for $ROBBENCH_BENCH, else the bundled benchmark; a folder
     that does not exist yet is created. ``as_of`` opens it read-only as it was at a version
     (see ``history()``) or a UTC time. ``device`` is train's default device (auto, cpu, cuda,
     cuda:N), ``threads`` limits DuckDB and libtorch."""
@@ -50,7 +74,13 @@ def connect(
         as_of = str(as_of)
     return Connection(
         _robbench.connect(
-            None if bench is None else str(bench), read_only, as_of, device, threads
+            None if bench is None else _os.fspath(bench),
+            str(_bundled),
+            read_only,
+            as_of,
+            device,
+            threads,
+            _progress.Bars(),
         )
     )
 
