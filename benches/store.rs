@@ -216,7 +216,10 @@ fn main() {
     {
         use robbench::store::rows::Row;
         use robbench::store::{OnKey, Store};
-        let store = Store::open(&bench, false, None, || unreachable!("the folder exists")).unwrap();
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        let defs = robbench::store::table::definitions(&conn).unwrap();
+        let store =
+            Store::open(&bench, false, None, defs, || unreachable!("the folder exists")).unwrap();
         let mut times = Vec::new();
         for k in 0..5 {
             let id = format!("bench/train/{k}");

@@ -209,6 +209,7 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
         }
         Command::Tables => {
             arity(0)?;
+            s.bench.show_all(&s.conn)?;
             let names: Vec<String> = s
                 .conn
                 .prepare("SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")?
@@ -218,6 +219,7 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
         }
         Command::Schema => {
             arity(1)?;
+            s.bench.show_all(&s.conn)?;
             let filter = args.first().map(|t| t.to_string());
             let mut stmt = s.conn.prepare(
                 "SELECT name, sql FROM (SELECT table_name AS name, sql FROM duckdb_tables()
@@ -245,6 +247,7 @@ pub fn run(s: &mut Session, line: &str) -> Result<Flow> {
                 if s.bench.read_only() { " (read-only)" } else { "" }
             );
             let store = s.bench.store();
+            s.bench.show_all(&s.conn)?;
             for t in crate::store::TABLES {
                 let n: i64 =
                     s.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;

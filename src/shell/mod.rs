@@ -230,8 +230,9 @@ impl Session {
     ) -> Result<Session> {
         let conn = Connection::open_in_memory().context("cannot start DuckDB")?;
         crate::sql::register_core(&conn)?;
-        let bench = Bench::open(&conn, dir, read_only, as_of)
+        let mut bench = Bench::open(&conn, dir, read_only, as_of)
             .with_context(|| format!("cannot open the benchmark {}", dir.display()))?;
+        bench.set_readers(&crate::sql::READ_TABLES);
         let stop = Stop::new();
         crate::sql::register_bench(&conn, &bench.store(), settings, &stop)?;
         let interrupter = Interrupter {
@@ -344,12 +345,18 @@ impl Session {
     pub fn names(&self) -> Vec<String> {
         let sql = "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() WHERE NOT internal
                    UNION SELECT column_name FROM duckdb_columns() UNION SELECT DISTINCT function_name FROM duckdb_functions()";
-        self.conn
+        let mut names: Vec<String> = self
+            .conn
             .prepare(sql)
             .and_then(|mut s| {
                 s.query_map([], |r| r.get::<_, String>(0)).and_then(|rows| rows.collect())
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        // The benchmark's tables and views exist in the catalog only once a statement read them.
+        names.extend(self.bench.names());
+        names.sort();
+        names.dedup();
+        names
     }
 }
 

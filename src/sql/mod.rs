@@ -41,6 +41,14 @@ pub fn check_duckdb_version() -> Result<()> {
 }
 
 /// Functions that need no benchmark (the architectures table is built from one of them).
+/// The functions that query benchmark tables themselves, beyond what their arguments name.
+pub const READ_TABLES: [&str; 4] = [
+    params::SEARCH.name,
+    params::PREDICT.name,
+    params::PREDICTOR_EVAL.name,
+    params::CELL_FEATURES.name,
+];
+
 pub fn register_core(conn: &Connection) -> Result<()> {
     check_duckdb_version()?;
     conn.register_scalar_function::<arch::ArchStr>("arch_str")?;

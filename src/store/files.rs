@@ -164,3 +164,50 @@ pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
         .collect::<Result<Vec<ArrayRef>>>()?;
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
+
+/// `batches` as one batch in `schema`.
+pub fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch> {
+    let conformed: Vec<RecordBatch> =
+        batches.iter().map(|b| conform(b, schema)).collect::<Result<_>>()?;
+    Ok(arrow::compute::concat_batches(schema, &conformed)?)
+}
+
+/// The rows of `batch` whose `keep` is true.
+pub fn filter_rows(batch: &RecordBatch, keep: &[bool]) -> Result<RecordBatch> {
+    let mask = arrow::array::BooleanArray::from(keep.to_vec());
+    Ok(arrow::compute::filter_record_batch(batch, &mask)?)
+}
+
+/// `batch` sorted by the columns at `by`.
+pub fn sort(batch: &RecordBatch, by: &[usize]) -> Result<RecordBatch> {
+    let columns: Vec<arrow::compute::SortColumn> = by
+        .iter()
+        .map(|&i| arrow::compute::SortColumn { values: batch.column(i).clone(), options: None })
+        .collect();
+    let indices = arrow::compute::lexsort_to_indices(&columns, None)?;
+    Ok(arrow::compute::take_record_batch(batch, &indices)?)
+}
+
+/// A copy of the data file `file` of table folder `dir` without the rows at `drop` (None: no
+/// row is left).
+pub fn without_rows(
+    dir: &Path,
+    schema: &SchemaRef,
+    file: &DataFile,
+    drop: &std::collections::HashSet<usize>,
+) -> Result<Option<DataFile>> {
+    let batch = concat(schema, &read(&dir.join(&file.path), schema)?)?;
+    let keep: Vec<bool> = (0..batch.num_rows()).map(|i| !drop.contains(&i)).collect();
+    let kept = filter_rows(&batch, &keep)?;
+    if kept.num_rows() == 0 {
+        return Ok(None);
+    }
+    write(dir, schema, &[kept]).map(Some)
+}
+
+/// Removes files this process wrote and no commit references.
+pub fn remove<'a>(dir: &Path, files: impl Iterator<Item = &'a DataFile>) {
+    for f in files {
+        let _ = fs::remove_file(dir.join(&f.path));
+    }
+}

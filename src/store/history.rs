@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use super::delta::LOG_DIR;
+use super::log::LOG_DIR;
 use super::table::TableDef;
 use super::AsOf;
 

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::delta::{Attempt, CommitInfo, Log, Operation, LOG_DIR};
+use super::delta;
 use super::files;
+use super::log::{Attempt, CommitInfo, Operation, LOG_DIR};
 use super::table::{self, TableDef};
 use super::{folder_format, FORMAT, MARKER};
 
@@ -83,16 +84,13 @@ pub fn upgrade(dir: &Path) -> Result<Upgraded> {
     if folder_format(&dir)? != Some(1) {
         bail!("{} was upgraded by another process meanwhile", dir.display());
     }
-    let defs = table::definitions()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the I/O runtime")?;
+    let defs =
+        table::definitions(&duckdb::Connection::open_in_memory().context("cannot start DuckDB")?)?;
     let mut converted = Vec::new();
     let mut old_parts = Vec::new();
     for def in &defs {
         let tdir = dir.join(def.name);
-        let rows = convert(&rt, &tdir, def)
+        let rows = convert(&tdir, def)
             .with_context(|| format!("cannot convert table {} ({})", def.name, tdir.display()))?;
         old_parts.extend(parts(&tdir)?.0);
         converted.push((def.name, rows));
@@ -108,7 +106,7 @@ pub fn upgrade(dir: &Path) -> Result<Upgraded> {
 }
 
 /// Makes `dir`'s current parts one Delta table (replacing what an interrupted upgrade left).
-fn convert(rt: &tokio::runtime::Runtime, dir: &Path, def: &TableDef) -> Result<usize> {
+fn convert(dir: &Path, def: &TableDef) -> Result<usize> {
     let log_dir = dir.join(LOG_DIR);
     if log_dir.exists() {
         std::fs::remove_dir_all(&log_dir)
@@ -125,7 +123,7 @@ fn convert(rt: &tokio::runtime::Runtime, dir: &Path, def: &TableDef) -> Result<u
         batches.extend(files::read(p, &def.arrow)?);
     }
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    let mut log = rt.block_on(Log::create(dir, def))?;
+    let mut log = delta::create(dir, def)?;
     if rows > 0 {
         let file = files::write(dir, &def.arrow, &batches)?;
         let info = CommitInfo {
@@ -133,7 +131,7 @@ fn convert(rt: &tokio::runtime::Runtime, dir: &Path, def: &TableDef) -> Result<u
             rows_added: rows as i64,
             rows_removed: 0,
         };
-        match rt.block_on(log.try_commit(Operation::Append, &[file], &[], true, &info))? {
+        match log.try_commit(Operation::Append, &[file], &[], true, &info)? {
             Attempt::Committed(_) => {}
             Attempt::Raced => bail!("another process wrote {} during the upgrade", dir.display()),
         }

@@ -21,7 +21,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use duckdb::Connection;
 
-use super::delta::{CommitInfo, Operation};
+use super::log::{CommitInfo, Operation};
 use super::table::TableDef;
 use super::{AsOf, OnKey, RowDelta, Store, TABLES, VIEWS_SQL};
 
@@ -40,7 +40,29 @@ pub enum Write {
 
 struct Shown {
     name: &'static str,
-    version: i64,
+    /// The version its view shows (None: no view yet, nothing read).
+    version: Option<i64>,
+}
+
+/// Words of a statement that read the catalog: it is given every table and view.
+const CATALOG_WORDS: [&str; 6] = [
+    "duckdb_tables",
+    "duckdb_views",
+    "duckdb_columns",
+    "information_schema",
+    "pragma_table_info",
+    "show",
+];
+
+/// A view of `VIEWS_SQL`, created when a statement first names it.
+struct View {
+    name: String,
+    create: String,
+    /// The benchmark tables it reads, directly or through the views before it.
+    tables: Vec<&'static str>,
+    /// The views of `VIEWS_SQL` it reads (indices into the list).
+    views: Vec<usize>,
+    created: bool,
 }
 
 pub struct Bench {
@@ -48,11 +70,17 @@ pub struct Bench {
     shown: Vec<Shown>,
     /// Inside BEGIN ... COMMIT (duckdb-rs cannot tell: its is_autocommit is always true).
     in_transaction: bool,
+    views: Vec<View>,
+    /// Functions that read benchmark tables themselves (search, predict): a statement that
+    /// names one is given every table.
+    readers: Vec<&'static str>,
 }
 
 impl Bench {
     /// Opens (or, if it does not exist yet, creates) a benchmark folder into `conn`, which must
-    /// be a fresh in-memory connection with the robbench functions registered.
+    /// be a fresh in-memory connection with the robbench functions registered. Nothing is read
+    /// yet: a table's view (and a view of `VIEWS_SQL`) is created when a statement first names
+    /// it, so a statement pays only for what it reads.
     pub fn open(
         conn: &Connection,
         dir: &Path,
@@ -62,16 +90,23 @@ impl Bench {
         let architectures = || -> Result<Vec<RecordBatch>> {
             Ok(conn.prepare("SELECT * FROM nb201_architectures()")?.query_arrow([])?.collect())
         };
-        let store = Arc::new(Store::open(dir, read_only, as_of, architectures)?);
-        let mut bench = Bench { store, shown: Vec::new(), in_transaction: false };
-        for name in TABLES {
-            bench.shown.push(Shown { name, version: -1 });
-        }
-        for i in 0..bench.shown.len() {
-            bench.show(conn, i)?;
-        }
-        conn.execute_batch(VIEWS_SQL).context("cannot create the benchmark views")?;
+        let defs = super::table::definitions(conn)?;
+        let store = Arc::new(Store::open(dir, read_only, as_of, defs, architectures)?);
+        let shown = TABLES.iter().map(|&name| Shown { name, version: None }).collect();
+        let bench = Bench {
+            store,
+            shown,
+            in_transaction: false,
+            views: views(VIEWS_SQL),
+            readers: Vec::new(),
+        };
         Ok(bench)
+    }
+
+    /// Names functions that read benchmark tables themselves, so that a statement calling one
+    /// is given every table.
+    pub fn set_readers(&mut self, names: &[&'static str]) {
+        self.readers = names.to_vec();
     }
 
     pub fn store(&self) -> Arc<Store> {
@@ -107,31 +142,127 @@ impl Bench {
             let present = columns_present(conn, &files).with_context(context)?;
             create(select(def, &files, Some(&present))).with_context(context)?;
         }
-        self.shown[i].version = version.version;
+        self.shown[i].version = Some(version.version);
         Ok(())
+    }
+
+    /// The names the benchmark gives a session: its tables, views and their columns.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
+        names.extend(self.views.iter().map(|v| v.name.clone()));
+        names.extend(self.store.defs().flat_map(|d| d.columns.iter().map(|c| c.name.clone())));
+        names
+    }
+
+    /// Shows the tables and creates the views `sql` may read: those it names, in its text or
+    /// its strings (a query given to pareto()), and what the views it names read. A statement
+    /// that reads the catalog or calls a function that reads tables itself gets them all.
+    fn show_read(&mut self, conn: &Connection, sql: &str) -> Result<()> {
+        let words = words(sql);
+        let all = self.readers.iter().chain(&CATALOG_WORDS).any(|r| words.contains(*r));
+        for i in 0..self.shown.len() {
+            let s = &self.shown[i];
+            let named = all
+                || words.contains(s.name)
+                || self.views.iter().any(|v| words.contains(&v.name) && v.tables.contains(&s.name));
+            if s.version.is_none() && named {
+                self.show(conn, i)?;
+            }
+        }
+        for i in 0..self.views.len() {
+            if all || words.contains(&self.views[i].name) {
+                self.create_view(conn, i)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates view `i` of `VIEWS_SQL`, after the views it reads (its tables are shown).
+    fn create_view(&mut self, conn: &Connection, i: usize) -> Result<()> {
+        if self.views[i].created {
+            return Ok(());
+        }
+        for k in self.views[i].views.clone() {
+            self.create_view(conn, k)?;
+        }
+        let v = &mut self.views[i];
+        conn.execute_batch(&v.create)
+            .with_context(|| format!("cannot create the benchmark view {}", v.name))?;
+        v.created = true;
+        Ok(())
+    }
+
+    /// Shows every table and creates every view.
+    pub fn show_all(&mut self, conn: &Connection) -> Result<()> {
+        for i in 0..self.shown.len() {
+            if self.shown[i].version.is_none() {
+                self.show(conn, i)?;
+            }
+        }
+        for i in 0..self.views.len() {
+            self.create_view(conn, i)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `e` is DuckDB's error for a benchmark table or view not shown yet.
+    fn not_shown(&self, e: &anyhow::Error) -> bool {
+        let m = format!("{e:#}");
+        let names = TABLES.iter().copied().chain(self.views.iter().map(|v| v.name.as_str()));
+        m.contains("Catalog Error")
+            && names.into_iter().any(|n| m.contains(&format!("with name {n} does not exist")))
     }
 
     /// Shows the tables that changed since they were shown.
     pub fn pick_up(&mut self, conn: &Connection) -> Result<()> {
         for i in 0..self.shown.len() {
-            if self.store.changed_since(self.shown[i].name, self.shown[i].version)? {
+            if let Some(v) = self.shown[i].version {
+                if self.store.changed_since(self.shown[i].name, v)? {
+                    self.show(conn, i)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Shows every shown table at its latest version (after a reader's file was removed
+    /// meanwhile).
+    pub fn refresh(&mut self, conn: &Connection) -> Result<()> {
+        for i in 0..self.shown.len() {
+            if self.shown[i].version.is_some() {
                 self.show(conn, i)?;
             }
         }
         Ok(())
     }
 
-    /// Shows every table at its latest version (after a reader's file was removed meanwhile).
-    pub fn refresh(&mut self, conn: &Connection) -> Result<()> {
-        for i in 0..self.shown.len() {
-            self.show(conn, i)?;
+    /// Runs `sql` with `run` (which executes a statement on `conn`), turning a change of a
+    /// benchmark table into a store commit. The tables it reads are shown first.
+    pub fn execute(
+        &mut self,
+        conn: &Connection,
+        sql: &str,
+        run: &dyn Fn(&str) -> Result<Output>,
+    ) -> Result<Output> {
+        // A failed statement aborts a transaction, so one is given every table at its start.
+        let begins = matches!(tokens(sql).first().map(|x| x.0.as_str()), Some("begin" | "start"));
+        if begins || self.in_transaction {
+            self.show_all(conn)?;
+        } else {
+            self.show_read(conn, sql)?;
         }
-        Ok(())
+        // A safety net: a statement that reads a table without naming it (a function that
+        // is not among the readers) runs again with everything shown.
+        match self.execute_shown(conn, sql, run) {
+            Err(e) if !self.in_transaction && self.not_shown(&e) => {
+                self.show_all(conn)?;
+                self.execute_shown(conn, sql, run)
+            }
+            result => result,
+        }
     }
 
-    /// Runs `sql` with `run` (which executes a statement on `conn`), turning a change of a
-    /// benchmark table into a store commit.
-    pub fn execute(
+    fn execute_shown(
         &mut self,
         conn: &Connection,
         sql: &str,
@@ -408,6 +539,37 @@ fn select(
         cast_list(def, present),
         parquet_list(files)
     )
+}
+
+/// The views `views_sql` creates, in order.
+fn views(views_sql: &str) -> Vec<View> {
+    let mut views: Vec<View> = Vec::new();
+    for statement in views_sql.split(';') {
+        let t = tokens(statement);
+        let Some(k) = t.windows(2).position(|w| w[0].0 == "create" && w[1].0 == "view") else {
+            continue;
+        };
+        let Some(name) = t.get(k + 2).map(|x| x.0.clone()) else { continue };
+        let reads = |n: &str| t.iter().skip(k + 3).any(|x| x.0 == n);
+        let mut tables: Vec<&'static str> = TABLES.iter().copied().filter(|x| reads(x)).collect();
+        let mut before = Vec::new();
+        for (i, v) in views.iter().enumerate().filter(|(_, v)| reads(&v.name)) {
+            tables.extend(&v.tables);
+            before.push(i);
+        }
+        let create = format!("{};", statement.trim());
+        views.push(View { name, create, tables, views: before, created: false });
+    }
+    views
+}
+
+/// Every word of `sql`, lowercased, strings and comments included (a string may be a query, a
+/// comment costs at most a table read in vain).
+fn words(sql: &str) -> std::collections::HashSet<String> {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect()
 }
 
 /// The columns that at least one of `files` has.

@@ -2,7 +2,7 @@
 //! columns and SQL types, its key, the columns its files are sorted by, and the same schema
 //! as Arrow (for the Parquet files) and as Delta Lake (for the log).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::datatypes::SchemaRef;
@@ -79,39 +79,93 @@ impl TableDef {
     }
 }
 
-/// Every table's definition, read from DuckDB after `TABLES_SQL` ran on a scratch connection
-/// (DuckDB is the parser of the schema, so nothing here restates it).
-pub fn definitions() -> Result<Vec<TableDef>> {
-    let conn = Connection::open_in_memory().context("cannot start DuckDB")?;
+/// The catalog `definitions` creates the tables in, on the caller's connection, and drops.
+const SCRATCH: &str = "__robbench_schema";
+
+/// Every table's definition, read from DuckDB after `TABLES_SQL` ran in a scratch in-memory
+/// catalog attached to `conn` (DuckDB is the parser of the schema, so nothing here restates
+/// it). A catalog, not a second database: opening DuckDB again would cost as much as the rest
+/// of a cold start.
+pub fn definitions(conn: &Connection) -> Result<Vec<TableDef>> {
+    let home: String = conn.query_row("SELECT current_database()", [], |r| r.get(0))?;
+    conn.execute_batch(&format!("ATTACH ':memory:' AS {SCRATCH}; USE {SCRATCH};"))
+        .context("cannot attach a scratch catalog")?;
+    let _detach = Detach(conn, home);
     conn.execute_batch(TABLES_SQL).context("cannot create the benchmark tables")?;
-    TABLES.iter().map(|name| definition(&conn, name)).collect()
+    let in_scratch = format!("database_name = '{SCRATCH}'");
+    let mut ddl: HashMap<String, String> = HashMap::new();
+    for row in conn
+        .prepare(&format!("SELECT table_name, sql FROM duckdb_tables() WHERE {in_scratch}"))?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+    {
+        let (t, sql) = row?;
+        ddl.insert(t, sql);
+    }
+    // pragma_table_info per table: duckdb_columns() would bind every view of the catalog,
+    // DuckDB's own included, which costs more than the rest of this function.
+    let per_table = TABLES
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT '{t}' AS t, cid, name, type FROM pragma_table_info('{SCRATCH}.main.{t}')"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut columns: HashMap<String, Vec<Column>> = HashMap::new();
+    for row in conn
+        .prepare(&format!("SELECT t, name, type FROM ({per_table}) ORDER BY t, cid"))?
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, Column { name: r.get(1)?, sql_type: r.get(2)? }))
+        })?
+    {
+        let (t, c) = row?;
+        columns.entry(t).or_default().push(c);
+    }
+    let mut keys: HashMap<String, Vec<String>> = HashMap::new();
+    for row in conn
+        .prepare(&format!(
+            "SELECT table_name, unnest(constraint_column_names) FROM duckdb_constraints()
+             WHERE {in_scratch} AND constraint_type = 'PRIMARY KEY'"
+        ))?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+    {
+        let (t, c) = row?;
+        keys.entry(t).or_default().push(c);
+    }
+    TABLES
+        .iter()
+        .map(|&name| {
+            let arrow = conn
+                .prepare(&format!("SELECT * FROM {SCRATCH}.main.{name} LIMIT 0"))?
+                .query_arrow([])?
+                .get_schema();
+            let ddl =
+                ddl.remove(name).ok_or_else(|| anyhow!("internal: {name} was not created"))?;
+            let columns = columns.remove(name).unwrap_or_default();
+            let position = |n: &str| {
+                columns
+                    .iter()
+                    .position(|c| c.name == n)
+                    .ok_or_else(|| anyhow!("internal: key column {n} of {name} is not a column"))
+            };
+            let key = keys
+                .remove(name)
+                .unwrap_or_default()
+                .iter()
+                .map(|n| position(n))
+                .collect::<Result<Vec<_>>>()?;
+            let order = if key.is_empty() { vec![0] } else { key.clone() };
+            Ok(TableDef { name, ddl, columns, key, order, arrow })
+        })
+        .collect()
 }
 
-fn definition(conn: &Connection, name: &'static str) -> Result<TableDef> {
-    let arrow =
-        conn.prepare(&format!("SELECT * FROM {name} LIMIT 0"))?.query_arrow([])?.get_schema();
-    let ddl: String =
-        conn.query_row("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [name], |r| {
-            r.get(0)
-        })?;
-    let columns = conn
-        .prepare("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index")?
-        .query_map([name], |r| Ok(Column { name: r.get(0)?, sql_type: r.get(1)? }))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let key_names: Vec<String> = conn
-        .prepare(
-            "SELECT unnest(constraint_column_names) FROM duckdb_constraints()
-             WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
-        )?
-        .query_map([name], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let position = |n: &str| {
-        columns
-            .iter()
-            .position(|c| c.name == n)
-            .ok_or_else(|| anyhow!("internal: key column {n} of {name} is not a column"))
-    };
-    let key = key_names.iter().map(|n| position(n)).collect::<Result<Vec<_>>>()?;
-    let order = if key.is_empty() { vec![0] } else { key.clone() };
-    Ok(TableDef { name, ddl, columns, key, order, arrow: Arc::clone(&arrow) })
+/// Goes back to the connection's own catalog and drops the scratch one.
+struct Detach<'a>(&'a Connection, String);
+
+impl Drop for Detach<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.execute_batch(&format!("USE \"{}\"; DETACH {SCRATCH};", self.1));
+    }
 }
