@@ -344,7 +344,7 @@ impl Bench {
         info: CommitInfo,
     ) -> Result<Output> {
         let _temps = DropOnExit(conn, format!(
-            "DROP TABLE IF EXISTS temp.{table}; DROP TABLE IF EXISTS temp.__rows; DROP TABLE IF EXISTS temp.__after;"
+            "DROP TABLE IF EXISTS temp.{table}; DROP TABLE IF EXISTS temp.__rows; DROP TABLE IF EXISTS temp.__after; DROP TABLE IF EXISTS temp.__picked;"
         ));
         let def = self.store.def(table)?;
         let version = self.store.snapshot(table)?;
@@ -353,19 +353,39 @@ impl Bench {
         // The table's rows, in file order, as a temporary table of the same name; __rows says
         // which file each row (by rowid) came from and what it held.
         conn.execute_batch(&temp_ddl(def, table))?;
+        // An UPDATE or DELETE whose rows its WHERE clause alone picks loads only those rows;
+        // any other change loads the whole table.
+        let mut narrowed = false;
         if !paths.is_empty() {
             let cols = cast_list(def, None);
             let list = parquet_list(&paths);
+            let source = format!("read_parquet({list}, union_by_name = true, filename = true, file_row_number = true)");
             let threads: i64 =
                 conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
+            if let Some((alias, condition)) = narrow(sql, def) {
+                narrowed = conn
+                    .execute_batch(&format!(
+                        "CREATE OR REPLACE TEMP TABLE __picked AS SELECT * FROM (SELECT {cols}, filename AS __file, file_row_number AS __pos FROM {source}) AS \"{alias}\" WHERE {condition}"
+                    ))
+                    .is_ok();
+            }
             // One thread: rows are inserted, and so numbered, in the order asked for.
             conn.execute_batch("SET threads = 1")?;
-            let filled = conn.execute_batch(&format!(
-                "INSERT INTO temp.{table} SELECT {cols} FROM read_parquet({list}, union_by_name = true, filename = true, file_row_number = true) ORDER BY filename, file_row_number;
-                 CREATE TEMP TABLE __rows AS
-                   SELECT row_number() OVER (ORDER BY filename, file_row_number) - 1 AS rid, filename, file_row_number AS pos
-                   FROM read_parquet({list}, union_by_name = true, filename = true, file_row_number = true);"
-            ));
+            let filled = conn.execute_batch(&if narrowed {
+                format!(
+                    "INSERT INTO temp.{table} SELECT * EXCLUDE (__file, __pos) FROM __picked ORDER BY __file, __pos;
+                     CREATE TEMP TABLE __rows AS
+                       SELECT row_number() OVER (ORDER BY __file, __pos) - 1 AS rid, __file AS filename, __pos AS pos FROM __picked;
+                     DROP TABLE __picked;"
+                )
+            } else {
+                format!(
+                    "INSERT INTO temp.{table} SELECT {cols} FROM {source} ORDER BY filename, file_row_number;
+                     CREATE TEMP TABLE __rows AS
+                       SELECT row_number() OVER (ORDER BY filename, file_row_number) - 1 AS rid, filename, file_row_number AS pos
+                       FROM {source};"
+                )
+            });
             conn.execute_batch(&format!("SET threads = {threads}"))?;
             filled.with_context(|| format!("cannot read table {table} from {}", dir.display()))?;
             conn.execute_batch(&format!(
@@ -377,7 +397,7 @@ impl Bench {
             )?;
         }
         let n: i64 = conn.query_row("SELECT count(*) FROM __rows", [], |r| r.get(0))?;
-        if n != version.rows() && version.files.iter().all(|f| f.rows > 0) {
+        if !narrowed && n != version.rows() && version.files.iter().all(|f| f.rows > 0) {
             bail!("internal: {table} read {n} rows where its log has {}", version.rows());
         }
         let out = run(sql)?;
@@ -417,13 +437,30 @@ impl Bench {
         } else {
             format!("r.filename IN ({list})")
         };
-        let batches: Vec<RecordBatch> = conn
-            .prepare(&format!(
+        let mut batches: Vec<RecordBatch> = Vec::new();
+        if narrowed {
+            // The rows of a changed file that the statement did not pick stay as they are.
+            for file in &changed {
+                let picked: std::collections::HashSet<usize> = conn
+                    .prepare("SELECT pos FROM __rows WHERE filename = ?")?
+                    .query_map([file], |r| r.get::<_, i64>(0))?
+                    .map(|p| p.map(|p| p as usize))
+                    .collect::<Result<_, _>>()?;
+                let rows = super::files::concat(
+                    &def.arrow,
+                    &super::files::read(Path::new(file), &def.arrow)?,
+                )?;
+                let keep: Vec<bool> = (0..rows.num_rows()).map(|i| !picked.contains(&i)).collect();
+                batches.push(super::files::filter_rows(&rows, &keep)?);
+            }
+        }
+        batches.extend(
+            conn.prepare(&format!(
                 "SELECT t.* FROM temp.{table} t LEFT JOIN __rows r ON t.rowid = r.rid
                  WHERE t.rowid >= {n} OR {filter} ORDER BY t.rowid"
             ))?
-            .query_arrow([])?
-            .collect();
+            .query_arrow([])?,
+        );
         let remove: Vec<String> = changed
             .iter()
             .map(|f| {
@@ -485,6 +522,69 @@ impl Bench {
         self.store.rewrite(table, version.version, &remove, batches, delta, op, info)?;
         Ok(out)
     }
+}
+
+/// For an UPDATE or DELETE of `def`'s table whose WHERE clause alone picks the rows it changes:
+/// the name its rows go by in the statement and that condition. None when it may read or
+/// change more: the table named again (a subquery), UPDATE ... FROM, DELETE ... USING, a
+/// key column assigned (DuckDB checks a new key against the rows it holds), or a condition
+/// that gives another answer when evaluated again.
+fn narrow(sql: &str, def: &TableDef) -> Option<(String, String)> {
+    let t = tokens(sql);
+    let word = |k: usize| t.get(k).map(|x| x.0.as_str()).unwrap_or("");
+    if t.iter().filter(|x| x.0 == def.name).count() != 1 {
+        return None;
+    }
+    let (mut k, update) = match word(0) {
+        "update" => (1, true),
+        "delete" if word(1) == "from" => (2, false),
+        _ => return None,
+    };
+    let (_, _, next) = table_at(&t, k)?;
+    k = next;
+    let mut alias = def.name.to_string();
+    if word(k) == "as" {
+        alias = word(k + 1).to_string();
+        k += 2;
+    } else if !matches!(word(k), "set" | "where" | "") {
+        alias = word(k).to_string();
+        k += 1;
+    }
+    // The clauses at depth 0 after the name: SET (an UPDATE's), WHERE, RETURNING.
+    let mut depth = 0;
+    let (mut at_where, mut at_returning) = (None, None);
+    let mut assigned = Vec::new();
+    for j in k..t.len() {
+        match t[j].0.as_str() {
+            "(" => depth += 1,
+            ")" => depth -= 1,
+            "where" if depth == 0 && at_where.is_none() => at_where = Some(j),
+            "returning" if depth == 0 => at_returning = Some(j),
+            "from" | "using" if depth == 0 && at_where.is_none() => return None,
+            "=" if depth == 0
+                && at_where.is_none()
+                && matches!(word(j.saturating_sub(2)), "set" | ",") =>
+            {
+                assigned.push(word(j - 1).to_string());
+            }
+            _ => {}
+        }
+    }
+    if update && (word(k) != "set" || assigned.is_empty()) || !update && Some(k) != at_where {
+        return None;
+    }
+    if assigned.iter().any(|c| def.key.iter().any(|&i| def.columns[i].name == *c)) {
+        return None;
+    }
+    let start = t[at_where?].2;
+    let end = at_returning.map(|j| t[j].1).unwrap_or(sql.len());
+    let condition = sql[start..end].trim().trim_end_matches(';').trim();
+    let volatile =
+        ["random", "uuid", "gen_random_uuid", "nextval", "setseed", "now", "current_timestamp"];
+    if condition.is_empty() || t.iter().any(|x| volatile.contains(&x.0.as_str())) {
+        return None;
+    }
+    Some((alias, condition.to_string()))
 }
 
 /// The table's DDL, creating a temporary table `name` instead.
@@ -812,6 +912,39 @@ mod tests {
             unstage(cut, "__stage_metrics", "metrics"),
             "Binder Error: table metrics has 20 columns\n\nLINE 1: ...ROM train(1)\n        ^"
         );
+    }
+
+    #[test]
+    fn only_a_where_clause_that_alone_picks_the_rows_narrows_a_rewrite() {
+        let conn = Connection::open_in_memory().unwrap();
+        let defs = super::super::table::definitions(&conn).unwrap();
+        let metrics = defs.iter().find(|d| d.name == "metrics").unwrap();
+        let picks = |sql: &str| narrow(sql, metrics);
+        let some = |alias: &str, cond: &str| Some((alias.to_string(), cond.to_string()));
+        assert_eq!(
+            picks("UPDATE metrics SET pgd8 = 0.5 WHERE arch < 100;"),
+            some("metrics", "arch < 100")
+        );
+        assert_eq!(
+            picks("update main.metrics as m set pgd8 = pgd8 + 1, clean = 0 where m.dataset = 'x' returning *"),
+            some("m", "m.dataset = 'x'")
+        );
+        assert_eq!(
+            picks("DELETE FROM metrics m WHERE arch IN (SELECT arch FROM runs)"),
+            some("m", "arch IN (SELECT arch FROM runs)")
+        );
+        for sql in [
+            "UPDATE metrics SET pgd8 = 1",
+            "DELETE FROM metrics",
+            "UPDATE metrics SET run_id = 'x' WHERE arch = 1",
+            "UPDATE metrics SET pgd8 = r.x FROM runs r WHERE metrics.run_id = r.run_id",
+            "DELETE FROM metrics USING runs WHERE metrics.run_id = runs.run_id",
+            "DELETE FROM metrics WHERE pgd8 < (SELECT avg(pgd8) FROM metrics)",
+            "DELETE FROM metrics WHERE random() < 0.5",
+            "INSERT INTO metrics SELECT * FROM metrics",
+        ] {
+            assert_eq!(picks(sql), None, "{sql}");
+        }
     }
 
     #[test]
