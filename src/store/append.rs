@@ -9,8 +9,9 @@ use anyhow::{anyhow, bail, Result};
 use arrow::record_batch::RecordBatch;
 
 use super::files::{self, DataFile};
+use super::history::CommitInfo;
 use super::keys::{self, Key};
-use super::log::{Attempt, CommitInfo, Operation};
+use super::log::{Attempt, Operation};
 use super::{rows, OnKey, Store, Written};
 
 impl Store {

@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use anyhow::{bail, Result};
 
 use super::files::{self, DataFile};
-use super::log::{Attempt, CommitInfo, Log, Operation};
+use super::history::CommitInfo;
+use super::log::{Attempt, Log, Operation};
 use super::{delta, Store, Table};
 
 /// Size tiers of data files: tier k holds files of TIER_BASE * 4^k bytes up to 4 times that.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::log::LOG_DIR;
 use super::table::TableDef;
@@ -122,4 +122,41 @@ pub fn versions_as_of(
         *v = (*v).max(c.table_version);
     }
     Ok((versions, version))
+}
+
+/// Who committed and why, kept in each commit's commitInfo under "robbench".
+#[derive(Clone, Debug, Default)]
+pub struct CommitInfo {
+    pub statement: Option<String>,
+    /// Rows the commit adds and removes as the table's content changes (a rewritten file's
+    /// unchanged rows count in neither).
+    pub rows_added: i64,
+    pub rows_removed: i64,
+}
+
+impl CommitInfo {
+    pub fn statement(sql: &str) -> CommitInfo {
+        CommitInfo { statement: Some(sql.trim().to_string()), ..CommitInfo::default() }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let env = |k: &str| std::env::var(k).ok();
+        json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "host": hostname(),
+            "pid": std::process::id(),
+            "job": env("SLURM_ARRAY_JOB_ID").or_else(|| env("SLURM_JOB_ID")),
+            "task": env("SLURM_ARRAY_TASK_ID"),
+            "statement": self.statement,
+            "rows_added": self.rows_added,
+            "rows_removed": self.rows_removed,
+        })
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_default()
 }

@@ -15,7 +15,8 @@ use anyhow::{bail, Context, Result};
 
 use super::delta;
 use super::files;
-use super::log::{Attempt, CommitInfo, Operation, LOG_DIR};
+use super::history::CommitInfo;
+use super::log::{Attempt, Operation, LOG_DIR};
 use super::table::{self, TableDef};
 use super::{folder_format, FORMAT, MARKER};
 

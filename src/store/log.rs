@@ -26,6 +26,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
 
 use super::files::{self, DataFile};
+use super::history::CommitInfo;
 
 pub const LOG_DIR: &str = "_delta_log";
 
@@ -77,43 +78,6 @@ pub enum Attempt {
     Committed(i64),
     /// Another writer committed that version first: nothing was written.
     Raced,
-}
-
-/// Who committed and why, kept in each commit's commitInfo under "robbench".
-#[derive(Clone, Debug, Default)]
-pub struct CommitInfo {
-    pub statement: Option<String>,
-    /// Rows the commit adds and removes as the table's content changes (a rewritten file's
-    /// unchanged rows count in neither).
-    pub rows_added: i64,
-    pub rows_removed: i64,
-}
-
-impl CommitInfo {
-    pub fn statement(sql: &str) -> CommitInfo {
-        CommitInfo { statement: Some(sql.trim().to_string()), ..CommitInfo::default() }
-    }
-
-    pub fn to_json(&self) -> Value {
-        let env = |k: &str| std::env::var(k).ok();
-        json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "host": hostname(),
-            "pid": std::process::id(),
-            "job": env("SLURM_ARRAY_JOB_ID").or_else(|| env("SLURM_JOB_ID")),
-            "task": env("SLURM_ARRAY_TASK_ID"),
-            "statement": self.statement,
-            "rows_added": self.rows_added,
-            "rows_removed": self.rows_removed,
-        })
-    }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_default()
 }
 
 /// A table's protocol action.

@@ -47,7 +47,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use log::{Attempt, CommitInfo, Log, Operation, Version};
+use history::CommitInfo;
+use log::{Attempt, Log, Operation, Version};
 pub use lookup::Record;
 pub use session::Bench;
 pub use table::{TableDef, TABLES};

@@ -10,8 +10,9 @@ use anyhow::Result;
 use arrow::record_batch::RecordBatch;
 
 use super::files::{self, DataFile};
+use super::history::CommitInfo;
 use super::keys::{self, Key};
-use super::log::{Attempt, CommitInfo, Operation};
+use super::log::{Attempt, Operation};
 use super::{Conflict, RowDelta, Store, Table, Written};
 
 impl Store {
