@@ -45,7 +45,8 @@ fn count(robust: &Tensor) -> i64 {
 fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
     let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
-    let (t, x, y) = trained_digits(tmp.path(), 2581, i64::MAX);
+    // The first 200 evaluation images: half a point is one image, as on all 359.
+    let (t, x, y) = trained_digits(tmp.path(), 2581, 200);
     let clean = attack::correct(&t.net, &x, &y);
     let fgsm = attack::correct(&t.net, &attack::fgsm(&t.net, &x, &y, 8.0 / 255.0), &y);
     let pgd = Pgd { eps: 8.0 / 255.0, alpha: 2.0 / 255.0, steps: 10, random_start: false };
@@ -97,14 +98,14 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
 /// and APGD-T with 100 steps, FAB multi-targeted with 9 targets and 100 steps, Square with
 /// 5,000 queries, each on the points the earlier ones missed), and against its components run
 /// alone. AutoAttack costs some 15,000 passes per robust image and both sides run it, so the
-/// test takes a light cell (1x1 convolutions and pooling) and the first 150 evaluation images:
+/// test takes a light cell (1x1 convolutions and pooling) and the first 60 evaluation images:
 /// half a point is then less than one image, so the counts must be equal.
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (torchattacks) and trains"]
 fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
     let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
-    let (t, x, y) = trained_digits(tmp.path(), 3457, 150);
+    let (t, x, y) = trained_digits(tmp.path(), 3457, 60);
     let eps = 8.0 / 255.0;
     let aa = attack::AutoAttack::standard(eps).run(&t.net, &x, &y);
     let aa_count = count(&aa.robust);

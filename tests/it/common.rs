@@ -132,3 +132,38 @@ pub fn signal_group(pgid: u32, signal: &str) {
         .expect("kill runs");
     assert!(status.success(), "kill -s {signal} -- -{pgid} failed");
 }
+
+/// The data files of table folder `dir`.
+pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect()
+}
+
+/// DuckDB's read_parquet over the data files of table folder `dir`.
+pub fn read_parquet_of(dir: &Path) -> String {
+    let files: Vec<String> =
+        parquet_files(dir).iter().map(|p| format!("'{}'", p.display())).collect();
+    format!("read_parquet([{}])", files.join(", "))
+}
+
+/// The checkpoint of the one run of `bench`, as a path: stored relative to the benchmark
+/// folder, so the folder can move.
+pub fn stored_checkpoint(bench: &Path) -> String {
+    let stored = q(bench, "SELECT checkpoint FROM runs")[0][0].clone();
+    assert!(Path::new(&stored).is_relative(), "{stored}");
+    bench.join(&stored).display().to_string()
+}
+
+/// A small deterministic generator: the instants are random but the test is repeatable.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

@@ -183,15 +183,6 @@ fn processes_creating_one_folder_at_once_all_open_it() {
     assert_eq!(filled.len(), 1, "the architectures were written {} times", filled.len());
 }
 
-/// A small deterministic generator: the instants are random but the test is repeatable.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Temporary part files in the table folders, by the pid of the process that writes them.
 fn writing_pids(bench: &Path) -> BTreeSet<u32> {
     let mut pids = BTreeSet::new();

@@ -11,15 +11,6 @@ fn count(bench: &Path, table: &str) -> i64 {
     stdout(&o).lines().nth(1).unwrap().parse().unwrap()
 }
 
-/// A small deterministic generator: the instants are random but the test is repeatable.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Temporary files in a table folder: a writer's part that was never renamed into place.
 fn temporaries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)

@@ -37,10 +37,7 @@ fn evaluate_adds_attacks_to_a_run_and_the_sweep_falls_to_zero() {
     assert_eq!(csv_rows(&stdout(&o)), vec![vec![r[2].clone(), r[7].clone()]]);
 
     // A checkpoint file directly, with its architecture.
-    // Stored relative to the benchmark folder, so the folder can move.
-    let stored = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
-    assert!(Path::new(&stored).is_relative(), "{stored}");
-    let ckpt = b.join(&stored).display().to_string();
+    let ckpt = stored_checkpoint(&b);
     let direct = q(&b, &format!("SELECT run_id, pgd8 FROM evaluate(checkpoint := '{ckpt}', arch := 2581, dataset := 'digits', attacks := ['pgd8'], n_eval := 100)"));
     assert_eq!(
         direct,
@@ -153,10 +150,7 @@ fn autoattack_warnings_go_to_stderr_and_into_the_metrics_row() {
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path().join("b");
     q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 1, batch_size := 128, train_attack := 'none', n_eval := 60, attacks := ['clean'])");
-    // Stored relative to the benchmark folder, so the folder can move.
-    let stored = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
-    assert!(Path::new(&stored).is_relative(), "{stored}");
-    let ckpt = b.join(&stored).display().to_string();
+    let ckpt = stored_checkpoint(&b);
     let zero = tmp.path().join("zero.safetensors");
     python_script("zero_weights.py", &[&ckpt, zero.to_str().unwrap()]);
     let z = zero.to_str().unwrap();

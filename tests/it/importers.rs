@@ -193,12 +193,7 @@ fn malformed_release_files_are_rejected_and_nothing_is_written() {
     let missing = on(&bench, &["-c", "SELECT * FROM read_nasrobbench201('/no/such/file.json')"]);
     assert!(stderr(&missing).contains("cannot read /no/such/file.json"), "{}", stderr(&missing));
     assert_eq!(q(&bench, "SELECT count(*) FROM metrics"), vec![vec!["0"]]);
-    let data_files = std::fs::read_dir(bench.join("metrics"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
-        .count();
-    assert_eq!(data_files, 0, "no data file written");
+    assert_eq!(parquet_files(&bench.join("metrics")).len(), 0, "no data file written");
     let commits = std::fs::read_dir(bench.join("metrics/_delta_log")).unwrap().count();
     assert_eq!(commits, 1, "nothing committed but the table's creation");
 }

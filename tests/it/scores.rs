@@ -74,10 +74,7 @@ fn checkpoints_noise_and_shards() {
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path().join("b");
     q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 1, n_train := 64, n_eval := 20, batch_size := 64, attacks := ['clean'])");
-    // Stored relative to the benchmark folder, so the folder can move.
-    let stored = q(&b, "SELECT checkpoint FROM runs")[0][0].clone();
-    assert!(Path::new(&stored).is_relative(), "{stored}");
-    let ckpt = b.join(&stored).display().to_string();
+    let ckpt = stored_checkpoint(&b);
     let rows = q(&b, &format!("SELECT score, train_mode, checkpoint, value IS NOT NULL FROM scores(2581, {SMALL}, checkpoint := '{ckpt}', score := ['ntk_clean', 'snip'])"));
     assert_eq!(
         rows,

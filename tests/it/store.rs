@@ -42,11 +42,7 @@ fn python_rows(bench: &Path, table: &str, columns: &str, version: Option<i64>) -
 }
 
 fn data_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
-        .count()
+    parquet_files(dir).len()
 }
 
 /// After appends, an UPDATE, a DELETE, an INSERT OR REPLACE, compaction and vacuum, the
@@ -221,16 +217,7 @@ fn an_old_format_folder_upgrades_in_place() {
     let scratch = tmp.path().join("scratch");
     let bundled = bundled_bench(tmp.path());
     let old = tmp.path().join("old");
-    let read = |t: &str| {
-        let files: Vec<String> = std::fs::read_dir(bundled.join(t))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-            .map(|p| format!("'{}'", p.display()))
-            .collect();
-        format!("read_parquet([{}])", files.join(", "))
-    };
+    let read = |t: &str| read_parquet_of(&bundled.join(t));
     // The bundled benchmark's current files are its whole tables (it was never rewritten).
     old_part(
         &scratch,

@@ -183,14 +183,7 @@ fn a_kill_between_the_curves_and_the_runs_commit_is_repaired_by_a_rerun() {
     let reference = tmp.path().join("reference");
     q(&reference, &sql);
     let bench = tmp.path().join("half");
-    let files: Vec<String> = std::fs::read_dir(reference.join("curves"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .map(|p| format!("'{}'", p.display()))
-        .collect();
-    q(&bench, &format!("INSERT INTO curves SELECT * FROM read_parquet([{}])", files.join(", ")));
+    q(&bench, &format!("INSERT INTO curves SELECT * FROM {}", read_parquet_of(&reference.join("curves"))));
     assert_eq!(q(&bench, "SELECT count(*) FROM runs"), vec![vec!["0"]]);
     q(&bench, &sql);
     let show = "SELECT run_id, clean, fgsm3, fgsm8, pgd3, pgd8 FROM metrics ORDER BY run_id";
