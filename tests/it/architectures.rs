@@ -5,8 +5,7 @@ use crate::common::*;
 
 #[test]
 fn architectures_agree_with_the_index_and_the_published_representatives() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let o = on(
         &bench,
         &["-c", "SELECT arch, arch_str, uid, is_unique FROM architectures ORDER BY arch"],
@@ -41,8 +40,7 @@ fn architectures_agree_with_the_index_and_the_published_representatives() {
 
 #[test]
 fn counts_and_sizes_match_nas_bench_201() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let o = on(&bench, &["-c",
         "SELECT arch, params_cifar10, flops_cifar10, params_imagenet16, flops_imagenet16, n_none + n_skip + n_conv1x1 + n_conv3x3 + n_pool, len(ops)
          FROM architectures WHERE arch IN (0, 3, 1000) ORDER BY arch",

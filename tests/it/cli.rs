@@ -248,8 +248,7 @@ fn help_names_each_functions_parameters() {
 /// are `train`'s.
 #[test]
 fn a_shared_check_names_the_function_called() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (_tmp, b) = new_bench();
     for call in [
         "train(1, dataset := 'mnist')",
         "scores(1, dataset := 'mnist')",

@@ -167,3 +167,24 @@ impl Lcg {
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
+
+/// A benchmark folder not created yet, in a temporary folder that lives as long as the
+/// returned guard.
+pub fn new_bench() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = tmp.path().join("b");
+    (tmp, bench)
+}
+
+/// A copy of the bundled benchmark in a temporary folder ([`bundled_bench`]).
+pub fn new_bundled_bench() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = bundled_bench(tmp.path());
+    (tmp, bench)
+}
+
+/// The CSV rows a successful run printed (fails with its stderr otherwise).
+pub fn ok_csv(o: &Output) -> Vec<Vec<String>> {
+    assert!(o.status.success(), "{}", stderr(o));
+    csv_rows(&stdout(o))
+}

@@ -18,8 +18,7 @@ fn companion(file: &str) -> String {
 
 #[test]
 fn the_bundle_holds_every_release_and_each_value_lands_on_the_files_own_cell() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = bundled_bench(tmp.path());
+    let (_tmp, bench) = new_bundled_bench();
     assert_eq!(
         q(&bench, "SELECT source, dataset, count(*), count(DISTINCT arch) FROM standard GROUP BY ALL ORDER BY ALL"),
         [
@@ -91,8 +90,7 @@ fn sha256(path: &str) -> String {
 
 #[test]
 fn hand_made_files_of_each_layout_import_exactly() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (tmp, bench) = new_bench();
     // Two cells, with and without net_str, the data set given by name.
     let csv = write(
         tmp.path(),
@@ -167,8 +165,7 @@ fn hand_made_files_of_each_layout_import_exactly() {
 #[test]
 #[ignore = "full tier (make test): the pickles are written by the venv's Python and numpy"]
 fn hw_nas_bench_pickles_of_python_floats_numpy_scalars_and_arrays() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (tmp, bench) = new_bench();
     let pickle = tmp.path().join("HW-NAS-Bench-v1_0.pickle");
     // The release's layout: nasbench201 / data set / metric -> 15,625 values in NB201 order.
     let script = r#"

@@ -131,8 +131,7 @@ fn check_final(bench: &Path, writers: usize, steps: usize) -> (usize, usize) {
 /// change lands exactly once.
 #[test]
 fn concurrent_writers_lose_and_duplicate_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     q(&bench, "SELECT 1");
     let (writers, steps) = (4, 12);
     let children: Vec<Child> = (0..writers).map(|w| writer(&bench, w, 0, steps)).collect();
@@ -148,8 +147,7 @@ fn concurrent_writers_lose_and_duplicate_nothing() {
 /// it is created once: every table's creation and the architectures' rows are each one commit.
 #[test]
 fn processes_creating_one_folder_at_once_all_open_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let children: Vec<Child> = (0..6)
         .map(|_| {
             bin()
@@ -208,8 +206,7 @@ fn writing_pids(bench: &Path) -> BTreeSet<u32> {
 #[test]
 #[ignore = "full tier (make test): 50 kills of concurrent writers"]
 fn fifty_kills_among_concurrent_writers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     q(&bench, "SELECT 1");
     let (writers, steps, kills_wanted) = (3, 40, 50);
     let (tx, rx) = mpsc::channel();

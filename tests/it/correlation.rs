@@ -16,8 +16,7 @@ fn reference(csv: &std::path::Path) -> HashMap<String, (f64, f64)> {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (scipy)"]
 fn published_table_clean_vs_pgd8_matches_scipy() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = bundled_bench(tmp.path());
+    let (tmp, bench) = new_bundled_bench();
     let data = tmp.path().join("pairs.csv");
     let o = on(&bench, &["-c", &format!("COPY (SELECT dataset AS g, clean AS x, pgd8 AS y FROM metrics_mean WHERE protocol = 'nasrobbench201') TO '{}' (HEADER)", data.display()),
         "-c", "SELECT dataset, spearman(clean, pgd8), kendall_tau(clean, pgd8) FROM metrics_mean WHERE protocol = 'nasrobbench201' GROUP BY dataset ORDER BY dataset",
@@ -39,8 +38,7 @@ fn published_table_clean_vs_pgd8_matches_scipy() {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (scipy)"]
 fn ties_nulls_and_groups_match_scipy() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (tmp, bench) = new_bench();
     let data = tmp.path().join("ties.csv");
     // Few distinct values, so most pairs are tied; some NULLs dropped pairwise.
     let make = "CREATE TABLE t AS SELECT (i % 4)::VARCHAR AS g,
@@ -80,8 +78,7 @@ fn ties_nulls_and_groups_match_scipy() {
 
 #[test]
 fn nan_is_an_error_and_constant_input_is_null() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let o = on(
         &bench,
         &["-c", "SELECT spearman(x, y) FROM (VALUES (1.0, 'nan'::DOUBLE), (2.0, 1.0)) v(x, y)"],
@@ -98,8 +95,7 @@ fn nan_is_an_error_and_constant_input_is_null() {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (scipy)"]
 fn standard_training_against_robust_accuracy_matches_scipy() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = bundled_bench(tmp.path());
+    let (tmp, bench) = new_bundled_bench();
     let data = tmp.path().join("pairs.csv");
     let pairs = "SELECT s.source || ':' || s.attack || ':' || CAST(round(s.eps * 255, 1) AS VARCHAR) || ':' || s.dataset AS g, s.accuracy AS x, m.pgd8 AS y
         FROM standard s JOIN metrics_mean m USING (arch, dataset)

@@ -2,13 +2,11 @@
 //! recorded metrics, the large-eps sweep, the cache, and refused options.
 
 use crate::common::*;
-use std::path::Path;
 
 #[test]
 #[ignore = "full tier (make test): trains"]
 fn evaluate_adds_attacks_to_a_run_and_the_sweep_falls_to_zero() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (tmp, b) = new_bench();
     // Standard training learns digits in a few epochs (adversarial training needs many more).
     q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 5, batch_size := 128, train_attack := 'none', n_eval := 100, attacks := ['clean', 'pgd8'])");
     let run_id = q(&b, "SELECT run_id FROM runs")[0][0].clone();
@@ -33,8 +31,7 @@ fn evaluate_adds_attacks_to_a_run_and_the_sweep_falls_to_zero() {
 
     // Again: answered from the cache, with no worker to run.
     let o = bin().env("ROBBENCH_WORKER", "/nonexistent").args(["--bench", b.to_str().unwrap(), "-c", &format!("SELECT apgd8, pgd255 FROM evaluate(run_id := '{run_id}', attacks := {sweep}, n_eval := 100)")]).output().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(csv_rows(&stdout(&o)), vec![vec![r[2].clone(), r[7].clone()]]);
+    assert_eq!(ok_csv(&o), vec![vec![r[2].clone(), r[7].clone()]]);
 
     // A checkpoint file directly, with its architecture.
     let ckpt = stored_checkpoint(&b);
@@ -68,14 +65,12 @@ fn evaluate_adds_attacks_to_a_run_and_the_sweep_falls_to_zero() {
         .args(["--bench", moved.to_str().unwrap(), "-c", &format!("SELECT pgd255 FROM evaluate(run_id := '{run_id}', attacks := ['pgd255'], n_eval := 100)")])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(csv_rows(&stdout(&o)), vec![vec![r[7].clone()]]);
+    assert_eq!(ok_csv(&o), vec![vec![r[7].clone()]]);
 }
 
 #[test]
 fn bad_options_are_refused_and_write_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (_tmp, b) = new_bench();
     let cases = [
         ("evaluate(attacks := ['clean'])", "which network?"),
         ("evaluate(run_id := 'nope')", "no run 'nope'"),
@@ -108,8 +103,7 @@ fn bad_options_are_refused_and_write_nothing() {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv and trains"]
 fn corruptions_of_a_cifar_network_by_corruption_and_severity() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (tmp, b) = new_bench();
     let data = tmp.path().join("data");
     let corr = tmp.path().join("CIFAR-10-C");
     python_script("make_datasets.py", &[data.to_str().unwrap()]);
@@ -147,8 +141,7 @@ fn corruptions_of_a_cifar_network_by_corruption_and_severity() {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv and trains"]
 fn autoattack_warnings_go_to_stderr_and_into_the_metrics_row() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (tmp, b) = new_bench();
     q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 1, batch_size := 128, train_attack := 'none', n_eval := 60, attacks := ['clean'])");
     let ckpt = stored_checkpoint(&b);
     let zero = tmp.path().join("zero.safetensors");

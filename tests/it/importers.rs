@@ -10,8 +10,7 @@ fn page() -> serde_json::Map<String, serde_json::Value> {
 
 #[test]
 fn project_page_table() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = bundled_bench(tmp.path());
+    let (_tmp, bench) = new_bundled_bench();
     // 6,466 unique architectures x 3 data sets, each a 3-seed mean run plus an AutoAttack run
     // (the bundle also holds robbench's own digits runs, source 'trained').
     assert_eq!(
@@ -104,8 +103,7 @@ fn std_sample(v: &[f64]) -> f64 {
 
 #[test]
 fn full_release_json() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (tmp, bench) = new_bench();
     // A generated file in the release's layout: per-seed values for arch 0, means only for 6.
     let seeds = |a: f64| json!({"1": a, "2": a + 0.01, "3": a + 0.03, "threeseed": a + 0.04 / 3.0});
     let mut per_seed = serde_json::Map::new();
@@ -164,8 +162,7 @@ fn full_release_json() {
 
 #[test]
 fn malformed_release_files_are_rejected_and_nothing_is_written() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (tmp, bench) = new_bench();
     let cases: Vec<(&str, String)> = vec![
         ("not json {", "not valid JSON".into()),
         (r#"{"cifar10": {"99999": {"val_acc": {"1": 0.5}}}}"#, "unknown architecture 99999".into()),
@@ -200,8 +197,7 @@ fn malformed_release_files_are_rejected_and_nothing_is_written() {
 
 #[test]
 fn robustness_dataset() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (tmp, bench) = new_bench();
     let dir = tmp.path().join("robustness-data");
     std::fs::create_dir_all(dir.join("cifar10")).unwrap();
     let ids: Vec<String> = std::fs::read_to_string(root().join("data/nb201_archs.txt"))
@@ -281,8 +277,7 @@ fn every_published_value_round_trips_bit_for_bit() {
     let (header, rows) = page_values_from_text();
     assert_eq!(header.len(), 18);
     assert_eq!(rows.len(), 6466);
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = bundled_bench(tmp.path());
+    let (_tmp, bench) = new_bundled_bench();
     let column = |name: &str| match name.split_once('#').unwrap() {
         ("imagenet", m) => ("imagenet16-120".to_string(), m.to_string()),
         (d, m) => (d.to_string(), m.to_string()),

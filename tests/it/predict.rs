@@ -157,8 +157,7 @@ fn bad_options_are_refused() {
 /// mean over the pairs of seeds. Three seeds of 40 architectures, each a shared part plus noise.
 #[test]
 fn the_noise_ceiling_is_the_seed_to_seed_kendall_tau() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (tmp, b) = new_bench();
     let fill = "CREATE TEMP TABLE v AS
         SELECT a, s, (a * 7919 % 10007) / 20014.0 + ((a * 31 + s * 17) * 104729 % 10007) / 40028.0 AS v
         FROM (SELECT arch AS a FROM architectures WHERE arch = arch_uid(arch) ORDER BY arch LIMIT 40), range(3) t(s);

@@ -1,6 +1,7 @@
 //! The REPL driven through a pseudo-terminal: a multi-line statement, dot commands, Ctrl-C on a
 //! running statement and on a half-typed line, history kept between runs, and Ctrl-D.
 
+use crate::common::new_bench;
 use rexpect::session::spawn_command;
 
 fn repl(bench: &str, history: &std::path::Path) -> rexpect::session::PtySession {
@@ -12,8 +13,7 @@ fn repl(bench: &str, history: &std::path::Path) -> rexpect::session::PtySession 
 
 #[test]
 fn multi_line_dot_commands_ctrl_c_and_history() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (tmp, bench) = new_bench();
     let history = tmp.path().join("history");
     let b = bench.to_str().unwrap();
     let mut p = repl(b, &history);

@@ -3,14 +3,12 @@
 //! themselves are checked against PyTorch in core/tests/scores_parity.rs.)
 
 use crate::common::*;
-use std::path::Path;
 
 const SMALL: &str = "dataset := 'digits', batch_size := 8";
 
 #[test]
 fn scores_are_recorded_with_their_configuration_and_repeats_are_not_recomputed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (_tmp, b) = new_bench();
     let call =
         format!("scores([1, 2581], {SMALL}, score := ['ntk_robust', 'knas', 'nwot', 'params'])");
     q(&b, &format!("INSERT INTO scores FROM {call}"));
@@ -71,8 +69,7 @@ fn scores_are_recorded_with_their_configuration_and_repeats_are_not_recomputed()
 #[test]
 #[ignore = "full tier (make test): trains"]
 fn checkpoints_noise_and_shards() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (_tmp, b) = new_bench();
     q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 1, n_train := 64, n_eval := 20, batch_size := 64, attacks := ['clean'])");
     let ckpt = stored_checkpoint(&b);
     let rows = q(&b, &format!("SELECT score, train_mode, checkpoint, value IS NOT NULL FROM scores(2581, {SMALL}, checkpoint := '{ckpt}', score := ['ntk_clean', 'snip'])"));
@@ -99,14 +96,12 @@ fn checkpoints_noise_and_shards() {
         &b,
         &["--shard", "1/2", "-c", "SELECT arch FROM scores([1, 2, 3, 4, 5], score := 'params')"],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(csv_rows(&stdout(&o)), vec![vec!["2"], vec!["4"]]);
+    assert_eq!(ok_csv(&o), vec![vec!["2"], vec!["4"]]);
 }
 
 #[test]
 fn bad_options_are_refused_and_write_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (_tmp, b) = new_bench();
     let cases = [
         ("scores(1, score := 'ntk_fancy')", "unknown score 'ntk_fancy'"),
         ("scores(1, score := 'ntk_mixed', beta := 1.5)", "beta must be in [0, 1], got 1.5"),

@@ -262,8 +262,7 @@ fn bad_options_are_refused() {
 #[test]
 #[ignore = "full tier (make test): trains"]
 fn real_training_as_the_oracle() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (_tmp, b) = new_bench();
     let call = "search('rs', dataset := 'digits', metric := 'clean', source := 'train', budget := 3, trials := 1, seed := 2, train_seed := 1, epochs := 1, n_train := 64, n_eval := 32, batch_size := 64, attacks := ['clean'])";
     let o = on(&b, &["-c", &format!("SELECT arch, value FROM {call}")]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -284,8 +283,7 @@ fn real_training_as_the_oracle() {
         .args(["--bench", b.to_str().unwrap(), "-c", &format!("SELECT arch, value FROM {call}")])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(csv_rows(&stdout(&o)), found);
+    assert_eq!(ok_csv(&o), found);
 }
 
 /// pareto() keeps exactly the rows no other row dominates, checked against the definition in

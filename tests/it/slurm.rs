@@ -45,8 +45,7 @@ fn an_array_job_with_a_requeued_task_records_every_run_once() {
         }
         Err(why) => panic!("cannot bring up Slurm: {why}"),
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (tmp, bench) = new_bench();
     let archs = [2581, 1835, 14075, 1000, 9930, 6111, 11472, 3333];
     let list = archs.map(|a| a.to_string()).join(", ");
     let fill = tmp.path().join("fill.sql");

@@ -51,8 +51,7 @@ fn data_files(dir: &Path) -> usize {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (deltalake, polars)"]
 fn delta_readers_see_exactly_robbenchs_rows() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let page = root().join("data/nasrobbench201_page.js");
     ok(
         &bench,
@@ -130,8 +129,7 @@ fn delta_readers_see_exactly_robbenchs_rows() {
 /// read-only, as a version number or a time.
 #[test]
 fn history_and_as_of() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let insert = |id: &str, v: f64| {
         format!("INSERT INTO metrics (run_id, arch, dataset, split, clean) VALUES ('{id}', 1, 'cifar10', 'test', {v})")
     };
@@ -294,8 +292,7 @@ fn an_old_format_folder_upgrades_in_place() {
 /// filled one small append at a time keeps a bounded number of files; `.optimize` merges all.
 #[test]
 fn small_files_are_compacted() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let appends: Vec<String> = (0..40)
         .map(|k| format!("INSERT INTO curves (run_id, epoch, lr) VALUES ('r', {k}, {k})"))
         .collect();
@@ -332,8 +329,7 @@ fn small_files_are_compacted() {
 /// statement stages itself.
 #[test]
 fn keys_hold_across_files() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let ins = |id: &str| {
         format!("INSERT INTO metrics (run_id, arch, dataset, split, clean) VALUES ('{id}', 1, 'cifar10', 'test', 0.5)")
     };

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 #[test]
 #[ignore = "full tier (make test): trains"]
 fn ten_epochs_on_digits_learn_robustly() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let rows = q(&bench, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 10); SELECT clean, pgd8, fgsm8, n_eval FROM metrics WHERE dtype = 'fp32'");
     let (clean, pgd8): (f64, f64) = (rows[0][0].parse().unwrap(), rows[0][1].parse().unwrap());
     eprintln!(
@@ -60,8 +59,7 @@ fn seeds_trained_together_equal_seeds_trained_alone() {
 #[test]
 #[ignore = "full tier (make test): trains"]
 fn dtype_and_train_beta_are_recorded_and_name_the_protocol() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (_tmp, b) = new_bench();
     let _ = q(
         &b,
         &format!(
@@ -183,7 +181,10 @@ fn a_kill_between_the_curves_and_the_runs_commit_is_repaired_by_a_rerun() {
     let reference = tmp.path().join("reference");
     q(&reference, &sql);
     let bench = tmp.path().join("half");
-    q(&bench, &format!("INSERT INTO curves SELECT * FROM {}", read_parquet_of(&reference.join("curves"))));
+    q(
+        &bench,
+        &format!("INSERT INTO curves SELECT * FROM {}", read_parquet_of(&reference.join("curves"))),
+    );
     assert_eq!(q(&bench, "SELECT count(*) FROM runs"), vec![vec!["0"]]);
     q(&bench, &sql);
     let show = "SELECT run_id, clean, fgsm3, fgsm8, pgd3, pgd8 FROM metrics ORDER BY run_id";
@@ -199,8 +200,7 @@ fn a_kill_between_the_curves_and_the_runs_commit_is_repaired_by_a_rerun() {
 #[test]
 #[ignore = "full tier (make test): trains"]
 fn ctrl_c_stops_at_a_step_boundary_and_keeps_the_checkpoint() {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (_tmp, bench) = new_bench();
     let b = bench.to_str().unwrap();
     let sql = "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 30, n_train := 256, batch_size := 64, n_eval := 20)";
     // Ctrl-C on a terminal sends SIGINT to the foreground process group: robbench and its worker.
@@ -236,21 +236,18 @@ fn ctrl_c_stops_at_a_step_boundary_and_keeps_the_checkpoint() {
 #[test]
 #[ignore = "full tier (make test): trains"]
 fn shards_split_the_list() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (_tmp, b) = new_bench();
     let small = "dataset := 'digits', epochs := 1, n_train := 64, n_eval := 20, batch_size := 64";
     let o = on(
         &b,
         &["--shard", "1/2", "-c", &format!("SELECT arch FROM train([1, 2, 3, 4, 5], {small})")],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(csv_rows(&stdout(&o)), vec![vec!["2"], vec!["4"]]);
+    assert_eq!(ok_csv(&o), vec![vec!["2"], vec!["4"]]);
 }
 
 #[test]
 fn bad_options_are_refused_and_write_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("b");
+    let (_tmp, b) = new_bench();
     let cases = [
         ("train(15625, dataset := 'digits')", "unknown architecture 15625"),
         (
@@ -285,8 +282,7 @@ fn a_worker_of_another_protocol_is_refused_and_unknown_fields_too() {
     use robbench_vocab::worker::PROTOCOL;
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = tmp.path().join("b");
+    let (tmp, bench) = new_bench();
     let fake = |name: &str, version: &str| {
         let path = tmp.path().join(name);
         std::fs::write(&path, format!("#!/bin/sh\necho 'robbench-worker {version}'\n")).unwrap();
