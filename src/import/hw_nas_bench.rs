@@ -10,12 +10,11 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use robbench_space::N_ARCHS;
 use robbench_vocab::pickle::{self, Value};
-use robbench_vocab::progress::Progress;
 use robbench_vocab::HwDevice;
 
 use super::companion::{self, Cost, Measure, Origin};
 use super::zc_combine::read_bytes;
-use super::{dataset_name, Imported};
+use super::{dataset_name, Imported, Options};
 
 fn text(k: &Value) -> Option<&str> {
     match k {
@@ -24,12 +23,8 @@ fn text(k: &Value) -> Option<&str> {
     }
 }
 
-pub fn read(
-    path: &Path,
-    dataset: Option<&str>,
-    progress: &Progress,
-    label: &str,
-) -> Result<Imported> {
+pub fn read(path: &Path, o: &Options, label: &str) -> Result<Imported> {
+    let (dataset, progress) = (o.dataset.as_deref(), &o.progress);
     let file = path.display();
     let (bytes, prov) = read_bytes(path)?;
     let root = pickle::parse(&bytes).with_context(|| format!("{file}: not a readable pickle"))?;

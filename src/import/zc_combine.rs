@@ -14,11 +14,10 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use robbench_space::{Cell, Space};
-use robbench_vocab::progress::Progress;
 use robbench_vocab::{Dataset, StandardAttack};
 
 use super::companion::{self, Cost, Measure, Origin};
-use super::{dataset_name, provenance, Imported};
+use super::{dataset_name, provenance, Imported, Options};
 
 /// The file's content, gunzipped when it is gzip, and its provenance (of the file as stored).
 pub fn read_bytes(path: &Path) -> Result<(Vec<u8>, String)> {
@@ -74,13 +73,8 @@ pub fn parse_net(text: &str) -> Result<usize> {
     Ok(Space::get().index(&Cell::from_naslib(ops)?))
 }
 
-pub fn read(
-    path: &Path,
-    dataset: Option<&str>,
-    source: Option<&str>,
-    progress: &Progress,
-    label: &str,
-) -> Result<Imported> {
+pub fn read(path: &Path, o: &Options, label: &str) -> Result<Imported> {
+    let (dataset, source, progress) = (o.dataset.as_deref(), o.source.as_deref(), &o.progress);
     let (bytes, prov) = read_bytes(path)?;
     let origin = Origin { dataset: dataset_of(path, dataset)?, provenance: &prov };
     let file = path.display();

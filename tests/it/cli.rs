@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use std::io::Write;
+use std::path::Path;
 use std::process::Stdio;
 
 fn bench_dir(tmp: &tempfile::TempDir) -> String {
@@ -15,15 +16,14 @@ fn commands_and_files_run_in_order_and_the_first_error_stops_with_file_and_line(
     let b = bench_dir(&tmp);
     let file = tmp.path().join("steps.sql");
     std::fs::write(&file, "INSERT INTO log VALUES (2);\n\n-- a comment\nSELECT * FROM no_such_table;\nINSERT INTO log VALUES (3);\n").unwrap();
-    let o = run(&[
-        "--bench",
-        &b,
-        "-c",
-        "CREATE TABLE log (i INTEGER); INSERT INTO log VALUES (1)",
-        file.to_str().unwrap(),
-        "-c",
-        "INSERT INTO log VALUES (4)",
-    ]);
+    // A command, the file, a command: in that order.
+    let create = "CREATE TABLE log (i INTEGER); INSERT INTO log VALUES (1)";
+    let steps = |file: &Path, then: &[&str]| {
+        let mut args = vec!["--bench", &b, "-c", create, file.to_str().unwrap()];
+        args.extend(then.iter().flat_map(|s| ["-c", s]));
+        run(&args)
+    };
+    let o = steps(&file, &["INSERT INTO log VALUES (4)"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains(&format!("{}:4:", file.display())), "{err}");
@@ -31,17 +31,13 @@ fn commands_and_files_run_in_order_and_the_first_error_stops_with_file_and_line(
 
     let ok = tmp.path().join("ok.sql");
     std::fs::write(&ok, "INSERT INTO log VALUES (2);").unwrap();
-    let o = run(&[
-        "--bench",
-        &b,
-        "-c",
-        "CREATE TABLE log (i INTEGER); INSERT INTO log VALUES (1)",
-        ok.to_str().unwrap(),
-        "-c",
-        "INSERT INTO log VALUES (3)",
-        "-c",
-        "SELECT string_agg(i::VARCHAR, ' ' ORDER BY rowid) AS s FROM log",
-    ]);
+    let o = steps(
+        &ok,
+        &[
+            "INSERT INTO log VALUES (3)",
+            "SELECT string_agg(i::VARCHAR, ' ' ORDER BY rowid) AS s FROM log",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "s\n1 2 3\n");
 }

@@ -2,10 +2,19 @@
 
 use crate::common::*;
 use serde_json::json;
+use std::path::Path;
 
 fn page() -> serde_json::Map<String, serde_json::Value> {
     let text = std::fs::read_to_string(root().join("data/nasrobbench201_page.js")).unwrap();
     serde_json::from_str(text.trim().trim_start_matches("acc=").trim_end_matches(';')).unwrap()
+}
+
+/// Imports the release at `path` with the reader `function`: its runs, then its metrics.
+fn import_release(bench: &Path, function: &str, path: &str) {
+    let runs = format!("INSERT INTO runs FROM {function}('{path}', target := 'runs')");
+    let metrics = format!("INSERT INTO metrics FROM {function}('{path}')");
+    let o = on(bench, &["-c", &runs, "-c", &metrics]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]
@@ -124,16 +133,7 @@ fn full_release_json() {
     let file = tmp.path().join("release.json");
     std::fs::write(&file, serde_json::to_string(&doc).unwrap()).unwrap();
     let f = file.to_str().unwrap();
-    let o = on(
-        &bench,
-        &[
-            "-c",
-            &format!("INSERT INTO runs FROM read_nasrobbench201('{f}', target := 'runs')"),
-            "-c",
-            &format!("INSERT INTO metrics FROM read_nasrobbench201('{f}')"),
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    import_release(&bench, "read_nasrobbench201", f);
     assert_eq!(
         q(&bench, "SELECT dataset, arch, seed FROM runs WHERE seed IS NOT NULL ORDER BY ALL"),
         vec![
@@ -220,16 +220,7 @@ fn robustness_dataset() {
     std::fs::write(dir.join("cifar10/fgsm@Linf_accuracy.json"), json!({"cifar10": {"fgsm@Linf": {"accuracy": {"0": [50.0, 30.0, 10.0], "3": [40.0, 20.0, 5.0]}}}}).to_string()).unwrap();
     std::fs::write(dir.join("cifar10/pgd@Linf_accuracy.json"), json!({"cifar10": {"pgd@Linf": {"accuracy": {"0": [45.0, 12.0, 0.5], "3": [35.0, 9.0, 0.0]}}}}).to_string()).unwrap();
     let d = dir.to_str().unwrap();
-    let o = on(
-        &bench,
-        &[
-            "-c",
-            &format!("INSERT INTO runs FROM read_robustness_dataset('{d}', target := 'runs')"),
-            "-c",
-            &format!("INSERT INTO metrics FROM read_robustness_dataset('{d}')"),
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    import_release(&bench, "read_robustness_dataset", d);
     assert_eq!(
         q(&bench, "SELECT arch, protocol, train_attack, clean, fgsm3, fgsm8, pgd3, pgd8 FROM results ORDER BY arch"),
         vec![vec!["0", "standard", "none", "0.935", "0.3", "0.1", "0.12", "0.005"], vec!["3", "standard", "none", "0.88", "0.2", "0.05", "0.09", "0.0"]]

@@ -4,11 +4,14 @@
 use crate::common::new_bench;
 use rexpect::session::spawn_command;
 
+/// The REPL on `bench` in a pseudo-terminal, at its first prompt.
 fn repl(bench: &str, history: &std::path::Path) -> rexpect::session::PtySession {
     // Not common::bin(): its stdin is /dev/null, and the REPL needs the terminal.
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_robbench"));
     cmd.args(["--bench", bench]).env("ROBBENCH_HISTORY", history).env("TERM", "xterm");
-    spawn_command(cmd, Some(30_000)).expect("spawn robbench in a pty")
+    let mut p = spawn_command(cmd, Some(30_000)).expect("spawn robbench in a pty");
+    p.exp_string("robbench> ").unwrap();
+    p
 }
 
 #[test]
@@ -17,7 +20,6 @@ fn multi_line_dot_commands_ctrl_c_and_history() {
     let history = tmp.path().join("history");
     let b = bench.to_str().unwrap();
     let mut p = repl(b, &history);
-    p.exp_string("robbench> ").unwrap();
 
     // A statement over three lines runs once its ';' arrives.
     p.send_line("SELECT 40").unwrap();
@@ -58,7 +60,6 @@ fn multi_line_dot_commands_ctrl_c_and_history() {
 
     // The history is there in the next session (Up arrow recalls the last statement).
     let mut p = repl(b, &history);
-    p.exp_string("robbench> ").unwrap();
     p.send("\x1b[A").unwrap();
     p.send_line("").unwrap();
     // The mode is per session, so the recalled statement prints as a table this time.
