@@ -134,3 +134,14 @@ pub fn provenance(path: &Path, bytes: &[u8]) -> String {
 pub fn full_train_size(dataset: &str) -> i64 {
     Dataset::parse(dataset).expect("a name from dataset_name").train_size()
 }
+
+/// The metrics row of a release's run on the test split, with its accuracies by column.
+fn test_metrics(
+    run_id: String,
+    arch: usize,
+    dataset: &str,
+    values: Vec<(&'static str, f64)>,
+) -> Row {
+    let row = Row::new().set("run_id", run_id).set("arch", arch).set("dataset", dataset);
+    values.into_iter().fold(row.set("split", "test"), |m, (column, v)| m.set(column, v))
+}

@@ -16,9 +16,8 @@ use robbench_space::Space;
 use robbench_vocab::progress::Progress;
 use serde_json::{Map, Value};
 
-use super::{dataset_name, full_train_size, provenance, Imported};
+use super::{dataset_name, full_train_size, provenance, test_metrics, Imported};
 use crate::protocol::{self, Protocol};
-use crate::store::rows::Row;
 
 pub const SOURCE_PAGE: &str = "nasrobbench201-page";
 pub const SOURCE_RELEASE: &str = "nasrobbench201-release";
@@ -42,7 +41,8 @@ pub fn read(path: &Path, progress: &Progress, label: &str) -> Result<Imported> {
         let table: Map<String, Value> = serde_json::from_str(body).with_context(|| {
             format!("{}: the project-page table after 'acc=' is not valid JSON", path.display())
         })?;
-        read_page(&table, &prov, progress, label).with_context(|| format!("{}", path.display()))
+        read_page(&table, Origin { source: SOURCE_PAGE, prov: &prov }, progress, label)
+            .with_context(|| format!("{}", path.display()))
     } else {
         let doc: Value = serde_json::from_str(&text).with_context(|| {
             format!(
@@ -54,9 +54,11 @@ pub fn read(path: &Path, progress: &Progress, label: &str) -> Result<Imported> {
             .as_object()
             .ok_or_else(|| anyhow!("{}: the top level must be an object", path.display()))?;
         if obj.contains_key("") {
-            read_page(obj, &prov, progress, label).with_context(|| format!("{}", path.display()))
+            read_page(obj, Origin { source: SOURCE_PAGE, prov: &prov }, progress, label)
+                .with_context(|| format!("{}", path.display()))
         } else {
-            read_release(obj, &prov, progress, label).with_context(|| format!("{}", path.display()))
+            read_release(obj, Origin { source: SOURCE_RELEASE, prov: &prov }, progress, label)
+                .with_context(|| format!("{}", path.display()))
         }
     }
 }
@@ -92,6 +94,9 @@ enum RunKind {
 }
 
 /// Where imported values come from: the release's form and the file.
+/// A release's JSON object.
+type Doc = Map<String, Value>;
+
 struct Origin<'a> {
     source: &'a str,
     prov: &'a str,
@@ -125,25 +130,10 @@ fn push_run(
         .set("mean_of", mean_of)
         .set("provenance", prov),
     );
-    let mut m = Row::new()
-        .set("run_id", id)
-        .set("arch", arch)
-        .set("dataset", dataset)
-        .set("seed", seed)
-        .set("split", "test");
-    for (col, v) in values {
-        m = m.set(col, v);
-    }
-    out.metrics.push(m);
+    out.metrics.push(test_metrics(id, arch, dataset, values).set("seed", seed));
 }
 
-fn read_page(
-    table: &Map<String, Value>,
-    prov: &str,
-    progress: &Progress,
-    label: &str,
-) -> Result<Imported> {
-    let origin = Origin { source: SOURCE_PAGE, prov };
+fn read_page(table: &Doc, origin: Origin, progress: &Progress, label: &str) -> Result<Imported> {
     let space = Space::get();
     let header: Vec<String> = table
         .get("")
@@ -224,13 +214,7 @@ fn read_page(
     Ok(out)
 }
 
-fn read_release(
-    doc: &Map<String, Value>,
-    prov: &str,
-    progress: &Progress,
-    label: &str,
-) -> Result<Imported> {
-    let origin = Origin { source: SOURCE_RELEASE, prov };
+fn read_release(doc: &Doc, origin: Origin, progress: &Progress, label: &str) -> Result<Imported> {
     let space = Space::get();
     let mut out = Imported::default();
     let mut bar = progress.task(label, doc.len() as u64);

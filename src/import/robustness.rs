@@ -14,9 +14,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use robbench_space::Space;
 use serde_json::Value;
 
-use super::{dataset_name, full_train_size, provenance, Imported};
+use super::{dataset_name, full_train_size, provenance, test_metrics, Imported};
 use crate::protocol::{self, Protocol};
-use crate::store::rows::Row;
 use robbench_vocab::progress::Progress;
 use robbench_vocab::TrainAttack;
 
@@ -230,15 +229,7 @@ pub fn read(dir: &Path, progress: &Progress, label: &str) -> Result<Imported> {
                 .set("source", SOURCE)
                 .set("provenance", prov.clone()),
             );
-            let mut m = Row::new()
-                .set("run_id", run_id)
-                .set("arch", arch)
-                .set("dataset", dataset)
-                .set("split", "test");
-            for (col, x) in values {
-                m = m.set(col, x);
-            }
-            out.metrics.push(m);
+            out.metrics.push(test_metrics(run_id, arch, dataset, values));
         }
     }
     Ok(out)
