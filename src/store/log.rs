@@ -6,7 +6,7 @@
 //! small and frequent (a cold query reads two or three logs, a fill's writers each commit a few
 //! runs): delta-rs replays a log through an async runtime and its kernel's expression engine,
 //! which costs tens of milliseconds per table, while the protocol's reading rules for the tables
-//! robbench makes are a page of code. `tests/it/store.rs` checks this reader against delta-rs's
+//! robbench makes are a page of code. The tests below check this reader against delta-rs's
 //! file list at every version of a log with checkpoints, rewrites and compactions.
 //!
 //! A commit is the atomic creation of the next version's file: the actions are written to a
@@ -157,11 +157,6 @@ impl Log {
 
     pub fn snapshot(&self) -> Version {
         Version { version: self.version, files: self.files() }
-    }
-
-    /// Whether a version after the one read exists (one file probe: no listing of the log).
-    pub fn behind(&self) -> bool {
-        commit_path(&self.dir, self.version + 1).exists()
     }
 
     /// Reads the versions committed since the one read.

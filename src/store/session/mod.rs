@@ -86,14 +86,13 @@ impl Bench {
         let defs = super::table::definitions(conn)?;
         let store = Arc::new(Store::open(dir, read_only, as_of, defs, architectures)?);
         let shown = TABLES.iter().map(|&name| Shown { name, version: None }).collect();
-        let bench = Bench {
+        Ok(Bench {
             store,
             shown,
             in_transaction: false,
             views: views(VIEWS_SQL),
             readers: Vec::new(),
-        };
-        Ok(bench)
+        })
     }
 
     /// Names functions that read benchmark tables themselves, so that a statement calling one
