@@ -7,9 +7,16 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Two tests run at once on CI's two cores, so each process a test starts gets one libtorch
+/// thread: a worker's OpenMP threads sleep at barriers (OMP_WAIT_POLICY=PASSIVE, README), and
+/// waking them between the small ops of an attack costs more than a second core gives
+/// (AutoAttack on a few digits images: 342 s with two threads, 95 s with one).
+const ONE_THREAD: (&str, &str) = ("OMP_NUM_THREADS", "1");
+
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_robbench"));
-    c.current_dir(root()).env_remove("ROBBENCH_BENCH").stdin(Stdio::null());
+    c.current_dir(root()).env_remove("ROBBENCH_BENCH").env(ONE_THREAD.0, ONE_THREAD.1);
+    c.stdin(Stdio::null());
     c
 }
 
@@ -99,7 +106,7 @@ pub fn python() -> Command {
         "ROBBENCH_PYTHON is not set: run the tests through `make test`, which creates the reference venv",
     );
     let mut c = Command::new(py);
-    c.current_dir(root());
+    c.current_dir(root()).env(ONE_THREAD.0, ONE_THREAD.1);
     c
 }
 
