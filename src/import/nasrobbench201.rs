@@ -93,10 +93,10 @@ enum RunKind {
     AutoAttack,
 }
 
-/// Where imported values come from: the release's form and the file.
 /// A release's JSON object.
 type Doc = Map<String, Value>;
 
+/// Where imported values come from: the release's form and the file.
 struct Origin<'a> {
     source: &'a str,
     prov: &'a str,
