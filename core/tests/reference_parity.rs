@@ -2,17 +2,36 @@
 
 mod common;
 
-use std::sync::Mutex;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
-use common::trained_digits;
+use common::{trained_digits, Reference};
 use robbench_core::attack::{self, Pgd};
-use robbench_core::train::one_cycle;
+use robbench_core::train::{one_cycle, Trained};
 use tch::{Kind, Tensor};
 
 /// libtorch's random generator is one per process and the attacks and the trainer reseed and
 /// draw from it, so tests that train or attack run one at a time (the test harness runs tests
-/// on parallel threads of one process); the reference draws alone in its own process.
+/// on parallel threads of one process); the reference draws alone in its own process, started
+/// as soon as the network is trained so that it runs beside robbench's side (and beside the
+/// other test once this one lets the generator go).
 static GENERATOR: Mutex<()> = Mutex::new(());
+
+/// Trains the test's network with the generator held and starts the torchattacks reference on
+/// it, one process per mode; robbench's side then runs on one thread beside them.
+fn beside_the_reference<const N: usize>(
+    dir: &Path,
+    arch: i64,
+    n: i64,
+    modes: [&str; N],
+) -> (MutexGuard<'static, ()>, Trained, Tensor, Tensor, [Reference; N]) {
+    let generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    tch::set_num_threads(1);
+    let (t, x, y) = trained_digits(dir, arch, n);
+    let references = modes
+        .map(|mode| Reference::spawn("attack_parity.py", [dir.display().to_string(), mode.into()]));
+    (generator, t, x, y, references)
+}
 
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (PyTorch)"]
@@ -43,10 +62,9 @@ fn count(robust: &Tensor) -> i64 {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (torchattacks) and trains"]
 fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
-    let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     // The first 200 evaluation images: half a point is one image, as on all 359.
-    let (t, x, y) = trained_digits(tmp.path(), 2581, 200);
+    let (generator, t, x, y, [reference]) = beside_the_reference(tmp.path(), 2581, 200, ["basic"]);
     let clean = attack::correct(&t.net, &x, &y);
     let fgsm = attack::correct(&t.net, &attack::fgsm(&t.net, &x, &y, 8.0 / 255.0), &y);
     let pgd = Pgd { eps: 8.0 / 255.0, alpha: 2.0 / 255.0, steps: 10, random_start: false };
@@ -65,8 +83,8 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
             .run(&t.net, &x, &y)
             .1,
     );
-    let out =
-        common::python("attack_parity.py", &[tmp.path().display().to_string(), "basic".into()]);
+    drop(generator);
+    let out = reference.output();
     let theirs: Vec<i64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
     let total = x.size()[0] as f64;
     eprintln!("digits eval ({total} images) correct: robbench clean {clean} fgsm8 {fgsm} pgd8 {pgd_correct} apgd-ce {apgd} apgd-t {apgdt} square-300 {square}; torchattacks {theirs:?}");
@@ -103,9 +121,9 @@ fn fgsm_and_pgd_match_torchattacks_on_a_trained_network() {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (torchattacks) and trains"]
 fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
-    let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
-    let (t, x, y) = trained_digits(tmp.path(), 3457, 60);
+    let (generator, t, x, y, references) =
+        beside_the_reference(tmp.path(), 3457, 60, ["autoattack", "fab-t"]);
     let eps = 8.0 / 255.0;
     let aa = attack::AutoAttack::standard(eps).run(&t.net, &x, &y);
     let aa_count = count(&aa.robust);
@@ -133,11 +151,8 @@ fn autoattack_matches_the_torchattacks_composition_and_beats_each_component() {
         ("fab-t", count(&fab.1)),
         ("square", count(&attack::Square::standard(eps).run(&t.net, &x, &y).1)),
     ];
-    let out = common::python(
-        "attack_parity.py",
-        &[tmp.path().display().to_string(), "autoattack".into()],
-    );
-    let theirs: Vec<i64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
+    drop(generator);
+    let theirs = references.map(|r| r.output().trim().parse::<i64>().unwrap());
     let total = x.size()[0] as f64;
     eprintln!("digits eval ({total} images) robust at 8/255: robbench AutoAttack {aa_count} (stages {:?}), alone {alone:?}; torchattacks composition {}, FAB-T alone {}", aa.stages, theirs[0], theirs[1]);
     assert!(aa_count < aa.stages[0].1, "AutoAttack should fool some images of this network");

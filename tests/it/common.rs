@@ -81,7 +81,8 @@ pub fn q_read_only(bench: &Path, sql: &str) -> Vec<Vec<String>> {
     csv_rows(&stdout(&o))
 }
 
-/// The bundled benchmark built once for the whole test binary (read it with `q_read_only`).
+/// The bundled benchmark built once for the whole test binary: tests read it with `--read-only`
+/// sessions (`q_read_only`), and none writes to it.
 pub fn shared_bundled_bench() -> &'static Path {
     static BENCH: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
     let (_, b) = BENCH.get_or_init(|| {
@@ -93,7 +94,7 @@ pub fn shared_bundled_bench() -> &'static Path {
 }
 
 /// A benchmark built the way `make` builds the bundled one (sql/bundle.sql), in `dir`.
-pub fn bundled_bench(dir: &Path) -> PathBuf {
+fn bundled_bench(dir: &Path) -> PathBuf {
     let bench = dir.join("bench");
     let o = on(&bench, &["sql/bundle.sql"]);
     assert!(o.status.success(), "bundle failed: {}", stderr(&o));
@@ -180,13 +181,6 @@ impl Lcg {
 pub fn new_bench() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("b");
-    (tmp, bench)
-}
-
-/// A copy of the bundled benchmark in a temporary folder ([`bundled_bench`]).
-pub fn new_bundled_bench() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let bench = bundled_bench(tmp.path());
     (tmp, bench)
 }
 

@@ -16,9 +16,9 @@ fn reference(csv: &std::path::Path) -> HashMap<String, (f64, f64)> {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (scipy)"]
 fn published_table_clean_vs_pgd8_matches_scipy() {
-    let (tmp, bench) = new_bundled_bench();
+    let (tmp, bench) = (tempfile::tempdir().unwrap(), shared_bundled_bench());
     let data = tmp.path().join("pairs.csv");
-    let o = on(&bench, &["-c", &format!("COPY (SELECT dataset AS g, clean AS x, pgd8 AS y FROM metrics_mean WHERE protocol = 'nasrobbench201') TO '{}' (HEADER)", data.display()),
+    let o = on(bench, &["--read-only", "-c", &format!("COPY (SELECT dataset AS g, clean AS x, pgd8 AS y FROM metrics_mean WHERE protocol = 'nasrobbench201') TO '{}' (HEADER)", data.display()),
         "-c", "SELECT dataset, spearman(clean, pgd8), kendall_tau(clean, pgd8) FROM metrics_mean WHERE protocol = 'nasrobbench201' GROUP BY dataset ORDER BY dataset",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -95,12 +95,12 @@ fn nan_is_an_error_and_constant_input_is_null() {
 #[test]
 #[ignore = "full tier (make test): needs the Python venv (scipy)"]
 fn standard_training_against_robust_accuracy_matches_scipy() {
-    let (tmp, bench) = new_bundled_bench();
+    let (tmp, bench) = (tempfile::tempdir().unwrap(), shared_bundled_bench());
     let data = tmp.path().join("pairs.csv");
     let pairs = "SELECT s.source || ':' || s.attack || ':' || CAST(round(s.eps * 255, 1) AS VARCHAR) || ':' || s.dataset AS g, s.accuracy AS x, m.pgd8 AS y
         FROM standard s JOIN metrics_mean m USING (arch, dataset)
         WHERE m.protocol = 'nasrobbench201' AND s.attack IN ('clean', 'pgd', 'square') AND s.eps * 255 IN (0, 1, 8)";
-    let o = on(&bench, &["-c", &format!("COPY ({pairs}) TO '{}' (HEADER)", data.display()),
+    let o = on(bench, &["--read-only", "-c", &format!("COPY ({pairs}) TO '{}' (HEADER)", data.display()),
         "-c", &format!("SELECT g, spearman(x, y), kendall_tau(x, y), count(*) FROM ({pairs}) GROUP BY g ORDER BY g"),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -142,13 +142,14 @@ fn corruptions_of_a_cifar_network_by_corruption_and_severity() {
 #[ignore = "full tier (make test): needs the Python venv and trains"]
 fn autoattack_warnings_go_to_stderr_and_into_the_metrics_row() {
     let (tmp, b) = new_bench();
-    q(&b, "INSERT INTO metrics FROM train(2581, dataset := 'digits', epochs := 1, batch_size := 128, train_attack := 'none', n_eval := 60, attacks := ['clean'])");
+    // A cell of skip connections: AutoAttack's stages then cost seconds, not minutes.
+    q(&b, "INSERT INTO metrics FROM train(1835, dataset := 'digits', epochs := 1, batch_size := 128, train_attack := 'none', n_eval := 60, attacks := ['clean'])");
     let ckpt = stored_checkpoint(&b);
     let zero = tmp.path().join("zero.safetensors");
     python_script("zero_weights.py", &[&ckpt, zero.to_str().unwrap()]);
     let z = zero.to_str().unwrap();
 
-    let sql = format!("INSERT INTO metrics FROM evaluate(checkpoint := '{z}', arch := 2581, dataset := 'digits', attacks := ['clean', 'aa8'], n_eval := 60)");
+    let sql = format!("INSERT INTO metrics FROM evaluate(checkpoint := '{z}', arch := 1835, dataset := 'digits', attacks := ['clean', 'aa8'], n_eval := 60)");
     let o = on(&b, &["-c", &sql]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -168,7 +169,7 @@ fn autoattack_warnings_go_to_stderr_and_into_the_metrics_row() {
     // Adding another attack to the row keeps the AutoAttack columns and warning; measuring
     // AutoAttack again replaces its warning rather than repeating it.
     for attacks in ["['pgd8']", "['aa8']"] {
-        q(&b, &format!("INSERT OR REPLACE INTO metrics FROM evaluate(checkpoint := '{z}', arch := 2581, dataset := 'digits', attacks := {attacks}, n_eval := 60)"));
+        q(&b, &format!("INSERT OR REPLACE INTO metrics FROM evaluate(checkpoint := '{z}', arch := 1835, dataset := 'digits', attacks := {attacks}, n_eval := 60)"));
         let row = q(&b, &format!("SELECT aa8 = clean, pgd8 IS NOT NULL, warnings LIKE 'aa8: %zero loss gradient%', len(string_split(warnings, chr(10))) FROM metrics WHERE run_id = '{id}'"));
         assert_eq!(row, vec![vec!["true", "true", "true", "1"]], "after evaluating {attacks}");
     }

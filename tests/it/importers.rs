@@ -19,32 +19,35 @@ fn import_release(bench: &Path, function: &str, path: &str) {
 
 #[test]
 fn project_page_table() {
-    let (_tmp, bench) = new_bundled_bench();
+    let bench = shared_bundled_bench();
     // 6,466 unique architectures x 3 data sets, each a 3-seed mean run plus an AutoAttack run
     // (the bundle also holds robbench's own digits runs, source 'trained').
     assert_eq!(
-        q(&bench, "SELECT count(*) FROM runs WHERE source <> 'trained'"),
+        q_read_only(bench, "SELECT count(*) FROM runs WHERE source <> 'trained'"),
         vec![vec!["38796"]]
     );
     assert_eq!(
-        q(&bench, "SELECT count(*) FROM metrics WHERE dataset <> 'digits'"),
+        q_read_only(bench, "SELECT count(*) FROM metrics WHERE dataset <> 'digits'"),
         vec![vec!["38796"]]
     );
     assert_eq!(
-        q(
-            &bench,
+        q_read_only(
+            bench,
             "SELECT count(*), count(DISTINCT arch) FROM metrics_mean WHERE dataset = 'cifar10'"
         ),
         vec![vec!["6466", "6466"]]
     );
     assert_eq!(
-        q(&bench, "SELECT count(*) FROM runs WHERE seed IS NOT NULL AND source <> 'trained'"),
+        q_read_only(
+            bench,
+            "SELECT count(*) FROM runs WHERE seed IS NOT NULL AND source <> 'trained'"
+        ),
         vec![vec!["0"]],
         "no invented seeds"
     );
 
     // The goal query of issue #2.
-    let top = q(&bench, "SELECT arch, arch_str, pgd8 FROM metrics_mean WHERE dataset = 'cifar10' ORDER BY pgd8 DESC LIMIT 10");
+    let top = q_read_only(bench, "SELECT arch, arch_str, pgd8 FROM metrics_mean WHERE dataset = 'cifar10' ORDER BY pgd8 DESC LIMIT 10");
     assert_eq!(top.len(), 10);
     assert_eq!(top[0][0], "2581");
     assert_eq!(format!("{:.4}", top[0][2].parse::<f64>().unwrap()), "0.4811");
@@ -54,7 +57,7 @@ fn project_page_table() {
     let cols: Vec<String> =
         p[""].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     let v2581 = p["2581"].as_array().unwrap();
-    let row = &q(&bench, "SELECT clean, fgsm3, pgd3, fgsm8, pgd8, aa8, n_seeds, clean_std, aa8_std FROM metrics_mean WHERE arch = 2581 AND dataset = 'cifar100'")[0];
+    let row = &q_read_only(bench, "SELECT clean, fgsm3, pgd3, fgsm8, pgd8, aa8, n_seeds, clean_std, aa8_std FROM metrics_mean WHERE arch = 2581 AND dataset = 'cifar100'")[0];
     for (k, name) in [
         "val_acc",
         "val_fgsm_3_acc",
@@ -80,7 +83,7 @@ fn project_page_table() {
     let (dup, rep) =
         p.iter().find_map(|(k, v)| v.as_str().map(|r| (k.clone(), r.to_string()))).unwrap();
     let rep_pos = cols.iter().position(|c| c == "imagenet#val_pgd_8_acc").unwrap();
-    let row = q(&bench, &format!("SELECT arch, pgd8 FROM metrics_mean WHERE dataset = 'imagenet16-120' AND arch = arch_uid({dup})"));
+    let row = q_read_only(bench, &format!("SELECT arch, pgd8 FROM metrics_mean WHERE dataset = 'imagenet16-120' AND arch = arch_uid({dup})"));
     assert_eq!(row[0][0], rep);
     assert!(
         (row[0][1].parse::<f64>().unwrap()
@@ -88,7 +91,7 @@ fn project_page_table() {
         .abs()
             < 1e-12
     );
-    let row = q(&bench, "SELECT arch_uid(1000), arch_uid(arch_str(1000)), pgd8 FROM metrics_mean WHERE arch = arch_uid(1000) AND dataset = 'cifar10'");
+    let row = q_read_only(bench, "SELECT arch_uid(1000), arch_uid(arch_str(1000)), pgd8 FROM metrics_mean WHERE arch = arch_uid(1000) AND dataset = 'cifar10'");
     assert_eq!(row[0][0], "1000");
     assert_eq!(row[0][1], "1000");
     let pos = cols.iter().position(|c| c == "cifar10#val_pgd_8_acc").unwrap();
@@ -99,7 +102,10 @@ fn project_page_table() {
     );
 
     // Provenance names the file and its hash.
-    let prov = q(&bench, "SELECT DISTINCT source, provenance FROM runs WHERE source <> 'trained'");
+    let prov = q_read_only(
+        bench,
+        "SELECT DISTINCT source, provenance FROM runs WHERE source <> 'trained'",
+    );
     assert_eq!(prov.len(), 1);
     assert_eq!(prov[0][0], "nasrobbench201-page");
     assert!(prov[0][1].contains("nasrobbench201_page.js sha256:"));
@@ -268,7 +274,7 @@ fn every_published_value_round_trips_bit_for_bit() {
     let (header, rows) = page_values_from_text();
     assert_eq!(header.len(), 18);
     assert_eq!(rows.len(), 6466);
-    let (_tmp, bench) = new_bundled_bench();
+    let bench = shared_bundled_bench();
     let column = |name: &str| match name.split_once('#').unwrap() {
         ("imagenet", m) => ("imagenet16-120".to_string(), m.to_string()),
         (d, m) => (d.to_string(), m.to_string()),
@@ -282,8 +288,8 @@ fn every_published_value_round_trips_bit_for_bit() {
         "autoattack" => "aa8",
         other => panic!("unknown page column {other}"),
     };
-    let served = q(
-        &bench,
+    let served = q_read_only(
+        bench,
         "SELECT arch, dataset, clean, fgsm3, pgd3, fgsm8, pgd8, aa8 FROM metrics_mean WHERE dataset <> 'digits'",
     );
     let names = ["clean", "fgsm3", "pgd3", "fgsm8", "pgd8", "aa8"];

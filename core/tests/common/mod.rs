@@ -3,7 +3,7 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use robbench_core::checkpoint;
 use robbench_core::data::{self, Dataset};
@@ -52,13 +52,44 @@ pub fn trained_digits(dir: &Path, arch: i64, n: i64) -> (train::Trained, Tensor,
 /// Runs `tests/python/<script>` with the reference venv's Python and returns what it printed; a
 /// failing script fails the caller with its stderr.
 pub fn python<A: AsRef<OsStr>>(script: &str, args: impl IntoIterator<Item = A>) -> String {
-    let py = std::env::var("ROBBENCH_PYTHON")
-        .expect("ROBBENCH_PYTHON is not set: run through `make test` or `make bench`");
-    let out = Command::new(py)
-        .arg(format!("{}/../tests/python/{script}", env!("CARGO_MANIFEST_DIR")))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = reference(script, args).output().unwrap();
     assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
+}
+
+fn reference<A: AsRef<OsStr>>(script: &str, args: impl IntoIterator<Item = A>) -> Command {
+    let py = std::env::var("ROBBENCH_PYTHON")
+        .expect("ROBBENCH_PYTHON is not set: run through `make test` or `make bench`");
+    let mut command = Command::new(py);
+    command.arg(format!("{}/../tests/python/{script}", env!("CARGO_MANIFEST_DIR"))).args(args);
+    command
+}
+
+/// A reference script running in its own process while the test computes robbench's side.
+/// It gets one thread, and the test's own attacks should run on one too (`tch::set_num_threads`):
+/// on batches of a few dozen images a second thread gains little, and the two sides then keep
+/// both cores busy.
+pub struct Reference {
+    script: String,
+    child: Child,
+}
+
+impl Reference {
+    pub fn spawn<A: AsRef<OsStr>>(script: &str, args: impl IntoIterator<Item = A>) -> Self {
+        let child = reference(script, args)
+            .env("OMP_NUM_THREADS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{script}: cannot start the reference Python: {e}"));
+        Self { script: script.to_string(), child }
+    }
+
+    /// What the script printed, once it has finished; a failing script fails the caller with
+    /// its stderr.
+    pub fn output(self) -> String {
+        let out = self.child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}: {}", self.script, String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
 }
