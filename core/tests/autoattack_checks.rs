@@ -50,7 +50,7 @@ impl ModuleT for Altered {
 #[ignore = "full tier (make test): trains digits networks"]
 fn each_check_fires_on_its_network_and_none_on_a_plain_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let (t, x, y) = trained_digits(tmp.path(), 2581, i64::MAX);
+    let (t, x, y) = trained_digits(tmp.path(), 3457, i64::MAX);
     let net = Altered { net: t.net, mode: Cell::new(Mode::Plain) };
     let checks = |mode| {
         net.mode.set(mode);

@@ -48,6 +48,8 @@ fn check(arch: &str, eps: Option<f64>, beta: f64, train_mode: bool, batch_size: 
         serde_json::json!({"scores": names, "eps": eps, "beta": beta, "train_mode": train_mode});
     std::fs::write(tmp.path().join("config.json"), config.to_string()).unwrap();
 
+    // PyTorch computes its side in its own process while robbench computes this one.
+    let reference = common::Reference::spawn("scores_ref.py", [tmp.path().display().to_string()]);
     let subject = Subject { cell: &cell, dataset, vs: &vs, net: &net };
     let mut batch = Batch::new(x, y);
     let mut ours = Vec::new();
@@ -62,9 +64,7 @@ fn check(arch: &str, eps: Option<f64>, beta: f64, train_mode: bool, batch_size: 
         scores::prepare(&net, &cfg, &mut batch);
         ours.push((cfg.score, scores::compute(&subject, &cfg, &mut batch).unwrap()));
     }
-    let reference: serde_json::Value =
-        serde_json::from_str(&common::python("scores_ref.py", &[tmp.path().display().to_string()]))
-            .unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&reference.output()).unwrap();
     let mut failures = Vec::new();
     for (score, v) in ours {
         let r = reference[score.name()]

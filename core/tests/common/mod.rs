@@ -65,10 +65,9 @@ fn reference<A: AsRef<OsStr>>(script: &str, args: impl IntoIterator<Item = A>) -
     command
 }
 
-/// A reference script running in its own process while the test computes robbench's side.
-/// It gets one thread, and the test's own attacks should run on one too (`tch::set_num_threads`):
-/// on batches of a few dozen images a second thread gains little, and the two sides then keep
-/// both cores busy.
+/// A reference script running in its own process while the test computes robbench's side of
+/// the same inputs. It gets one thread: the references work on batches of a few dozen images,
+/// where a second thread gains little, and the test's own side keeps the other core busy.
 pub struct Reference {
     script: String,
     child: Child,
