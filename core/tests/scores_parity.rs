@@ -26,7 +26,13 @@ fn check(arch: &str, eps: Option<f64>, beta: f64, train_mode: bool, batch_size: 
     let id = space.resolve(arch).unwrap() as i64;
     let cell = space.cell(id).unwrap();
     let dataset = Dataset::Digits;
-    let (vs, net) = train::init(&cell, dataset, 7, Device::Cpu);
+    // libtorch's generator is one per process: initialised one test at a time, a test's
+    // weights are the same at every run.
+    static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let (vs, net) = {
+        let _alone = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+        train::init(&cell, dataset, 7, Device::Cpu)
+    };
     let eval = data::load(dataset, None, false).unwrap();
     let (x, y) = eval.range(40, batch_size, Device::Cpu);
     // Saved before any score runs: BatchNorm statistics are the initial ones.
@@ -48,7 +54,10 @@ fn check(arch: &str, eps: Option<f64>, beta: f64, train_mode: bool, batch_size: 
         serde_json::json!({"scores": names, "eps": eps, "beta": beta, "train_mode": train_mode});
     std::fs::write(tmp.path().join("config.json"), config.to_string()).unwrap();
 
-    // PyTorch computes its side in its own process while robbench computes this one.
+    // PyTorch computes its side in its own process while robbench computes this one, each on
+    // one thread: the same kernels then sum in the same order on both sides (with two threads
+    // on one side only, a signed sum such as `plain` differed by 1.5e-5 relative).
+    tch::set_num_threads(1);
     let reference = common::Reference::spawn("scores_ref.py", [tmp.path().display().to_string()]);
     let subject = Subject { cell: &cell, dataset, vs: &vs, net: &net };
     let mut batch = Batch::new(x, y);

@@ -70,7 +70,8 @@ fn reference<A: AsRef<OsStr>>(script: &str, args: impl IntoIterator<Item = A>) -
 /// where a second thread gains little, and the test's own side keeps the other core busy.
 pub struct Reference {
     script: String,
-    child: Child,
+    /// None once its output was taken.
+    child: Option<Child>,
 }
 
 impl Reference {
@@ -81,14 +82,24 @@ impl Reference {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("{script}: cannot start the reference Python: {e}"));
-        Self { script: script.to_string(), child }
+        Self { script: script.to_string(), child: Some(child) }
     }
 
     /// What the script printed, once it has finished; a failing script fails the caller with
     /// its stderr.
-    pub fn output(self) -> String {
-        let out = self.child.wait_with_output().unwrap();
+    pub fn output(mut self) -> String {
+        let out = self.child.take().unwrap().wait_with_output().unwrap();
         assert!(out.status.success(), "{}: {}", self.script, String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// A test that fails before it reads the reference stops it rather than leave it running.
+impl Drop for Reference {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
