@@ -85,14 +85,14 @@ impl TableDef {
 
 /// Every table's definition: from the user's cache when it holds the definitions of this
 /// schema, this derivation and this DuckDB, else derived through `conn` ([`derive`]) and
-/// cached. Deriving costs some 10-15 ms, a third of a cold `robbench -c` before the cache.
+/// cached. Deriving costs 11-24 ms, a third of a cold `robbench -c` before the cache.
 pub fn definitions(conn: &Connection) -> Result<Vec<TableDef>> {
     definitions_cached(conn, cache_file().as_deref())
 }
 
 /// [`definitions`] with the cache at `cache` (None: none). A cache that cannot be read, parsed
 /// or written is passed over: it only saves time.
-pub fn definitions_cached(conn: &Connection, cache: Option<&Path>) -> Result<Vec<TableDef>> {
+fn definitions_cached(conn: &Connection, cache: Option<&Path>) -> Result<Vec<TableDef>> {
     if let Some(defs) = cache.and_then(read_cache) {
         return Ok(defs);
     }
@@ -184,7 +184,7 @@ const SCRATCH: &str = "__robbench_schema";
 /// catalog attached to `conn` (DuckDB is the parser of the schema, so nothing here restates
 /// it). A catalog, not a second database: opening DuckDB again would cost as much as the rest
 /// of a cold start.
-pub fn derive(conn: &Connection) -> Result<Vec<TableDef>> {
+fn derive(conn: &Connection) -> Result<Vec<TableDef>> {
     let home: String = conn.query_row("SELECT current_database()", [], |r| r.get(0))?;
     conn.execute_batch(&format!("ATTACH ':memory:' AS {SCRATCH}; USE {SCRATCH};"))
         .context("cannot attach a scratch catalog")?;
