@@ -23,6 +23,7 @@ use anyhow::{bail, Context, Result};
 use arrow::array::{Array, AsArray, StructArray};
 use arrow::datatypes::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
 use serde_json::{json, Value};
 
 use super::files::{self, DataFile};
@@ -240,11 +241,21 @@ impl Log {
             None => bail!("{}: checkpoint {v} is missing", log_dir.display()),
         };
         for path in paths {
-            let file = std::fs::File::open(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                .with_context(|| format!("{}: not a Delta checkpoint", path.display()))?
-                .build()?;
+            // Read whole: the reader would otherwise clone the descriptor and seek for every
+            // page. Only the columns read below are decoded (not the tombstones of `remove`).
+            let file =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file))
+                .with_context(|| format!("{}: not a Delta checkpoint", path.display()))?;
+            let schema = builder.parquet_schema();
+            let roots: Vec<usize> = (0..schema.root_schema().get_fields().len())
+                .filter(|&i| {
+                    ["add", "metaData", "protocol"]
+                        .contains(&schema.root_schema().get_fields()[i].name())
+                })
+                .collect();
+            let mask = ProjectionMask::roots(schema, roots);
+            let reader = builder.with_projection(mask).build()?;
             for batch in reader {
                 let batch = batch.with_context(|| format!("cannot read {}", path.display()))?;
                 let field = |name: &str| batch.column_by_name(name).map(|c| c.as_struct());
