@@ -248,12 +248,9 @@ impl Log {
             let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file))
                 .with_context(|| format!("{}: not a Delta checkpoint", path.display()))?;
             let schema = builder.parquet_schema();
-            let roots: Vec<usize> = (0..schema.root_schema().get_fields().len())
-                .filter(|&i| {
-                    ["add", "metaData", "protocol"]
-                        .contains(&schema.root_schema().get_fields()[i].name())
-                })
-                .collect();
+            let fields = schema.root_schema().get_fields();
+            let roots = (0..fields.len())
+                .filter(|&i| ["add", "metaData", "protocol"].contains(&fields[i].name()));
             let mask = ProjectionMask::roots(schema, roots);
             let reader = builder.with_projection(mask).build()?;
             for batch in reader {
